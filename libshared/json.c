@@ -1,0 +1,129 @@
+#include "json.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int json_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errcap)
+{
+    const char *end = NULL;
+    cJSON *root;
+
+    *out = NULL;
+    if (len > JSON_MAX_BYTES) {
+        if (err)
+            snprintf(err, errcap, "document of %zu bytes exceeds %u", len, JSON_MAX_BYTES);
+        return -E2BIG;
+    }
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        if (err) {
+            size_t off = end && end >= buf ? (size_t)(end - buf) : 0;
+            snprintf(err, errcap, "invalid JSON near byte %zu", off);
+        }
+        return -EBADMSG;
+    }
+    /* cJSON stops at the end of the first value; anything but whitespace
+     * after it means the payload was not one JSON document. */
+    for (const char *p = end; p && p < buf + len; p++) {
+        if (*p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') {
+            if (err)
+                snprintf(err, errcap, "trailing data at byte %zu", (size_t)(p - buf));
+            cJSON_Delete(root);
+            return -EBADMSG;
+        }
+    }
+    *out = root;
+    return 0;
+}
+
+static const cJSON *json__item(const cJSON *obj, const char *key)
+{
+    if (!cJSON_IsObject(obj))
+        return NULL;
+    return cJSON_GetObjectItemCaseSensitive(obj, key);
+}
+
+int json_get_f64(const cJSON *obj, const char *key, double *out)
+{
+    const cJSON *it = json__item(obj, key);
+    if (!it)
+        return -ENOENT;
+    if (!cJSON_IsNumber(it) || !isfinite(it->valuedouble))
+        return -EBADMSG;
+    *out = it->valuedouble;
+    return 0;
+}
+
+int json_num_i64(const cJSON *item, int64_t min, int64_t max, int64_t *out)
+{
+    double d;
+    if (!cJSON_IsNumber(item))
+        return -EBADMSG;
+    d = item->valuedouble;
+    /* Beyond 2^53 doubles are not exact integers. */
+    if (!isfinite(d) || d != floor(d) || d < -9007199254740992.0 || d > 9007199254740992.0)
+        return -EBADMSG;
+    if (d < (double)min || d > (double)max)
+        return -EBADMSG;
+    *out = (int64_t)d;
+    return 0;
+}
+
+int json_get_i64(const cJSON *obj, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+    const cJSON *it = json__item(obj, key);
+    if (!it)
+        return -ENOENT;
+    return json_num_i64(it, min, max, out);
+}
+
+int json_get_bool(const cJSON *obj, const char *key, bool *out)
+{
+    const cJSON *it = json__item(obj, key);
+    if (!it)
+        return -ENOENT;
+    if (!cJSON_IsBool(it))
+        return -EBADMSG;
+    *out = cJSON_IsTrue(it);
+    return 0;
+}
+
+int json_get_strp(const cJSON *obj, const char *key, const char **out)
+{
+    const cJSON *it = json__item(obj, key);
+    if (!it)
+        return -ENOENT;
+    if (!cJSON_IsString(it) || !it->valuestring)
+        return -EBADMSG;
+    *out = it->valuestring;
+    return 0;
+}
+
+int json_get_str(const cJSON *obj, const char *key, char *out, size_t cap, size_t *len)
+{
+    const char *s;
+    size_t n;
+    int rc = json_get_strp(obj, key, &s);
+    if (rc)
+        return rc;
+    n = strlen(s);
+    if (n + 1 > cap)
+        return -E2BIG;
+    memcpy(out, s, n + 1);
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int json_print(const cJSON *item, char **out, size_t *len)
+{
+    char *s = cJSON_PrintUnformatted(item);
+    if (!s)
+        return -ENOMEM;
+    *out = s;
+    if (len)
+        *len = strlen(s);
+    return 0;
+}
