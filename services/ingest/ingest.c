@@ -1,1 +1,1041 @@
-int ingest_placeholder(void); int ingest_placeholder(void) { return 0; }
+#include "ingest.h"
+
+#include "buf.h"
+#include "db.h"
+#include "elog.h"
+#include "etime.h"
+#include "hmap.h"
+#include "mq.h"
+#include "outbox.h"
+#include "readings.h"
+#include "registry.h"
+#include "spool.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define C(f) offsetof(struct ingest_conf, f)
+static const struct cfg_def ingest__defs[] = {
+    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
+    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
+    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
+    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
+    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    {"ECO_INGEST_INSTANCE", CFG_STR, "", 0, 64, C(instance),
+     "instance name (status topic, spool position); default: host name"},
+    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "ingest", 1, 64, C(share_group),
+     "shared-subscription group that instances split the load in"},
+    {"ECO_INGEST_SPOOL_DIR", CFG_STR, "spool", 1, 0, C(spool_dir),
+     "directory of the durable spool (one per instance)"},
+    {"ECO_INGEST_SPOOL_MAX_MB", CFG_INT, "1024", 1, 1048576, C(spool_max_mb),
+     "spool size at which the broker is slowed down"},
+    {"ECO_INGEST_SPOOL_SEGMENT_MB", CFG_INT, "64", 1, 4096, C(spool_segment_mb),
+     "spool segment file size"},
+    {"ECO_INGEST_SPOOL_FSYNC", CFG_BOOL, "false", 0, 0, C(spool_fsync),
+     "fdatasync the spool before acknowledging (survives power loss, slower)"},
+    {"ECO_INGEST_BATCH_ROWS", CFG_INT, "10000", 1, 1000000, C(batch_rows),
+     "readings per database transaction, at most"},
+    {"ECO_INGEST_MAX_PAYLOAD", CFG_INT, "262144", 256, 1048576, C(max_payload),
+     "largest message accepted, bytes"},
+    {"ECO_INGEST_MAX_FUTURE_S", CFG_INT, "600", 0, 86400, C(max_future_s),
+     "how far ahead of the clock a timestamp may be"},
+    {"ECO_INGEST_REGISTRY_REFRESH_S", CFG_INT, "60", 1, 86400, C(registry_refresh_s),
+     "how often the device/parameter registry is reloaded"},
+    {"ECO_INGEST_STATUS_S", CFG_INT, "30", 1, 3600, C(status_s),
+     "how often counters are published on eco/v1/sys/ingest/{instance}"},
+    {"ECO_INGEST_DRAIN_S", CFG_INT, "8", 0, 600, C(drain_s),
+     "on SIGTERM, how long to keep storing and publishing before exiting"},
+    {"ECO_INGEST_OUTBOX_MAX", CFG_INT, "200000", 1000, 10000000, C(outbox_max),
+     "publications waiting for the broker before storing pauses"},
+    {"ECO_INGEST_HJ212_ADDR", CFG_ADDR, "", 0, 0, C(hj212_addr),
+     "HJ 212 TCP gateway address host:port (empty: off)"},
+};
+#undef C
+
+const struct cfg_prog ingest_prog = {
+    "eco-ingest",
+    "stores readings from MQTT in PostgreSQL, exactly once; republishes what it stored",
+    ingest__defs,
+    sizeof(ingest__defs) / sizeof(ingest__defs[0]),
+};
+
+#define INGEST_SQL_STAGE                                                                           \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (site_id integer, param_id smallint,"           \
+    " period \"char\", ts timestamptz, value double precision, flag \"char\","                    \
+    " lat double precision, lon double precision) ON COMMIT DELETE ROWS"
+
+static const char ingest__sql_merge[] =
+    "INSERT INTO obs.reading (site_id, param_id, period, ts, value, flag)"
+    " SELECT site_id, param_id, period, ts, value, flag FROM ingest_stage"
+    " ORDER BY site_id, param_id, period, ts ON CONFLICT DO NOTHING;"
+    "INSERT INTO obs.latest AS l (site_id, param_id, period, ts, value, flag)"
+    " SELECT DISTINCT ON (site_id, param_id) site_id, param_id, period, ts, value, flag"
+    " FROM ingest_stage ORDER BY site_id, param_id, ts DESC"
+    " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
+    " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
+    " WHERE l.ts <= EXCLUDED.ts;"
+    "INSERT INTO obs.track (site_id, ts, geom)"
+    " SELECT DISTINCT ON (site_id, ts) site_id, ts, ST_SetSRID(ST_MakePoint(lon, lat), 4326)"
+    " FROM ingest_stage WHERE lat IS NOT NULL ORDER BY site_id, ts ON CONFLICT DO NOTHING";
+
+/* Records per batch when a batch keeps failing on the server: one at a time
+ * finds the record the database refuses. */
+#define INGEST_POISON_TRIES 3
+#define INGEST_MAX_MONTHS 1024
+
+enum ingest_bstate { B_IDLE, B_RUNNING };
+
+struct ingest_counters {
+    uint64_t received;    /* messages taken from the broker */
+    uint64_t stored;      /* rows committed (including duplicates skipped) */
+    uint64_t rejected;    /* dead-lettered messages */
+    uint64_t batches;
+    uint64_t batch_failures;
+    uint64_t spool_full_pauses;
+    uint64_t oversize;
+};
+
+struct ingest {
+    uv_loop_t *loop;
+    const struct ingest_conf *conf;
+    char instance[72];
+    struct mq *mq;
+    struct db *db;
+    struct spool *sp;
+    struct outbox ob;
+    struct reg reg, reg_next;
+    bool reg_ready, reg_loading;
+    uint64_t reg_loaded_at;
+    uv_timer_t tick;
+    uv_timer_t retry;
+    uint64_t last_status;
+    /* position */
+    bool pos_known, pos_loading;
+    uint64_t head_at_open;
+    uint64_t committed;
+    /* the batch */
+    enum ingest_bstate bstate;
+    bool bfailed;
+    int bfail_rc;
+    char bfail_msg[256];
+    uint64_t bfirst, blast;
+    size_t brows, bdead;
+    struct buf stage, dead, pubs;
+    int64_t months[INGEST_MAX_MONTHS];
+    size_t nmonths;
+    int64_t new_lo, new_hi;
+    int tries;
+    size_t max_records;
+    struct rd_out rd;
+    struct rd_limits lim;
+    struct buf scratch;
+    struct hmap latest_map;
+    struct hmap published; /* site/param -> int64_t ts of the retained value */
+    struct ingest_latest *latest;
+    size_t nlatest;
+    char pos_param[24];
+    /* stopping */
+    bool stopping, closing;
+    uint64_t stop_deadline;
+    int pending_closes;
+    void (*done)(void *);
+    void *done_arg;
+    int exit_code;
+    bool paused_full;
+    struct ingest_counters n;
+};
+
+struct ingest_latest;
+static void ingest__kick(struct ingest *in);
+static void ingest__finish_stop(struct ingest *in);
+
+/* ---- registry ---------------------------------------------------------- */
+
+static void ingest__reg_step(void *ctx, int rc, const PGresult *res);
+
+static void ingest__reg_load(struct ingest *in)
+{
+    if (in->reg_loading || !db_ready(in->db))
+        return;
+    reg_close(&in->reg_next);
+    in->reg_loading = true;
+    if (db_query(in->db, REG_SQL_DEVICES, 0, NULL, ingest__reg_step, in) ||
+        db_query(in->db, REG_SQL_PARAMS, 0, NULL, ingest__reg_step, in) ||
+        db_query(in->db, REG_SQL_CONVS, 0, NULL, ingest__reg_step, in))
+        in->reg_loading = false; /* the connection went; retried on the next tick */
+}
+
+static void ingest__reg_step(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    struct reg *r = &in->reg_next;
+
+    if (!in->reg_loading)
+        return;
+    if (rc) {
+        if (rc != -ENOTCONN)
+            elog_error("registry load failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        in->reg_loading = false;
+        reg_close(r);
+        return;
+    }
+    if (!r->devices)
+        rc = reg_fill_devices(r, res);
+    else if (!r->params)
+        rc = reg_fill_params(r, res);
+    else
+        rc = reg_fill_convs(r, res);
+    if (rc) {
+        elog_error("registry load failed", "error=%d", rc);
+        in->reg_loading = false;
+        reg_close(r);
+        return;
+    }
+    if (r->convs) {
+        reg_swap(&in->reg, r);
+        in->reg_loading = false;
+        in->reg_loaded_at = uv_now(in->loop);
+        if (!in->reg_ready)
+            elog_info("registry loaded", "devices=%zu params=%zu conversions=%zu",
+                      in->reg.ndevices, in->reg.nparams, in->reg.nconvs);
+        in->reg_ready = true;
+        ingest__kick(in);
+    }
+}
+
+/* ---- spool position ---------------------------------------------------- */
+
+static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    uint64_t p = 0;
+
+    in->pos_loading = false;
+    if (rc) {
+        if (rc != -ENOTCONN)
+            elog_error("spool position query failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        return;
+    }
+    if (PQntuples(res) == 1)
+        p = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+    /* A position at or past everything this spool ever held means the spool
+     * is new (a replaced disk, a moved instance): its records are all
+     * unstored, whatever their numbers. */
+    if (p >= in->head_at_open) {
+        if (p)
+            elog_warn("spool is newer than its recorded position; storing all of it",
+                      "position=%llu spool_head=%llu", (unsigned long long)p,
+                      (unsigned long long)in->head_at_open);
+        p = in->head_at_open - 1;
+    }
+    in->committed = p;
+    int src = spool_seek(in->sp, p + 1);
+    if (src) {
+        elog_error("spool seek failed", "error=\"%s\"", strerror(-src));
+        in->exit_code = 1;
+        return;
+    }
+    in->pos_known = true;
+    elog_info("spool position", "committed=%llu head=%llu", (unsigned long long)p,
+              (unsigned long long)spool_head(in->sp));
+    ingest__kick(in);
+}
+
+static void ingest__pos_load(struct ingest *in)
+{
+    const char *params[1] = {in->instance};
+    if (in->pos_known || in->pos_loading || !db_ready(in->db))
+        return;
+    in->pos_loading = true;
+    if (db_query(in->db, "SELECT seq FROM obs.spool_position WHERE instance = $1", 1, params,
+                 ingest__pos_done, in))
+        in->pos_loading = false;
+}
+
+/* ---- building a batch -------------------------------------------------- */
+
+/* Writes v so that it reads back as the same double, short when possible. */
+static int ingest__add_double(struct buf *b, double v)
+{
+    char tmp[40];
+    snprintf(tmp, sizeof(tmp), "%.15g", v);
+    if (strtod(tmp, NULL) != v)
+        snprintf(tmp, sizeof(tmp), "%.17g", v);
+    return buf_addstr(b, tmp);
+}
+
+static int ingest__month(int64_t ts_us)
+{
+    /* months since 1970-01 in UTC, for the partition cache */
+    int64_t days = ts_us / ETIME_US_PER_SEC / 86400;
+    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
+    return (int)((y - 1970) * 12 + (m - 1));
+}
+
+static void ingest__note_month(struct ingest *in, int64_t ts)
+{
+    int m = ingest__month(ts);
+    for (size_t i = 0; i < in->nmonths; i++)
+        if (in->months[i] == m)
+            return;
+    if (in->new_lo == INT64_MAX || ts < in->new_lo)
+        in->new_lo = ts;
+    if (in->new_hi == INT64_MIN || ts > in->new_hi)
+        in->new_hi = ts;
+}
+
+static void ingest__remember_months(struct ingest *in, int64_t lo, int64_t hi)
+{
+    for (int m = ingest__month(lo); m <= ingest__month(hi); m++) {
+        bool known = false;
+        for (size_t i = 0; i < in->nmonths; i++)
+            known = known || in->months[i] == m;
+        if (!known && in->nmonths < INGEST_MAX_MONTHS)
+            in->months[in->nmonths++] = m;
+    }
+}
+
+/* pubs holds the publications of the batch as: topic NUL retain-char
+ * payload-length(decimal) NUL payload, back to back. */
+static int ingest__pub(struct ingest *in, const char *topic, bool retain, const char *p,
+                       size_t len)
+{
+    int rc;
+    if ((rc = buf_addstr(&in->pubs, topic)) || (rc = buf_addc(&in->pubs, '\0')) ||
+        (rc = buf_addc(&in->pubs, retain ? 'r' : '-')) ||
+        (rc = buf_printf(&in->pubs, "%zu", len)) || (rc = buf_addc(&in->pubs, '\0')) ||
+        (rc = buf_add(&in->pubs, p, len)))
+        return rc;
+    return 0;
+}
+
+static int ingest__dead(struct ingest *in, const char *topic, size_t tlen, const char *payload,
+                        size_t len, const char *reason)
+{
+    struct buf msg;
+    char ts[ETIME_RFC3339_MAX];
+    int rc;
+
+    in->n.rejected++;
+    in->bdead++;
+    if ((rc = buf_add(&in->dead, "ingest\t", 7)) ||
+        (rc = buf_add_copy_text(&in->dead, topic, tlen)) || (rc = buf_addc(&in->dead, '\t')) ||
+        (rc = buf_add_copy_text(&in->dead, reason, strlen(reason))) ||
+        (rc = buf_addc(&in->dead, '\t')) ||
+        (rc = buf_add_copy_text(&in->dead, payload, len)) || (rc = buf_addc(&in->dead, '\n')))
+        return rc;
+    buf_init(&msg, 4 * 1024 * 1024);
+    etime_format(etime_now_us(), 0, ts, sizeof(ts));
+    rc = buf_addstr(&msg, "{\"topic\":\"");
+    rc = rc ? rc : buf_add_json_str(&msg, topic, tlen);
+    rc = rc ? rc : buf_addstr(&msg, "\",\"payload\":\"");
+    rc = rc ? rc : buf_add_json_str(&msg, payload, len);
+    rc = rc ? rc : buf_addstr(&msg, "\",\"reason\":\"");
+    rc = rc ? rc : buf_add_json_str(&msg, reason, strlen(reason));
+    rc = rc ? rc : buf_printf(&msg, "\",\"time\":\"%s\"}", ts);
+    rc = rc ? rc : ingest__pub(in, "eco/v1/dlq/ingest", false, msg.p, msg.len);
+    buf_close(&msg);
+    return rc;
+}
+
+static const char *ingest__unit(const struct ingest *in, int param_id, const char **code)
+{
+    const struct reg_param *p = reg_param_by_id(&in->reg, param_id);
+    *code = p ? p->code : "?";
+    return p ? p->unit : "";
+}
+
+/* The newest value per site and parameter in the batch: one retained
+ * eco/v1/latest publication each, however many readings the batch held. */
+struct ingest_latest {
+    const struct reg_device *dev;
+    int param_id;
+    int64_t ts;
+    int tz;
+    double value;
+    char period, flag;
+};
+
+/* Appends the staging rows and the obs publication of one message, and
+ * notes its latest values. */
+static int ingest__rows(struct ingest *in, const struct rd_out *rd)
+{
+    const struct reg_device *dev = rd->dev;
+    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX], tsu[ETIME_RFC3339_MAX];
+    int rc = 0;
+
+    for (size_t k = 0; k < rd->nobjs && !rc; k++) {
+        const struct rd_obj *o = &rd->objs[k];
+        const char *pname = readings_period_name(o->period);
+        struct buf *msg = &in->scratch;
+
+        buf_reset(msg);
+        etime_format(o->ts, 0, tsu, sizeof(tsu));
+        etime_format(o->ts, o->tz_offset, ts, sizeof(ts));
+        ingest__note_month(in, o->ts);
+        rc = buf_printf(msg, "{\"site\":\"%s\",\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",",
+                        dev->site, dev->code, ts, pname);
+        if (!rc && o->has_pos) {
+            rc = buf_addstr(msg, "\"lat\":");
+            rc = rc ? rc : ingest__add_double(msg, o->lat);
+            rc = rc ? rc : buf_addstr(msg, ",\"lon\":");
+            rc = rc ? rc : ingest__add_double(msg, o->lon);
+            rc = rc ? rc : buf_addc(msg, ',');
+        }
+        rc = rc ? rc : buf_addstr(msg, "\"values\":{");
+        for (size_t i = o->first_row; i < o->first_row + o->nrows && !rc; i++) {
+            const struct rd_row *row = &rd->rows[i];
+            const char *code, *unit = ingest__unit(in, row->param_id, &code);
+            char key[32];
+            int kl;
+            struct ingest_latest *l;
+
+            /* staging row */
+            rc = buf_printf(&in->stage, "%d\t%d\t%c\t%s\t", row->site_id, row->param_id,
+                            row->period, tsu);
+            rc = rc ? rc : ingest__add_double(&in->stage, row->value);
+            rc = rc ? rc : buf_printf(&in->stage, "\t%c\t", row->flag);
+            if (!rc && o->has_pos) {
+                rc = ingest__add_double(&in->stage, o->lat);
+                rc = rc ? rc : buf_addc(&in->stage, '\t');
+                rc = rc ? rc : ingest__add_double(&in->stage, o->lon);
+                rc = rc ? rc : buf_addc(&in->stage, '\n');
+            } else if (!rc) {
+                rc = buf_add(&in->stage, "\\N\t\\N\n", 6);
+            }
+            in->brows++;
+            /* obs values */
+            rc = rc ? rc : buf_printf(msg, "%s\"%s\":{\"v\":", i == o->first_row ? "" : ",", code);
+            rc = rc ? rc : ingest__add_double(msg, row->value);
+            rc = rc ? rc : buf_addstr(msg, ",\"unit\":\"");
+            rc = rc ? rc : buf_add_json_str(msg, unit, strlen(unit));
+            rc = rc ? rc : buf_printf(msg, "\",\"flag\":\"%c\"}", row->flag);
+            /* latest */
+            kl = snprintf(key, sizeof(key), "%d/%d", row->site_id, row->param_id);
+            l = hmap_get(&in->latest_map, key, (size_t)kl);
+            if (!l && !rc && in->nlatest < RD_MAX_ROWS * 4) {
+                l = &in->latest[in->nlatest++];
+                l->ts = INT64_MIN;
+                rc = hmap_put(&in->latest_map, key, (size_t)kl, l);
+            }
+            if (l && row->ts >= l->ts) {
+                *l = (struct ingest_latest){dev, row->param_id, row->ts, o->tz_offset,
+                                            row->value, row->period, row->flag};
+            }
+        }
+        rc = rc ? rc : buf_addstr(msg, "}}");
+        snprintf(topic, sizeof(topic), "eco/v1/obs/%s", dev->site);
+        rc = rc ? rc : ingest__pub(in, topic, false, msg->p, msg->len);
+    }
+    return rc;
+}
+
+static int ingest__latest_pubs(struct ingest *in)
+{
+    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
+    struct buf *one = &in->scratch;
+    int rc = 0;
+
+    for (size_t i = 0; i < in->nlatest && !rc; i++) {
+        const struct ingest_latest *l = &in->latest[i];
+        const char *code, *unit = ingest__unit(in, l->param_id, &code);
+        char key[32];
+        int kl = snprintf(key, sizeof(key), "%d/%d", l->dev->site_id, l->param_id);
+        int64_t *seen = hmap_get(&in->published, key, (size_t)kl);
+
+        /* A late or repeated reading must not replace a newer retained
+         * value (the database applies the same rule to obs.latest). */
+        if (seen && *seen > l->ts)
+            continue;
+        if (!seen) {
+            seen = malloc(sizeof(*seen));
+            if (!seen || hmap_put(&in->published, key, (size_t)kl, seen)) {
+                free(seen);
+                rc = -ENOMEM;
+                break;
+            }
+        }
+        *seen = l->ts;
+        buf_reset(one);
+        etime_format(l->ts, l->tz, ts, sizeof(ts));
+        rc = buf_addstr(one, "{\"v\":");
+        rc = rc ? rc : ingest__add_double(one, l->value);
+        rc = rc ? rc : buf_addstr(one, ",\"unit\":\"");
+        rc = rc ? rc : buf_add_json_str(one, unit, strlen(unit));
+        rc = rc ? rc : buf_printf(one, "\",\"flag\":\"%c\",\"ts\":\"%s\",\"period\":\"%s\"}",
+                                  l->flag, ts, readings_period_name(l->period));
+        snprintf(topic, sizeof(topic), "eco/v1/latest/%s/%s", l->dev->site, code);
+        rc = rc ? rc : ingest__pub(in, topic, true, one->p, one->len);
+    }
+    hmap_close(&in->latest_map);
+    in->nlatest = 0;
+    return rc;
+}
+
+/* ---- running a batch --------------------------------------------------- */
+
+static void ingest__step_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    if (rc && !in->bfailed) {
+        in->bfailed = true;
+        in->bfail_rc = rc;
+        snprintf(in->bfail_msg, sizeof(in->bfail_msg), "%s",
+                 res ? PQresultErrorMessage(res) : (rc == -ENOTCONN ? "connection lost" : "?"));
+        size_t n = strlen(in->bfail_msg);
+        while (n && (in->bfail_msg[n - 1] == '\n'))
+            in->bfail_msg[--n] = '\0';
+    }
+}
+
+static void ingest__publish_batch(struct ingest *in)
+{
+    const char *p = in->pubs.p, *end = in->pubs.p + in->pubs.len;
+
+    while (p && p < end) {
+        const char *topic = p;
+        bool retain;
+        size_t len;
+        char *e;
+
+        p += strlen(p) + 1;
+        retain = *p++ == 'r';
+        len = strtoul(p, &e, 10);
+        p = e + 1;
+        if (outbox_put(&in->ob, topic, p, len, retain))
+            elog_error("out of memory queueing a publication", "topic=%s", topic);
+        p += len;
+    }
+}
+
+static void ingest__on_retry(uv_timer_t *t)
+{
+    ingest__kick(t->data);
+}
+
+static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    bool committed;
+
+    ingest__step_done(ctx, rc, res);
+    committed = !in->bfailed && res && strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
+    in->bstate = B_IDLE;
+    if (committed) {
+        in->committed = in->blast;
+        in->n.stored += in->brows;
+        in->n.batches++;
+        if (in->new_lo != INT64_MAX)
+            ingest__remember_months(in, in->new_lo, in->new_hi);
+        int arc = spool_ack(in->sp, in->committed);
+        if (arc)
+            elog_warn("spool cleanup failed", "error=\"%s\"", strerror(-arc));
+        ingest__publish_batch(in);
+        in->tries = 0;
+        if (in->max_records < (size_t)in->conf->batch_rows)
+            in->max_records *= 2;
+        elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu",
+                   (unsigned long long)in->bfirst, (unsigned long long)in->blast, in->brows,
+                   in->bdead);
+        if (in->paused_full && !spool_full(in->sp)) {
+            in->paused_full = false;
+            mq_pause(in->mq, false);
+            elog_info("spool below its bound again; receiving", "bytes=%llu",
+                      (unsigned long long)spool_bytes(in->sp));
+        }
+        ingest__kick(in);
+        return;
+    }
+    if (!in->bfailed) {
+        in->bfailed = true;
+        in->bfail_rc = -EIO;
+        snprintf(in->bfail_msg, sizeof(in->bfail_msg), "transaction did not commit");
+    }
+    in->n.batch_failures++;
+    /* Undo: the rows are not stored; read the same records again. */
+    in->n.rejected -= in->bdead;
+    if (in->bfail_rc == -ENOTCONN) {
+        elog_warn("database connection lost during a batch; will replay",
+                  "first=%llu last=%llu", (unsigned long long)in->bfirst,
+                  (unsigned long long)in->blast);
+    } else {
+        in->tries++;
+        elog_error("batch failed", "first=%llu last=%llu records=%llu try=%d error=\"%s\"",
+                   (unsigned long long)in->bfirst, (unsigned long long)in->blast,
+                   (unsigned long long)(in->blast - in->bfirst + 1), in->tries, in->bfail_msg);
+        if (in->tries >= INGEST_POISON_TRIES)
+            in->max_records = 1; /* isolate the record the server refuses */
+    }
+    int src = spool_seek(in->sp, in->committed + 1);
+    if (src) {
+        elog_error("spool seek failed", "error=\"%s\"", strerror(-src));
+        in->exit_code = 1;
+    }
+    uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
+}
+
+static void ingest__run_tx(struct ingest *in, const char *poison_reason)
+{
+    char lo[ETIME_RFC3339_MAX], hi[ETIME_RFC3339_MAX], seq[24];
+    const char *pp[2];
+    int rc;
+
+    in->bstate = B_RUNNING;
+    in->bfailed = false;
+    rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
+    if (!rc && in->new_lo != INT64_MAX) {
+        etime_format(in->new_lo, 0, lo, sizeof(lo));
+        etime_format(in->new_hi, 0, hi, sizeof(hi));
+        pp[0] = lo;
+        pp[1] = hi;
+        rc = db_query(in->db, "SELECT obs.ensure_partitions($1, $2)", 2, pp, ingest__step_done,
+                      in);
+    }
+    if (!rc && in->stage.len) {
+        rc = db_copy(in->db, "COPY ingest_stage FROM STDIN", in->stage.p, in->stage.len,
+                     ingest__step_done, in);
+        rc = rc ? rc : db_query(in->db, ingest__sql_merge, 0, NULL, ingest__step_done, in);
+    }
+    if (!rc && in->dead.len)
+        rc = db_copy(in->db, "COPY obs.deadletter (service, source, reason, payload) FROM STDIN",
+                     in->dead.p, in->dead.len, ingest__step_done, in);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->blast);
+    pp[0] = in->instance;
+    pp[1] = seq;
+    rc = rc ? rc
+            : db_query(in->db,
+                       "INSERT INTO obs.spool_position (instance, seq) VALUES ($1, $2)"
+                       " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq,"
+                       " updated_at = now()",
+                       2, pp, ingest__step_done, in);
+    rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
+    (void)poison_reason;
+    if (rc) {
+        /* Queue refused (connection gone): the requests already queued fail
+         * with -ENOTCONN and the COMMIT callback never comes; undo here. */
+        if (rc != -ENOTCONN || !db_pending(in->db)) {
+            in->bstate = B_IDLE;
+            in->n.rejected -= in->bdead;
+            spool_seek(in->sp, in->committed + 1);
+            uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
+        }
+    }
+}
+
+/* Reads records from the spool into a new batch and starts its
+ * transaction. */
+static void ingest__kick(struct ingest *in)
+{
+    struct spool_rec rec;
+    size_t records = 0;
+    int rc;
+
+    if (in->closing || in->bstate != B_IDLE || !in->pos_known || !in->reg_ready ||
+        !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry))
+        return;
+    if (spool_read_pos(in->sp) >= spool_head(in->sp)) {
+        if (in->stopping)
+            ingest__finish_stop(in);
+        return;
+    }
+    buf_reset(&in->stage);
+    buf_reset(&in->dead);
+    buf_reset(&in->pubs);
+    in->brows = in->bdead = 0;
+    in->new_lo = INT64_MAX;
+    in->new_hi = INT64_MIN;
+    in->bfirst = spool_read_pos(in->sp);
+    in->blast = in->committed;
+    int64_t now = etime_now_us();
+    in->lim.max_future_us = in->conf->max_future_s * ETIME_US_PER_SEC;
+    while (in->brows < (size_t)in->conf->batch_rows && records < in->max_records) {
+        rc = spool_next(in->sp, &rec);
+        if (rc == -EAGAIN)
+            break;
+        if (rc) {
+            elog_error("spool read failed; stopping", "error=\"%s\" seq=%llu", strerror(-rc),
+                       (unsigned long long)spool_read_pos(in->sp));
+            in->exit_code = 1;
+            return;
+        }
+        records++;
+        in->blast = rec.seq;
+        if ((int64_t)rec.len > in->conf->max_payload) {
+            char why[96];
+            snprintf(why, sizeof(why), "payload of %zu bytes exceeds the limit of %lld", rec.len,
+                     (long long)in->conf->max_payload);
+            rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload,
+                              rec.len > 4096 ? 4096 : rec.len, why);
+        } else if (in->max_records == 1 && in->tries >= INGEST_POISON_TRIES * 2) {
+            /* this single record failed again and again on the server */
+            rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload, rec.len, in->bfail_msg);
+            in->tries = 0;
+        } else {
+            int prc = readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len,
+                                     now, &in->lim, &in->rd);
+            rc = 0;
+            if (prc == 0)
+                rc = ingest__rows(in, &in->rd);
+            if (!rc && (prc || in->rd.nbad))
+                rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload, rec.len,
+                                  in->rd.why.len ? in->rd.why.p : "rejected");
+        }
+        if (rc) {
+            /* a buffer cap was reached: end the batch before this record */
+            elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
+            in->blast = rec.seq - 1;
+            spool_seek(in->sp, rec.seq);
+            break;
+        }
+    }
+    if (in->blast < in->bfirst) {
+        elog_error("a single message does not fit a batch", "seq=%llu",
+                   (unsigned long long)in->bfirst);
+        in->exit_code = 1;
+        return;
+    }
+    ingest__latest_pubs(in);
+    ingest__run_tx(in, NULL);
+}
+
+/* ---- MQTT side --------------------------------------------------------- */
+
+static void ingest__on_message(void *ud, const struct mq_msg *m)
+{
+    struct ingest *in = ud;
+    size_t tlen = strlen(m->topic);
+    int rc;
+
+    in->n.received++;
+    rc = spool_append(in->sp, m->topic, tlen, m->payload, m->len, NULL);
+    if (rc == -E2BIG) {
+        /* larger than a spool record: keep its head for the dead letter */
+        in->n.oversize++;
+        elog_warn("message larger than the spool record limit; dead-lettering its start",
+                  "topic=%s bytes=%zu", m->topic, m->len);
+        rc = spool_append(in->sp, m->topic, tlen, m->payload, 4096, NULL);
+    }
+    if (rc) {
+        /* Not durable: never acknowledge it. Dropping the connection
+         * discards the queued PUBACKs; the broker redelivers. */
+        elog_error("spool write failed; dropping the broker connection", "error=\"%s\"",
+                   strerror(-rc));
+        mq_abort(in->mq);
+    }
+}
+
+static void ingest__on_burst_end(void *ud)
+{
+    struct ingest *in = ud;
+    int rc = spool_flush(in->sp, in->conf->spool_fsync);
+
+    if (rc) {
+        elog_error("spool flush failed; dropping the broker connection", "error=\"%s\"",
+                   strerror(-rc));
+        mq_abort(in->mq);
+        return;
+    }
+    if (!in->paused_full && spool_full(in->sp)) {
+        in->paused_full = true;
+        in->n.spool_full_pauses++;
+        mq_pause(in->mq, true);
+        elog_warn("spool reached its bound; slowing the broker down", "bytes=%llu",
+                  (unsigned long long)spool_bytes(in->sp));
+    }
+    ingest__kick(in);
+}
+
+static void ingest__on_published(void *ud, int mid)
+{
+    struct ingest *in = ud;
+    (void)mid;
+    outbox_drain(&in->ob);
+    if (in->bstate == B_IDLE && !outbox_full(&in->ob))
+        ingest__kick(in);
+    if (in->stopping && in->bstate == B_IDLE)
+        ingest__kick(in);
+}
+
+static void ingest__on_mq_state(void *ud, bool up)
+{
+    struct ingest *in = ud;
+    elog_info(up ? "broker connected" : "broker connection lost", "url=%s", in->conf->mqtt_url);
+    if (up)
+        outbox_drain(&in->ob);
+}
+
+/* ---- database side ----------------------------------------------------- */
+
+static void ingest__on_db_state(void *ud, bool up)
+{
+    struct ingest *in = ud;
+    if (up) {
+        elog_info("database connected", NULL);
+        ingest__pos_load(in);
+        if (!in->reg_ready || !in->reg_loading)
+            ingest__reg_load(in);
+        ingest__kick(in);
+    } else {
+        elog_warn("database connection lost; receiving into the spool", "error=\"%s\"",
+                  db_last_error(in->db));
+        in->reg_loading = false;
+        reg_close(&in->reg_next);
+        in->pos_loading = false;
+    }
+}
+
+/* ---- housekeeping ------------------------------------------------------ */
+
+static void ingest__status(struct ingest *in)
+{
+    char topic[MQ_TOPIC_MAX], msg[768], ts[ETIME_RFC3339_MAX];
+    int n;
+
+    etime_format(etime_now_us(), 0, ts, sizeof(ts));
+    n = snprintf(msg, sizeof(msg),
+                 "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+                 "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
+                 "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
+                 "\"outbox\":%zu,\"spool_full_pauses\":%llu}}",
+                 ECO_VERSION, ts, (unsigned long long)in->n.received,
+                 (unsigned long long)in->n.stored, (unsigned long long)in->n.rejected,
+                 (unsigned long long)in->n.batches, (unsigned long long)in->n.batch_failures,
+                 (unsigned long long)spool_bytes(in->sp),
+                 (unsigned long long)(spool_head(in->sp) - 1 - in->committed),
+                 outbox_len(&in->ob), (unsigned long long)in->n.spool_full_pauses);
+    snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
+    if (n > 0 && (size_t)n < sizeof(msg))
+        mq_publish(in->mq, topic, msg, (size_t)n, 1, true, NULL);
+    elog_info("counters", "received=%llu stored=%llu rejected=%llu batches=%llu backlog=%llu",
+              (unsigned long long)in->n.received, (unsigned long long)in->n.stored,
+              (unsigned long long)in->n.rejected, (unsigned long long)in->n.batches,
+              (unsigned long long)(spool_head(in->sp) - 1 - in->committed));
+}
+
+static void ingest__on_tick(uv_timer_t *t)
+{
+    struct ingest *in = t->data;
+    uint64_t now = uv_now(in->loop);
+
+    if (in->exit_code && !in->stopping) {
+        ingest_stop(in, in->done, in->done_arg);
+        return;
+    }
+    if (in->stopping) {
+        /* nothing more can be stored without the database: stop now */
+        if (now >= in->stop_deadline || !db_ready(in->db) || !in->pos_known || !in->reg_ready)
+            ingest__finish_stop(in);
+        else
+            ingest__kick(in);
+        return;
+    }
+    if (db_ready(in->db)) {
+        ingest__pos_load(in);
+        if (!in->reg_ready ||
+            now - in->reg_loaded_at >= (uint64_t)in->conf->registry_refresh_s * 1000)
+            ingest__reg_load(in);
+    }
+    if (now - in->last_status >= (uint64_t)in->conf->status_s * 1000) {
+        in->last_status = now;
+        ingest__status(in);
+    }
+    ingest__kick(in);
+}
+
+/* ---- lifecycle --------------------------------------------------------- */
+
+int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **out)
+{
+    struct ingest *in = calloc(1, sizeof(*in));
+
+    *out = NULL;
+    if (!in)
+        return -ENOMEM;
+    in->latest = calloc(RD_MAX_ROWS * 4, sizeof(*in->latest));
+    if (!in->latest) {
+        free(in);
+        return -ENOMEM;
+    }
+    in->loop = loop;
+    in->conf = conf;
+    if (conf->instance[0]) {
+        /* the table caps ECO_INGEST_INSTANCE at 64 characters */
+        snprintf(in->instance, sizeof(in->instance), "%.64s", conf->instance);
+    } else if (gethostname(in->instance, sizeof(in->instance) - 1) != 0) {
+        snprintf(in->instance, sizeof(in->instance), "ingest");
+    }
+    reg_init(&in->reg);
+    reg_init(&in->reg_next);
+    rd_out_init(&in->rd);
+    hmap_init(&in->latest_map);
+    hmap_init(&in->published);
+    /* A batch holds at most batch_rows rows of ~60 bytes, dead letters up
+     * to a few payloads and the publications; the caps are far above that
+     * and only stop a runaway. */
+    buf_init(&in->stage, (size_t)conf->batch_rows * 256 + (1u << 20));
+    buf_init(&in->dead, 64u << 20);
+    buf_init(&in->pubs, 256u << 20);
+    buf_init(&in->scratch, 4u << 20);
+    in->max_records = (size_t)conf->batch_rows;
+    in->lim.min_ts_us = 946684800LL * ETIME_US_PER_SEC; /* 2000-01-01 */
+    uv_timer_init(loop, &in->tick);
+    uv_timer_init(loop, &in->retry);
+    in->tick.data = in->retry.data = in;
+    *out = in;
+    return 0;
+}
+
+int ingest_start(struct ingest *in)
+{
+    const struct ingest_conf *c = in->conf;
+    char filter[MQ_TOPIC_MAX];
+    struct mq_opts mo = {
+        .url = c->mqtt_url,
+        .user = c->mqtt_user,
+        .password = c->mqtt_password,
+        .service = "ingest",
+        .instance = in->instance,
+        .persistent = true,
+        .session_expiry_s = 7 * 24 * 3600,
+        .max_outstanding = 1000,
+        .receive_max = 1000,
+    };
+    struct mq_cbs mc = {
+        .on_message = ingest__on_message,
+        .on_state = ingest__on_mq_state,
+        .on_published = ingest__on_published,
+        .on_burst_end = ingest__on_burst_end,
+    };
+    struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = INGEST_SQL_STAGE};
+    struct db_cbs dc = {.on_state = ingest__on_db_state};
+    char client_id[CFG_STR_MAX + 16];
+    int rc;
+
+    rc = spool_open(c->spool_dir, 0, (uint64_t)c->spool_segment_mb << 20,
+                    (uint64_t)c->spool_max_mb << 20, &in->sp);
+    if (rc) {
+        elog_error("cannot open the spool", "dir=%s error=\"%s\"", c->spool_dir, strerror(-rc));
+        return rc;
+    }
+    in->head_at_open = spool_head(in->sp);
+    snprintf(client_id, sizeof(client_id), "eco-ingest-%s", in->instance);
+    mo.client_id = client_id;
+    if ((rc = mq_new(in->loop, &mo, &mc, in, &in->mq))) {
+        elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
+        return rc;
+    }
+    outbox_init(&in->ob, in->mq, (size_t)c->outbox_max, (size_t)c->outbox_max * 1024);
+    snprintf(filter, sizeof(filter), "$share/%.64s/eco/v1/in/+", c->share_group);
+    if ((rc = mq_subscribe(in->mq, filter, 1)))
+        return rc;
+    if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))
+        return rc;
+    db_start(in->db);
+    if ((rc = mq_start(in->mq)))
+        return rc;
+    uv_timer_start(&in->tick, ingest__on_tick, 200, 200);
+    elog_info("started", "instance=%s spool=%s spool_head=%llu", in->instance, c->spool_dir,
+              (unsigned long long)in->head_at_open);
+    return 0;
+}
+
+static void ingest__closed(void *arg)
+{
+    struct ingest *in = arg;
+    if (--in->pending_closes == 0 && in->done)
+        in->done(in->done_arg);
+}
+
+static void ingest__handle_closed(uv_handle_t *h)
+{
+    ingest__closed(h->data);
+}
+
+/* Everything stored and published that could be, or the deadline passed:
+ * close the clients and handles. */
+static void ingest__finish_stop(struct ingest *in)
+{
+    size_t lost;
+
+    if (in->closing)
+        return;
+    if (in->bstate == B_RUNNING && uv_now(in->loop) < in->stop_deadline)
+        return; /* the commit callback calls back here */
+    if (outbox_len(&in->ob) && mq_connected(in->mq) && uv_now(in->loop) < in->stop_deadline)
+        return; /* on_published calls back here through kick */
+    in->closing = true;
+    lost = outbox_close(&in->ob);
+    elog_info("stopping", "unstored_in_spool=%llu unpublished=%zu stored=%llu",
+              (unsigned long long)(spool_head(in->sp) - 1 - in->committed), lost,
+              (unsigned long long)in->n.stored);
+    ingest__status(in);
+    spool_flush(in->sp, true);
+    in->pending_closes = 4;
+    mq_close(in->mq, ingest__closed);
+    db_close(in->db, ingest__closed);
+    uv_close((uv_handle_t *)&in->tick, ingest__handle_closed);
+    uv_close((uv_handle_t *)&in->retry, ingest__handle_closed);
+}
+
+void ingest_stop(struct ingest *in, void (*done)(void *arg), void *arg)
+{
+    if (in->stopping)
+        return;
+    in->stopping = true;
+    in->done = done;
+    in->done_arg = arg;
+    in->stop_deadline = uv_now(in->loop) + (uint64_t)in->conf->drain_s * 1000;
+    elog_info("draining", "deadline_s=%lld", (long long)in->conf->drain_s);
+    if (in->mq)
+        mq_pause(in->mq, true);
+    if (!in->sp || !in->mq || !in->db) {
+        in->closing = true;
+        in->pending_closes = 2 + (in->mq ? 1 : 0) + (in->db ? 1 : 0);
+        if (in->mq)
+            mq_close(in->mq, ingest__closed);
+        if (in->db)
+            db_close(in->db, ingest__closed);
+        uv_close((uv_handle_t *)&in->tick, ingest__handle_closed);
+        uv_close((uv_handle_t *)&in->retry, ingest__handle_closed);
+        return;
+    }
+    spool_flush(in->sp, true);
+    ingest__kick(in);
+}
+
+void ingest_free(struct ingest *in)
+{
+    if (!in)
+        return;
+    spool_close(in->sp);
+    reg_close(&in->reg);
+    reg_close(&in->reg_next);
+    rd_out_close(&in->rd);
+    hmap_close(&in->latest_map);
+    for (size_t i = 0; i < in->published.cap; i++)
+        free(in->published.slots[i].val);
+    hmap_close(&in->published);
+    buf_close(&in->stage);
+    buf_close(&in->dead);
+    buf_close(&in->pubs);
+    buf_close(&in->scratch);
+    free(in->latest);
+    free(in);
+}
+
+int ingest_exit_code(const struct ingest *in)
+{
+    return in->exit_code;
+}

@@ -1,0 +1,75 @@
+/* spool: a durable, bounded, append-only queue of (topic, payload) records
+ * on local disk: the write-ahead log between the broker and the database.
+ *
+ * Records get consecutive sequence numbers. The service appends what it
+ * receives, flushes before the broker is acknowledged, reads records back in
+ * order to store them, and acknowledges (spool_ack) up to the sequence its
+ * database transaction recorded; whole segments below that are deleted. On
+ * open, a torn tail (a crash mid-write) is cut off at the last record whose
+ * CRC checks.
+ *
+ * Files: DIR/<first-seq, 20 digits>.seg. Record: u32 body length, u32 CRC-32
+ * of (seq, body), u64 seq, body = u16 topic length, topic, payload; host
+ * byte order (a spool is not moved between machines).
+ *
+ * I/O is blocking on page-cache files: cheap next to the network, and it
+ * keeps the ordering "durable before acknowledged" simple. Not thread-safe. */
+#ifndef ECO_SPOOL_H
+#define ECO_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest record body (topic + payload + 2). */
+#define SPOOL_REC_MAX (1024 * 1024 + 1024)
+
+struct spool;
+
+struct spool_rec {
+    uint64_t seq;
+    const char *topic; /* not NUL-terminated */
+    size_t topic_len;
+    const char *payload;
+    size_t len;
+};
+
+/* Opens (creating) DIR. `committed` is the last sequence known stored
+ * downstream: reading starts after it and new records are numbered above
+ * it even when the spool is empty. seg_bytes: segment size before rolling
+ * over; max_bytes: the bound spool_full reports against. */
+int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t max_bytes,
+               struct spool **out);
+/* Flushes and closes; NULL is a no-op. */
+void spool_close(struct spool *sp);
+
+/* Appends a record (buffered until spool_flush). Returns 0, -E2BIG when the
+ * record exceeds SPOOL_REC_MAX, or -errno from writing. */
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
+                 size_t plen, uint64_t *seq);
+/* Writes buffered records to the file; with sync, also fdatasync. */
+int spool_flush(struct spool *sp, bool sync);
+
+/* Positions the reader at the first record with sequence >= seq. */
+int spool_seek(struct spool *sp, uint64_t seq);
+/* Reads the next record; rec's pointers are valid until the next call.
+ * Returns 0, -EAGAIN when there is nothing more, -EBADMSG on corruption. */
+int spool_next(struct spool *sp, struct spool_rec *rec);
+
+/* Everything up to and including seq is stored downstream: deletes the
+ * segments that hold nothing newer. */
+int spool_ack(struct spool *sp, uint64_t seq);
+
+/* Bytes on disk (and in the buffer). */
+uint64_t spool_bytes(const struct spool *sp);
+/* True when spool_bytes exceeds max_bytes. */
+bool spool_full(const struct spool *sp);
+/* The sequence the next append gets. */
+uint64_t spool_head(const struct spool *sp);
+/* The sequence the reader returns next. */
+uint64_t spool_read_pos(const struct spool *sp);
+
+/* CRC-32 (IEEE), exposed for tests. */
+uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len);
+
+#endif

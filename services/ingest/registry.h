@@ -1,0 +1,72 @@
+/* registry: the in-memory copy of core.device, core.param and
+ * core.unit_conversion that ingest checks every reading against. Built from
+ * query results, then swapped in whole, so a reload never leaves a half-old
+ * registry. Loop thread only. */
+#ifndef ECO_INGEST_REGISTRY_H
+#define ECO_INGEST_REGISTRY_H
+
+#include "hmap.h"
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define REG_CODE_MAX 65
+#define REG_UNIT_MAX 32
+
+struct reg_device {
+    char code[REG_CODE_MAX];
+    int site_id;
+    char site[REG_CODE_MAX];
+    char kind[16]; /* site kind: air, water, ..., mobile */
+    bool mqtt;     /* protocol mqtt (else hj212) */
+    bool active;
+    char pw_hash[128]; /* crypt() hash; "" when none */
+    char st[8];        /* HJ 212 ST the logger declares */
+};
+
+struct reg_param {
+    char code[33];
+    char hj212[16];
+    int id;
+    char unit[REG_UNIT_MAX];
+    double vmin, vmax;
+};
+
+struct reg_conv {
+    char from[REG_UNIT_MAX], to[REG_UNIT_MAX];
+    double factor, offset;
+};
+
+struct reg {
+    struct reg_device *devices;
+    size_t ndevices;
+    struct reg_param *params;
+    size_t nparams;
+    struct reg_conv *convs;
+    size_t nconvs;
+    struct hmap by_device, by_param, by_param_id;
+};
+
+/* The queries whose results reg_fill_* take, in this order of columns. */
+extern const char REG_SQL_DEVICES[];
+extern const char REG_SQL_PARAMS[];
+extern const char REG_SQL_CONVS[];
+
+void reg_init(struct reg *r);
+void reg_close(struct reg *r);
+/* Fill from a result of the matching query. Return 0, -ENOMEM, -EBADMSG. */
+int reg_fill_devices(struct reg *r, const PGresult *res);
+int reg_fill_params(struct reg *r, const PGresult *res);
+int reg_fill_convs(struct reg *r, const PGresult *res);
+/* Moves src into dst (closing what dst held); src is left empty. */
+void reg_swap(struct reg *dst, struct reg *src);
+
+const struct reg_device *reg_device(const struct reg *r, const char *code, size_t len);
+const struct reg_param *reg_param(const struct reg *r, const char *code, size_t len);
+const struct reg_param *reg_param_by_id(const struct reg *r, int id);
+/* Converts v from unit `from` to the parameter's unit. Returns 0 or
+ * -ENOENT when no conversion is registered. Same unit: identity. */
+int reg_convert(const struct reg *r, const char *from, const char *to, double *v);
+
+#endif
