@@ -96,10 +96,12 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 size_t buf_utf8_len(const unsigned char *s, size_t n)
 {
-    unsigned c = s[0];
+    unsigned c = n ? s[0] : 0;
     size_t k;
     unsigned cp;
 
+    if (n == 0)
+        return 0;
     if (c < 0x80)
         return 1;
     if (c >= 0xC2 && c <= 0xDF)

@@ -213,23 +213,96 @@ int cfg_load(const struct cfg_prog *prog, void *conf, const char *file, char *er
     return 0;
 }
 
+/* Masks every password in a libpq key=value string: `password` as a whole
+ * key (not `sslpassword`), spaces around '=', quoted values with escapes. */
+static void cfg__mask_kv(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    const char *p = in;
+
+    while (*p && n + 1 < cap) {
+        const char *k = p, *v, *e;
+        bool is_pw;
+        while (*p && !isspace((unsigned char)*p) && *p != '=')
+            p++;
+        is_pw = (size_t)(p - k) == 8 && strncmp(k, "password", 8) == 0;
+        v = p;
+        while (isspace((unsigned char)*v))
+            v++;
+        if (*v != '=') {
+            /* not a key: copy one character and go on */
+            out[n++] = *k;
+            p = k + 1;
+            continue;
+        }
+        v++;
+        while (isspace((unsigned char)*v))
+            v++;
+        e = v;
+        if (*e == '\'') {
+            for (e++; *e && *e != '\''; e++)
+                if (*e == '\\' && e[1])
+                    e++;
+            if (*e)
+                e++;
+        } else {
+            while (*e && !isspace((unsigned char)*e))
+                e++;
+        }
+        /* the key and '=' as written, then the value or the mask */
+        for (const char *c = k; c < v && n + 1 < cap; c++)
+            out[n++] = *c;
+        if (is_pw) {
+            for (const char *c = "***"; *c && n + 1 < cap; c++)
+                out[n++] = *c;
+        } else {
+            for (const char *c = v; c < e && n + 1 < cap; c++)
+                out[n++] = *c;
+        }
+        p = e;
+        while (isspace((unsigned char)*p) && n + 1 < cap)
+            out[n++] = *p++;
+    }
+    out[n] = '\0';
+}
+
 void cfg_mask(const char *in, char *out, size_t cap)
 {
     const char *scheme = strstr(in, "://");
-    const char *pw = strstr(in, "password=");
 
-    snprintf(out, cap, "%s", in);
-    if (scheme) {
-        const char *at = strchr(scheme + 3, '@');
-        const char *colon = strchr(scheme + 3, ':');
-        if (at && colon && colon < at)
-            snprintf(out, cap, "%.*s:***%s", (int)(colon - in), in, at);
-    } else if (pw) {
-        const char *end = pw + 9;
-        while (*end && !isspace((unsigned char)*end))
-            end++;
-        snprintf(out, cap, "%.*spassword=***%s", (int)(pw - in), in, end);
+    if (cap == 0)
+        return;
+    if (!scheme) {
+        cfg__mask_kv(in, out, cap);
+        return;
     }
+    /* URL: user:password@ in the authority, password=... in the query */
+    size_t n = 0;
+    const char *p = in, *auth = scheme + 3;
+    const char *at = strchr(auth, '@'), *slash = strchr(auth, '/');
+    const char *colon = strchr(auth, ':');
+    if (at && (!slash || at < slash) && colon && colon < at) {
+        n = (size_t)snprintf(out, cap, "%.*s:***", (int)(colon - in), in);
+        p = at;
+        if (n >= cap)
+            return;
+    }
+    while (*p && n + 1 < cap) {
+        if ((p[0] == '?' || p[0] == '&') && strncmp(p + 1, "password=", 9) == 0) {
+            int k = snprintf(out + n, cap - n, "%cpassword=***", p[0]);
+            n += k > 0 ? (size_t)k : 0;
+            if (n >= cap) {
+                n = cap - 1;
+                break;
+            }
+            p += 10;
+            while (*p && *p != '&')
+                p++;
+            continue;
+        }
+        out[n++] = *p++;
+    }
+    out[n] = '\0';
 }
 
 void cfg_log(const struct cfg_prog *prog, const void *conf)

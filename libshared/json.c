@@ -62,8 +62,8 @@ int json_num_i64(const cJSON *item, int64_t min, int64_t max, int64_t *out)
     if (!cJSON_IsNumber(item))
         return -EBADMSG;
     d = item->valuedouble;
-    /* Beyond 2^53 doubles are not exact integers. */
-    if (!isfinite(d) || d != floor(d) || d < -9007199254740992.0 || d > 9007199254740992.0)
+    /* From 2^53 on, doubles are not exact integers: 2^53 + 1 reads as 2^53. */
+    if (!isfinite(d) || d != floor(d) || d <= -9007199254740992.0 || d >= 9007199254740992.0)
         return -EBADMSG;
     if (d < (double)min || d > (double)max)
         return -EBADMSG;

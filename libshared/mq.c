@@ -473,26 +473,35 @@ static void mq__tick_closed(uv_handle_t *h)
         mq__release(mq);
 }
 
-void mq_close(struct mq *mq, void (*done)(void *ud))
+/* Runs from the loop, never from inside a libmosquitto callback: writing
+ * there would take a lock libmosquitto already holds. */
+static void mq__do_close(uv_timer_t *t)
 {
-    if (mq->closing)
-        return;
-    mq->done = done;
+    struct mq *mq = t->data;
+
     if (mq->connected) {
         /* A clean disconnect suppresses the will, so say "offline" first.
          * libmosquitto writes both packets now when the socket has room;
          * a blocked socket loses them, and the will covers that case. */
         mq__publish_status(mq, "offline");
         mosquitto_disconnect(mq->mosq);
-        for (int i = 0; i < 8 && mosquitto_want_write(mq->mosq); i++)
+        for (int i = 0; i < 64 && mosquitto_want_write(mq->mosq); i++)
             if (mosquitto_loop_write(mq->mosq, 1) != MOSQ_ERR_SUCCESS)
                 break;
     }
-    mq->closing = true;
     mq->connected = false;
     mq__unwatch(mq);
-    uv_timer_stop(&mq->tick);
     uv_close((uv_handle_t *)&mq->tick, mq__tick_closed);
+}
+
+void mq_close(struct mq *mq, void (*done)(void *ud))
+{
+    if (mq->closing)
+        return;
+    mq->done = done;
+    mq->closing = true;
+    uv_timer_stop(&mq->tick);
+    uv_timer_start(&mq->tick, mq__do_close, 0, 0);
 }
 
 static void mq__on_tick(uv_timer_t *t)

@@ -208,8 +208,10 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
     }
     closedir(d);
     d = NULL;
-    qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), spool__cmp);
+    if (sp->nsegs > 1)
+        qsort(sp->segs, sp->nsegs, sizeof(*sp->segs), spool__cmp);
     sp->head = committed + 1;
+    uint64_t tail_last = 0; /* last good sequence of the last segment */
     for (size_t i = 0; i < sp->nsegs; i++) {
         uint64_t valid, last;
         char path[4200];
@@ -223,14 +225,18 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
             goto fail;
         }
         sp->segs[i].size = valid;
+        tail_last = last;
         if (last && last + 1 > sp->head)
             sp->head = last + 1;
         if (!last && sp->segs[i].first > sp->head)
             sp->head = sp->segs[i].first;
     }
-    /* Always append into a segment that starts at or below head. */
+    /* Append only where the numbering continues: a full segment, or one
+     * whose records do not end at head - 1 (head was raised by
+     * `committed`), gets a fresh segment starting at head. */
     if (sp->nsegs == 0 || sp->segs[sp->nsegs - 1].size >= sp->seg_bytes ||
-        (sp->segs[sp->nsegs - 1].size == 0 && sp->segs[sp->nsegs - 1].first != sp->head)) {
+        (sp->segs[sp->nsegs - 1].size == 0 && sp->segs[sp->nsegs - 1].first != sp->head) ||
+        (sp->segs[sp->nsegs - 1].size > 0 && tail_last + 1 != sp->head)) {
         if (sp->nsegs && sp->segs[sp->nsegs - 1].size == 0) {
             char path[4200];
             spool__path(sp, sp->segs[sp->nsegs - 1].first, path, sizeof(path));

@@ -46,7 +46,7 @@ struct pg_conn *ctl_pg_connect(const struct ctl_opts *o)
     }
     /* Keep server notices (e.g. "already exists, skipping") off the user's
      * terminal unless asked for. */
-    PQexec(c, "SET client_min_messages = warning");
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
     return c;
 }
 

@@ -77,7 +77,7 @@ static const char ingest__sql_merge[] =
     " FROM ingest_stage ORDER BY site_id, param_id, ts DESC"
     " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
     " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
-    " WHERE l.ts <= EXCLUDED.ts;"
+    " WHERE l.ts < EXCLUDED.ts;"
     "INSERT INTO obs.track (site_id, ts, geom)"
     " SELECT DISTINCT ON (site_id, ts) site_id, ts, ST_SetSRID(ST_MakePoint(lon, lat), 4326)"
     " FROM ingest_stage WHERE lat IS NOT NULL ORDER BY site_id, ts ON CONFLICT DO NOTHING";
@@ -430,7 +430,7 @@ static int ingest__rows(struct ingest *in, const struct rd_out *rd)
                 l->ts = INT64_MIN;
                 rc = hmap_put(&in->latest_map, key, (size_t)kl, l);
             }
-            if (l && row->ts >= l->ts) {
+            if (l && row->ts > l->ts) {
                 *l = (struct ingest_latest){dev, row->param_id, row->ts, o->tz_offset,
                                             row->value, row->period, row->flag};
             }
@@ -455,9 +455,10 @@ static int ingest__latest_pubs(struct ingest *in)
         int kl = snprintf(key, sizeof(key), "%d/%d", l->dev->site_id, l->param_id);
         int64_t *seen = hmap_get(&in->published, key, (size_t)kl);
 
-        /* A late or repeated reading must not replace a newer retained
-         * value (the database applies the same rule to obs.latest). */
-        if (seen && *seen > l->ts)
+        /* A late or repeated reading must not replace the retained value:
+         * the first value stored for a time wins, as in obs.reading and
+         * obs.latest. */
+        if (seen && *seen >= l->ts)
             continue;
         if (!seen) {
             seen = malloc(sizeof(*seen));

@@ -76,7 +76,7 @@ static const char *rd__key(const cJSON *it, char *tmp, size_t cap)
 }
 
 static int rd__value(const struct reg *r, const struct reg_device *dev, const cJSON *it,
-                     const struct rd_obj *obj, struct rd_out *out)
+                     const struct rd_obj *obj, const char *w, struct rd_out *out)
 {
     const struct reg_param *p;
     const char *unit = NULL, *flag_s = NULL;
@@ -87,7 +87,7 @@ static int rd__value(const struct reg *r, const struct reg_device *dev, const cJ
 
     p = klen ? reg_param(r, it->string, klen) : NULL;
     if (!p) {
-        rd__why(out, "%s: unknown parameter", rd__key(it, key, sizeof(key)));
+        rd__why(out, "%s%s: unknown parameter", w, rd__key(it, key, sizeof(key)));
         return -EBADMSG;
     }
     if (cJSON_IsNumber(it)) {
@@ -95,40 +95,43 @@ static int rd__value(const struct reg *r, const struct reg_device *dev, const cJ
     } else if (cJSON_IsObject(it)) {
         int rc = json_get_f64(it, "v", &v);
         if (rc) {
-            rd__why(out, "%s: %s", p->code, rc == -ENOENT ? "missing \"v\"" : "\"v\" is not a number");
+            rd__why(out, "%s%s: %s", w, p->code,
+                    rc == -ENOENT ? "missing \"v\"" : "\"v\" is not a number");
             return -EBADMSG;
         }
         rc = json_get_strp(it, "flag", &flag_s);
-        if (rc == -EBADMSG || (rc == 0 && (strlen(flag_s) != 1 || !isalnum((unsigned char)flag_s[0])))) {
-            rd__why(out, "%s: flag must be one HJ 212 data flag letter", p->code);
+        if (rc == -EBADMSG ||
+            (rc == 0 && (strlen(flag_s) != 1 || !isalnum((unsigned char)flag_s[0])))) {
+            rd__why(out, "%s%s: flag must be one HJ 212 data flag letter", w, p->code);
             return -EBADMSG;
         }
         if (rc == 0)
             flag = flag_s[0];
         rc = json_get_strp(it, "unit", &unit);
         if (rc == -EBADMSG) {
-            rd__why(out, "%s: unit must be a string", p->code);
+            rd__why(out, "%s%s: unit must be a string", w, p->code);
             return -EBADMSG;
         }
     } else {
-        rd__why(out, "%s: value must be a number or {\"v\": number, \"flag\": letter}", p->code);
+        rd__why(out, "%s%s: value must be a number or {\"v\": number, \"flag\": letter}", w,
+                p->code);
         return -EBADMSG;
     }
     if (!isfinite(v)) {
-        rd__why(out, "%s: value is not finite", p->code);
+        rd__why(out, "%s%s: value is not finite", w, p->code);
         return -EBADMSG;
     }
     if (unit && reg_convert(r, unit, p->unit, &v)) {
-        rd__why(out, "%s: no conversion from unit \"%.32s\" to %s", p->code, unit, p->unit);
+        rd__why(out, "%s%s: no conversion from unit \"%.32s\" to %s", w, p->code, unit, p->unit);
         return -EBADMSG;
     }
     if (v < p->vmin || v > p->vmax) {
-        rd__why(out, "%s: value %g outside the plausible range [%g, %g] %s", p->code, v, p->vmin,
-                p->vmax, p->unit);
+        rd__why(out, "%s%s: value %g outside the plausible range [%g, %g] %s", w, p->code, v,
+                p->vmin, p->vmax, p->unit);
         return -EBADMSG;
     }
     if (out->nrows >= RD_MAX_ROWS) {
-        rd__why(out, "more than %d values in one message", RD_MAX_ROWS);
+        rd__why(out, "%smore than %d values in one message", w, RD_MAX_ROWS);
         return -E2BIG;
     }
     out->rows[out->nrows++] = (struct rd_row){
@@ -213,10 +216,15 @@ static void rd__object(const struct reg *r, const struct reg_device *dev, const 
         out->nbad++;
         return;
     }
+    if (!values->child) {
+        rd__why(out, "%svalues: empty", where);
+        out->nbad++;
+        return;
+    }
     obj.first_row = out->nrows;
     cJSON_ArrayForEach(it, values)
     {
-        if (rd__value(r, dev, it, &obj, out))
+        if (rd__value(r, dev, it, &obj, where, out))
             out->nbad++;
     }
     obj.nrows = out->nrows - obj.first_row;

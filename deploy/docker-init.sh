@@ -1,0 +1,26 @@
+#!/bin/sh
+# One-shot init for docker-compose.yml (the `init` service): applies the schema
+# migrations, gives every service role its password from the environment, and
+# loads the sample registry when ECO_LOAD_SAMPLE=1. Safe to run on every start.
+set -eu
+
+: "${ECO_PG_DSN:?ECO_PG_DSN (eco_admin on ecowatch) is not set}"
+
+ecoctl db migrate
+
+# Passwords travel as psql variables on stdin, never inside the SQL text.
+for role in ingest detect dispatch gep report ctl analyst; do
+    var="ECO_PG_$(echo "$role" | tr '[:lower:]' '[:upper:]')_PASSWORD"
+    eval "pw=\${$var:-}"
+    if [ -z "$pw" ]; then
+        echo "ecowatch-init: $var is not set" >&2
+        exit 1
+    fi
+    echo "ALTER ROLE eco_$role LOGIN PASSWORD :'pw';" |
+        psql -X -q -v ON_ERROR_STOP=1 -v pw="$pw" -d "$ECO_PG_DSN"
+done
+
+if [ "${ECO_LOAD_SAMPLE:-0}" = 1 ] && [ -n "$(ls -A /usr/share/ecowatch/sample 2>/dev/null)" ]; then
+    ecoctl registry load /usr/share/ecowatch/sample
+fi
+echo "ecowatch-init: done"
