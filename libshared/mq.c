@@ -45,6 +45,7 @@ struct mq {
     int backoff_ms;
     uint64_t retry_at;    /* loop time of the next connect attempt; 0 = none */
     bool connected;
+    bool just_connected; /* CONNACK seen; subscriptions not yet renewed */
     bool paused;
     bool closing;
     int outstanding;
@@ -130,6 +131,7 @@ static void mq__unwatch(struct mq *mq)
 }
 
 static void mq__on_poll(uv_poll_t *p, int status, int events);
+static void mq__connected(struct mq *mq);
 
 /* Re-arms the poll handle for what the client needs now: read unless paused,
  * write while libmosquitto has queued packets. */
@@ -172,7 +174,7 @@ static void mq__rearm(struct mq *mq)
 
 static void mq__schedule_retry(struct mq *mq)
 {
-    if (mq->closing)
+    if (mq->closing || mq->retry_at)
         return;
     mq->retry_at = uv_now(mq->loop) + (uint64_t)mq->backoff_ms;
     mq->backoff_ms = mq->backoff_ms * 2 > MQ_BACKOFF_MAX_MS ? MQ_BACKOFF_MAX_MS
@@ -181,8 +183,9 @@ static void mq__schedule_retry(struct mq *mq)
 
 static void mq__lost(struct mq *mq)
 {
-    bool was = mq->connected;
+    bool was = mq->connected && !mq->just_connected;
     mq->connected = false;
+    mq->just_connected = false;
     /* Unacknowledged QoS 1 publishes are resent by libmosquitto after the
      * reconnect; the window count starts over with them. */
     mq->outstanding = 0;
@@ -199,7 +202,9 @@ static void mq__on_poll(uv_poll_t *p, int status, int events)
     int rc = MOSQ_ERR_SUCCESS;
 
     if (status < 0) {
-        mosquitto_disconnect(mq->mosq);
+        /* error or hang-up: one read lets libmosquitto see it and close its
+         * socket; the reconnect starts from a clean state */
+        mosquitto_loop_read(mq->mosq, 1);
         mq__lost(mq);
         return;
     }
@@ -216,11 +221,15 @@ static void mq__on_poll(uv_poll_t *p, int status, int events)
                 break;
         }
     }
+    if (mq->just_connected && mq->connected && !mq->closing)
+        mq__connected(mq);
     if (mq->cbs.on_burst_end && (events & UV_READABLE))
         mq->cbs.on_burst_end(mq->ud);
     if (mq->closing && !mq->watch)
         return;
-    if (rc != MOSQ_ERR_SUCCESS) {
+    /* A DISCONNECT from the broker (it is shutting down) closes the socket
+     * inside loop_read, which still returns success. */
+    if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mq->mosq) < 0) {
         if (!mq->closing)
             mq__lost(mq);
         return;
@@ -252,9 +261,18 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
         /* refused (bad credentials, ...): the broker closes; retry later */
         return;
     }
+    /* libmosquitto calls this before it marks the session active and
+     * resends what was in flight; subscribing and publishing wait until the
+     * read that delivered the CONNACK returns (mq__connected). */
     mq->connected = true;
+    mq->just_connected = true;
     mq->backoff_ms = MQ_BACKOFF_MIN_MS;
     mq->retry_at = 0;
+}
+
+static void mq__connected(struct mq *mq)
+{
+    mq->just_connected = false;
     for (int i = 0; i < mq->nsubs; i++)
         mosquitto_subscribe_v5(mq->mosq, NULL, mq->subs[i], mq->sub_qos[i], 0, NULL);
     mq__publish_status(mq, "online");
@@ -510,8 +528,10 @@ static void mq__on_tick(uv_timer_t *t)
 
     if (mq->closing)
         return;
-    if (mq->retry_at && uv_now(mq->loop) >= mq->retry_at) {
-        mq__try_connect(mq);
+    if (mq->retry_at) {
+        /* lost: nothing to watch until the next attempt */
+        if (uv_now(mq->loop) >= mq->retry_at)
+            mq__try_connect(mq);
         return;
     }
     if (mosquitto_socket(mq->mosq) >= 0) {

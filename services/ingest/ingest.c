@@ -27,8 +27,9 @@ static const struct cfg_def ingest__defs[] = {
     {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
     {"ECO_INGEST_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, spool position); default: host name"},
-    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "ingest", 1, 64, C(share_group),
-     "shared-subscription group that instances split the load in"},
+    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "ingest", 0, 64, C(share_group),
+     "shared-subscription group that instances split the load in; empty: a plain "
+     "subscription (one instance; survives broker restarts, see docs/INGEST.md)"},
     {"ECO_INGEST_SPOOL_DIR", CFG_STR, "spool", 1, 0, C(spool_dir),
      "directory of the durable spool (one per instance)"},
     {"ECO_INGEST_SPOOL_MAX_MB", CFG_INT, "1024", 1, 1048576, C(spool_max_mb),
@@ -938,7 +939,10 @@ int ingest_start(struct ingest *in)
         return rc;
     }
     outbox_init(&in->ob, in->mq, (size_t)c->outbox_max, (size_t)c->outbox_max * 1024);
-    snprintf(filter, sizeof(filter), "$share/%.64s/eco/v1/in/+", c->share_group);
+    if (c->share_group[0])
+        snprintf(filter, sizeof(filter), "$share/%.64s/eco/v1/in/+", c->share_group);
+    else
+        snprintf(filter, sizeof(filter), "eco/v1/in/+");
     if ((rc = mq_subscribe(in->mq, filter, 1)))
         return rc;
     if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))

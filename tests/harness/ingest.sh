@@ -49,7 +49,7 @@ ingest_start() {
     eco_spawn "$name" env ECO_PG_DSN="$(eco_dsn ingest)" \
         ECO_MQTT_URL="mqtt://$ECO_MQTT_HOST:$ECO_MQTT_PORT" \
         ECO_MQTT_USER="$ECO_MQTT_INGEST_USER" ECO_MQTT_PASSWORD="$ECO_MQTT_INGEST_PASSWORD" \
-        ECO_INGEST_INSTANCE="$p" ECO_INGEST_SHARE_GROUP="g-$p" \
+        ECO_INGEST_INSTANCE="$p" ECO_INGEST_SHARE_GROUP="${ECO_TEST_SHARE_GROUP-g-$p}" \
         ECO_INGEST_SPOOL_DIR="$ECO_TEST_TMP/spool-$p" ECO_INGEST_STATUS_S=1 \
         "$@" "$(eco_bin eco-ingest)"
     ingest__ready() { grep -q 'msg="registry loaded"' "$log" && grep -q 'msg="broker connected"' "$log"; }
