@@ -116,6 +116,11 @@ start_services() {
             export ECO_MQTT_URL ECO_MQTT_USER=${!uv} ECO_MQTT_PASSWORD=${!pv}
             ECO_PG_DSN=$(pg_dsn "$svc")
             export ECO_PG_DSN
+            if [ "$svc" = ingest ]; then
+                # one instance: a plain subscription, which mosquitto keeps
+                # across its own restarts (docs/INGEST.md)
+                export ECO_INGEST_INSTANCE=quickstart ECO_INGEST_SHARE_GROUP=
+            fi
             exec setsid "$bin" </dev/null >>"$LOGS/$svc.log" 2>&1
         ) &
         pid=$!
@@ -135,7 +140,7 @@ start_services() {
 
 # ------------------------------------------------------------ simulator ----
 
-# >>> run_sim: ecosim's command line is not final; adjust the flags here. <<<
+# run_sim: ecosim, a simulated day with labelled incidents (docs/SIMULATOR.md).
 # A simulated day of the sample network at full speed (--speed 0), publishing
 # as the `sim` MQTT user, writing the labelled incidents to DIR/labels.jsonl.
 run_sim() {
@@ -150,7 +155,7 @@ run_sim() {
     say "simulating $from .. $to (log: $LOGS/ecosim.log)"
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
         ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD ECO_PG_DSN=$(pg_dsn ctl) \
-        "$sim" --speed 0 --from "$from" --to "$to" --labels "$DIR/labels.jsonl" \
+        "$sim" --speed 0 --from "$from" --to "$to" --incidents 6 --labels "$DIR/labels.jsonl" \
         >>"$LOGS/ecosim.log" 2>&1 ||
         die "ecosim failed (log: $LOGS/ecosim.log)"
     wait_for_ingest
