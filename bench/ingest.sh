@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/ingest.sh: how fast eco-ingest drains readings from the broker into
+# PostgreSQL, against a raw `psql COPY` of the same rows into the same table.
+#
+#   bench/ingest.sh [N] [DEVICES] [VALUES]
+#       N readings (default 1000000) from DEVICES devices (1000), VALUES
+#       readings per message (1; the contract's example message has 2)
+#
+# Method: a private broker + database (deploy/stack.sh, durable settings as in
+# production), N canonical one-value readings queued in the broker for
+# ingest's persistent session while ingest is stopped, then ingest started
+# and timed until obs.reading holds all N. Then the same N rows are COPYed by
+# psql into the emptied obs.reading. Prints both rates and their ratio, plus
+# ingest's CPU time per reading and peak RSS. Needs a Release build in build/
+# (tests/run.sh or quickstart makes one).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+N=${1:-1000000}
+D=${2:-1000}
+V=${3:-1} # values per message (1..6): readings = N, messages = N / V
+BUILD=${ECO_BUILD_DIR:-$PWD/build}
+DIR=$(mktemp -d /tmp/eco-bench-ingest.XXXXXX)
+ingest_pid=
+
+cleanup() {
+    [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
+    ECO_STACK_QUIET=1 ./deploy/stack.sh purge "$DIR/stack" >/dev/null 2>&1 || true
+    rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+for b in "$BUILD/services/ingest/eco-ingest" "$BUILD/bench/bench_ingest" "$BUILD/services/ecoctl/ecoctl"; do
+    [ -x "$b" ] || { echo "bench: $b is not built" >&2; exit 1; }
+done
+./deploy/stack.sh up "$DIR/stack" >/dev/null
+# shellcheck disable=SC1091
+source "$DIR/stack/env"
+ADMIN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_admin password=$ECO_PG_ADMIN_PASSWORD"
+q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$ADMIN" -c "$1"; }
+ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" db migrate >/dev/null
+q "INSERT INTO core.region (code, name, kind, geom) VALUES ('ZS', 'Zhoushan', 'city',
+     ST_Multi(ST_MakeEnvelope(121.5, 29.5, 123.2, 31.0, 4326)));
+   INSERT INTO core.param (code, name, unit, valid_min, valid_max) VALUES
+     ('pm25', 'PM2.5', 'ug/m3', 0, 1000), ('pm10', 'PM10', 'ug/m3', 0, 2000),
+     ('so2', 'SO2', 'ug/m3', 0, 10000), ('no2', 'NO2', 'ug/m3', 0, 5000),
+     ('o3', 'O3', 'ug/m3', 0, 2000), ('co', 'CO', 'mg/m3', 0, 100);
+   INSERT INTO core.site (code, name, kind, region, geom) SELECT 'bench' || g, 'bench', 'air', 'ZS',
+     ST_SetSRID(ST_MakePoint(122.1, 30.0), 4326) FROM generate_series(0, $D - 1) g;
+   INSERT INTO core.device (code, site, protocol) SELECT 'bench' || g, 'bench' || g, 'mqtt'
+     FROM generate_series(0, $D - 1) g;"
+
+start_ingest() {
+    ECO_PG_DSN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_ingest password=$ECO_PG_INGEST_PASSWORD" \
+    ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
+    ECO_INGEST_INSTANCE=bench ECO_INGEST_SPOOL_DIR="$DIR/spool" ECO_INGEST_HJ212_ADDR= \
+    ECO_INGEST_STATUS_S=3600 ECO_LOG_LEVEL=warn \
+        "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
+    ingest_pid=$!
+}
+count() { q "SELECT count(*) FROM obs.reading"; }
+
+# 1. create ingest's session and subscription, then stop it
+start_ingest
+sleep 1
+kill -TERM "$ingest_pid"; wait "$ingest_pid" || true; ingest_pid=
+# 2. queue N readings in the broker
+MSGS=$((N / V))
+pub=$(ECO_MQTT_USER=$ECO_MQTT_DEVICE_USER ECO_MQTT_PASSWORD=$ECO_MQTT_DEVICE_PASSWORD \
+    "$BUILD/bench/bench_ingest" --count "$MSGS" --devices "$D" --prefix bench --values "$V")
+echo "queued:  $pub"
+# 3. drain
+t0=$(date +%s.%N)
+start_ingest
+# poll ingest's committed spool position (one record per message), not
+# count(*), which would compete with the load for the CPU
+stored() { q "SELECT coalesce((SELECT seq FROM obs.spool_position WHERE instance = 'bench'), 0)"; }
+while [ "$(stored)" -lt "$MSGS" ]; do sleep 0.2; done
+t1=$(date +%s.%N)
+read -r ut st < <(awk '{print $14, $15}' "/proc/$ingest_pid/stat")
+hwm=$(awk '/VmHWM/ {print $2}' "/proc/$ingest_pid/status")
+tck=$(getconf CLK_TCK)
+kill -TERM "$ingest_pid"; wait "$ingest_pid" || true; ingest_pid=
+ingest_s=$(echo "$t1 - $t0" | bc -l)
+cpu_s=$(echo "($ut + $st) / $tck" | bc -l)
+
+# 4. the same rows by psql COPY into the same (emptied) table
+q "CREATE TABLE bench_rows AS SELECT site_id, param_id, period, ts, value, flag FROM obs.reading ORDER BY random();
+   TRUNCATE obs.reading; CHECKPOINT;"
+q "COPY bench_rows TO '$DIR/rows.copy'" 2>/dev/null || psql -XAtq -d "$ADMIN" -c "\\copy bench_rows TO '$DIR/rows.copy'"
+c0=$(date +%s.%N)
+psql -XAtq -v ON_ERROR_STOP=1 -d "$ADMIN" -c "\\copy obs.reading (site_id, param_id, period, ts, value, flag) FROM '$DIR/rows.copy'"
+c1=$(date +%s.%N)
+[ "$(count)" = "$((MSGS * V))" ] || { echo "bench: COPY stored $(count) rows, expected $N" >&2; exit 1; }
+copy_s=$(echo "$c1 - $c0" | bc -l)
+
+[ "$(count)" = "$((MSGS * V))" ] || true
+printf 'readings=%d messages=%d devices=%d values/message=%d\n' "$((MSGS * V))" "$MSGS" "$D" "$V"
+printf 'ingest:   %.1f s  %.0f readings/s  cpu %.2f s (%.1f us/reading)  peak_rss %d MB\n' \
+    "$ingest_s" "$(echo "$N / $ingest_s" | bc -l)" "$cpu_s" "$(echo "$cpu_s * 1000000 / $N" | bc -l)" "$((hwm / 1024))"
+printf 'raw COPY: %.1f s  %.0f rows/s\n' "$copy_s" "$(echo "$N / $copy_s" | bc -l)"
+printf 'ratio ingest/COPY: %.2f\n' "$(echo "$copy_s / $ingest_s" | bc -l)"
