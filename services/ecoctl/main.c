@@ -88,6 +88,8 @@ int main(int argc, char **argv)
                 else
                     argv[i + 1 + n++] = argv[j];
             }
+            if (n == 0 && strcmp(argv[i], "status") == 0)
+                return ctl__nouns[k].run(&o, 1, argv + i); /* a noun on its own */
             if (n == 0) {
                 ctl__usage(stderr);
                 return CTL_USAGE;

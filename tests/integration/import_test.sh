@@ -44,6 +44,14 @@ grep -q "outside the plausible range" <<<"$(eco_psql "SELECT reason FROM rpt.dea
     eco_fail "the implausible lab value was not dead-lettered with its reason"
 eco_pass "imported rows stored; the implausible one dead-lettered"
 
+# ecoctl status sees the readings and the running ingest instance
+eco_mqtt_as admin
+st=$("$(eco_bin ecoctl)" --json status)
+grep -q "\"topic\":\"eco/v1/sys/ingest/$p\",\"payload\":{\"status\":\"online\"" <<<"$st" ||
+    eco_fail "ecoctl status does not show ingest $p online: $st"
+grep -q '"dead letters\|"deadletters_last_day":1' <<<"$st" || eco_fail "ecoctl status dead letters: $st"
+eco_pass "ecoctl status"
+
 # usage errors
 rc=0; "$(eco_bin ecoctl)" import readings >/dev/null 2>&1 || rc=$?
 eco_assert_eq 2 "$rc" "usage error exit status"
