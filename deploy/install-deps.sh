@@ -20,6 +20,7 @@ PKGS=(
     # servers and clients used by deploy/stack.sh and the tests
     mosquitto mosquitto-clients
     postgresql-15 postgresql-15-postgis-3 postgresql-client-15
+    python3-jsonschema python3-yaml
     # tools the scripts call: ss, ps, setpriv and flock, useradd
     iproute2 procps util-linux passwd
 )

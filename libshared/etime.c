@@ -132,7 +132,11 @@ int etime_format(int64_t us, int offset_s, char *out, size_t cap)
         snprintf(tz, sizeof(tz), "%c%02d:%02d", offset_s < 0 ? '-' : '+', a / 3600 % 100,
                  a / 60 % 60);
     }
-    if (ms)
+    int64_t us_part = ((us % ETIME_US_PER_SEC) + ETIME_US_PER_SEC) % ETIME_US_PER_SEC;
+    if (us_part % 1000)
+        n = snprintf(out, cap, "%04d-%02u-%02uT%02d:%02d:%02d.%06lld%s", y, mo, d, h, mi, sec,
+                     (long long)us_part, tz);
+    else if (ms)
         n = snprintf(out, cap, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%s", y, mo, d, h, mi, sec, ms,
                      tz);
     else

@@ -19,8 +19,9 @@
  * *offset_s (may be NULL) gets the offset in seconds. Returns 0 or -EINVAL. */
 int etime_parse_rfc3339(const char *s, size_t len, int64_t *us, int *offset_s);
 
-/* Formats us as RFC 3339 at the given offset (seconds east of UTC):
- * milliseconds are printed only when not zero. Returns chars written. */
+/* Formats us as RFC 3339 at the given offset (seconds east of UTC): the
+ * fraction is printed only when not zero, as milliseconds when that is
+ * exact, else microseconds. Returns chars written. */
 int etime_format(int64_t us, int offset_s, char *out, size_t cap);
 
 /* HJ 212 time "YYYYMMDDhhmmss" (DataTime) or "YYYYMMDDhhmmsszzz" (QN, with

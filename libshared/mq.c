@@ -52,6 +52,7 @@ struct mq {
     int pending_closes;
     void (*done)(void *ud);
     mosquitto_property *connect_props; /* until the first connect copies them */
+    int close_mid; /* the "offline" publication a close waits for */
 };
 
 void mq_global_init(void)
@@ -132,6 +133,7 @@ static void mq__unwatch(struct mq *mq)
 
 static void mq__on_poll(uv_poll_t *p, int status, int events);
 static void mq__connected(struct mq *mq);
+static void mq__finish_close(uv_timer_t *t);
 
 /* Re-arms the poll handle for what the client needs now: read unless paused,
  * write while libmosquitto has queued packets. */
@@ -237,17 +239,21 @@ static void mq__on_poll(uv_poll_t *p, int status, int events)
     mq__rearm(mq);
 }
 
-static void mq__publish_status(struct mq *mq, const char *status)
+/* Returns the message id of the publication, or 0 when none was sent. */
+static int mq__publish_status(struct mq *mq, const char *status)
 {
     char payload[256], ts[ETIME_RFC3339_MAX];
+    int mid = 0;
 
     if (!mq->status_topic[0])
-        return;
+        return 0;
     etime_format(etime_now_us(), 0, ts, sizeof(ts));
     snprintf(payload, sizeof(payload), "{\"status\":\"%s\",\"version\":\"%s\",\"ts\":\"%s\"}",
              status, ECO_VERSION, ts);
-    mosquitto_publish_v5(mq->mosq, NULL, mq->status_topic, (int)strlen(payload), payload, 1, true,
-                         NULL);
+    if (mosquitto_publish_v5(mq->mosq, &mid, mq->status_topic, (int)strlen(payload), payload, 1,
+                             true, NULL) != MOSQ_ERR_SUCCESS)
+        return 0;
+    return mid;
 }
 
 static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
@@ -299,6 +305,13 @@ static void mq__on_publish(struct mosquitto *m, void *ud, int mid, int reason,
     (void)props;
     if (mq->outstanding > 0)
         mq->outstanding--;
+    if (mq->closing && mid == mq->close_mid) {
+        /* "offline" is safely retained: finish on the next loop turn */
+        mq->close_mid = -1;
+        uv_timer_stop(&mq->tick);
+        uv_timer_start(&mq->tick, mq__finish_close, 0, 0);
+        return;
+    }
     if (mq->cbs.on_published)
         mq->cbs.on_published(mq->ud, mid);
 }
@@ -491,17 +504,13 @@ static void mq__tick_closed(uv_handle_t *h)
         mq__release(mq);
 }
 
-/* Runs from the loop, never from inside a libmosquitto callback: writing
- * there would take a lock libmosquitto already holds. */
-static void mq__do_close(uv_timer_t *t)
+/* The last step of a close: DISCONNECT (which tells the broker not to
+ * publish the will), written at once, then the handles. */
+static void mq__finish_close(uv_timer_t *t)
 {
     struct mq *mq = t->data;
 
     if (mq->connected) {
-        /* A clean disconnect suppresses the will, so say "offline" first.
-         * libmosquitto writes both packets now when the socket has room;
-         * a blocked socket loses them, and the will covers that case. */
-        mq__publish_status(mq, "offline");
         mosquitto_disconnect(mq->mosq);
         for (int i = 0; i < 64 && mosquitto_want_write(mq->mosq); i++)
             if (mosquitto_loop_write(mq->mosq, 1) != MOSQ_ERR_SUCCESS)
@@ -509,7 +518,29 @@ static void mq__do_close(uv_timer_t *t)
     }
     mq->connected = false;
     mq__unwatch(mq);
+    uv_timer_stop(&mq->tick);
     uv_close((uv_handle_t *)&mq->tick, mq__tick_closed);
+}
+
+/* Runs from the loop, never from inside a libmosquitto callback: writing
+ * there would take a lock libmosquitto already holds. The retained
+ * "offline" goes out first and the DISCONNECT only after the broker
+ * acknowledged it (or after a second): closing right behind an unanswered
+ * QoS 1 publish makes mosquitto 2.0 treat the connection as broken and
+ * publish the will instead. */
+static void mq__do_close(uv_timer_t *t)
+{
+    struct mq *mq = t->data;
+
+    if (mq->connected && mq->status_topic[0]) {
+        mq->close_mid = mq__publish_status(mq, "offline");
+        if (mq->close_mid > 0) {
+            mq__rearm(mq);
+            uv_timer_start(&mq->tick, mq__finish_close, 1000, 0);
+            return;
+        }
+    }
+    mq__finish_close(t);
 }
 
 void mq_close(struct mq *mq, void (*done)(void *ud))

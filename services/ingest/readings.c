@@ -224,6 +224,17 @@ static void rd__object(const struct reg *r, const struct reg_device *dev, const 
     obj.first_row = out->nrows;
     cJSON_ArrayForEach(it, values)
     {
+        /* cJSON keeps repeated keys; which one counts would depend on the
+         * reader, so a repeated parameter is refused, not guessed */
+        const cJSON *prev = values->child;
+        while (prev != it && !(prev->string && it->string && strcmp(prev->string, it->string) == 0))
+            prev = prev->next;
+        if (prev != it) {
+            char key[48];
+            rd__why(out, "%s%s: repeated in values", where, rd__key(it, key, sizeof(key)));
+            out->nbad++;
+            continue;
+        }
         if (rd__value(r, dev, it, &obj, where, out))
             out->nbad++;
     }
@@ -276,6 +287,10 @@ int readings_parse(const struct reg *r, const char *topic, size_t tlen, const ch
         if (!cJSON_IsArray(arr)) {
             rd__why(out, "readings must be an array");
             goto out;
+        }
+        if (!arr->child) {
+            rd__why(out, "readings: empty");
+            out->nbad++;
         }
         cJSON_ArrayForEach(o, arr)
         {

@@ -8,7 +8,9 @@
 #   ingest_bench_registry PREFIX N   N more air sites/devices PREFIX0..PREFIX(N-1)
 #                                    (bench_ingest's --prefix naming)
 #   ingest_start NAME PREFIX [VAR=VALUE...]  spawn eco-ingest as NAME with its own
-#                            instance, share group and spool; waits until it is ready
+#                            instance, share group and spool; waits until it is ready.
+#                            The HJ 212 gateway is off unless the caller passes
+#                            ECO_INGEST_HJ212_ADDR=127.0.0.1:PORT
 #   ingest_count PREFIX      rows in obs.reading for sites whose code starts with PREFIX
 
 ingest_registry() {
@@ -51,7 +53,7 @@ ingest_start() {
         ECO_MQTT_USER="$ECO_MQTT_INGEST_USER" ECO_MQTT_PASSWORD="$ECO_MQTT_INGEST_PASSWORD" \
         ECO_INGEST_INSTANCE="$p" ECO_INGEST_SHARE_GROUP="${ECO_TEST_SHARE_GROUP-g-$p}" \
         ECO_INGEST_SPOOL_DIR="$ECO_TEST_TMP/spool-$p" ECO_INGEST_STATUS_S=1 \
-        "$@" "$(eco_bin eco-ingest)"
+        ECO_INGEST_HJ212_ADDR= "$@" "$(eco_bin eco-ingest)"
     ingest__ready() { grep -q 'msg="registry loaded"' "$log" && grep -q 'msg="broker connected"' "$log"; }
     eco_wait_until 20 ingest__ready
 }

@@ -84,5 +84,6 @@ grep -q '"status":"online"' <<<"$status" || eco_fail "no online status: $status"
 eco_kill ingest TERM
 grep -q 'msg=stopped exit=0' "$(eco_log ingest)" || eco_fail "ingest did not stop cleanly"
 offline=$(eco_mqtt_sub integrator -i "$p-status2" -C 1 -W 5 -t "eco/v1/sys/ingest/$p")
-grep -q '"status":"offline"' <<<"$offline" || eco_fail "status after stop is not offline: $offline"
+grep -q '"status":"offline","version":"[^"]*","ts":' <<<"$offline" ||
+    eco_fail "status after stop is not the clean offline message: $offline"
 eco_pass "SIGTERM: drained, exit 0, retained status offline"

@@ -42,6 +42,8 @@ int main(void)
     CHECK_EQ_STR(buf, "2021-06-01T08:00:00+08:00");
     etime_format(1622505600LL * ETIME_US_PER_SEC + 250000, 0, buf, sizeof(buf));
     CHECK_EQ_STR(buf, "2021-06-01T00:00:00.250Z");
+    etime_format(1622505600LL * ETIME_US_PER_SEC + 123456, ETIME_BEIJING_OFFSET, buf, sizeof(buf));
+    CHECK_EQ_STR(buf, "2021-06-01T08:00:00.123456+08:00"); /* stored precision, not cut */
     etime_format(1622505600LL * ETIME_US_PER_SEC, -(4 * 3600 + 1800), buf, sizeof(buf));
     CHECK_EQ_STR(buf, "2021-05-31T19:30:00-04:30");
 

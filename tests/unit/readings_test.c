@@ -406,10 +406,16 @@ static void test_objects(void)
     CHECK(out.rows[0].value == 1 && out.rows[0].ts == (T0 - 3600) * US);
     CHECK(out.rows[1].value == 3 && out.rows[1].ts == T0 * US);
     CHECK(out.rows[2].value == 4 && out.rows[2].param_id == P_SO2);
-    /* an empty array: nothing, no error */
+    /* an empty array stores nothing and says so (dead letter) */
     CHECK_EQ_INT(parse("AIR001", "{\"readings\":[]}"), 0);
     CHECK_EQ_INT(out.nrows, 0);
-    CHECK_EQ_INT(out.nbad, 0);
+    CHECK_EQ_INT(out.nbad, 1);
+    why_has("readings: empty");
+    /* a repeated parameter key is refused; the first of the two is kept */
+    CHECK_EQ_INT(parse("AIR001", obj("{\"pm25\":1,\"so2\":2,\"pm25\":3}")), 0);
+    CHECK_EQ_INT(out.nrows, 2);
+    CHECK_EQ_INT(out.nbad, 1);
+    why_has("pm25: repeated in values");
     /* "readings" that is not an array rejects the message */
     message_rejected("eco/v1/in/AIR001", 16, "{\"readings\":{\"ts\":1}}",
                      "readings must be an array");
