@@ -128,21 +128,48 @@ size_t buf_utf8_len(const unsigned char *s, size_t n)
 
 static const char buf__fffd[] = "\xEF\xBF\xBD";
 
-int buf_add_json_str(struct buf *b, const char *s, size_t n)
+enum buf__esc { BUF__JSON, BUF__COPY };
+
+/* Whether the single-byte character c needs escaping in the given syntax. */
+static int buf__special(enum buf__esc how, unsigned char c)
+{
+    if (how == BUF__JSON)
+        return c < 0x20 || c == '"' || c == '\\';
+    return c == '\\' || c == '\t' || c == '\n' || c == '\r' || c == 0;
+}
+
+static int buf__escape_one(struct buf *b, enum buf__esc how, unsigned char c)
+{
+    switch (c) {
+    case '"':
+        return buf_add(b, "\\\"", 2);
+    case '\\':
+        return buf_add(b, "\\\\", 2);
+    case '\n':
+        return buf_add(b, "\\n", 2);
+    case '\r':
+        return buf_add(b, "\\r", 2);
+    case '\t':
+        return buf_add(b, "\\t", 2);
+    case 0:
+        if (how == BUF__COPY)
+            return 0; /* COPY text cannot carry NUL: dropped */
+        break;
+    }
+    return buf_printf(b, "\\u%04x", c);
+}
+
+/* Copies runs of plain valid UTF-8 in one go; escapes what the syntax
+ * needs; replaces invalid UTF-8 with U+FFFD. */
+static int buf__escape(struct buf *b, enum buf__esc how, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0, run = 0;
     int rc = 0;
 
     while (i < n && !rc) {
-        unsigned char c = p[i];
         size_t k = buf_utf8_len(p + i, n - i);
-        if (k == 1 && c >= 0x20 && c != '"' && c != '\\') {
-            i++;
-            run++;
-            continue;
-        }
-        if (k > 1) {
+        if (k > 1 || (k == 1 && !buf__special(how, p[i]))) {
             i += k;
             run += k;
             continue;
@@ -150,22 +177,8 @@ int buf_add_json_str(struct buf *b, const char *s, size_t n)
         if (run)
             rc = buf_add(b, p + i - run, run);
         run = 0;
-        if (rc)
-            break;
-        if (k == 0)
-            rc = buf_add(b, buf__fffd, 3);
-        else if (c == '"')
-            rc = buf_add(b, "\\\"", 2);
-        else if (c == '\\')
-            rc = buf_add(b, "\\\\", 2);
-        else if (c == '\n')
-            rc = buf_add(b, "\\n", 2);
-        else if (c == '\r')
-            rc = buf_add(b, "\\r", 2);
-        else if (c == '\t')
-            rc = buf_add(b, "\\t", 2);
-        else
-            rc = buf_printf(b, "\\u%04x", c);
+        if (!rc)
+            rc = k == 0 ? buf_add(b, buf__fffd, 3) : buf__escape_one(b, how, p[i]);
         i++;
     }
     if (!rc && run)
@@ -173,43 +186,12 @@ int buf_add_json_str(struct buf *b, const char *s, size_t n)
     return rc;
 }
 
+int buf_add_json_str(struct buf *b, const char *s, size_t n)
+{
+    return buf__escape(b, BUF__JSON, s, n);
+}
+
 int buf_add_copy_text(struct buf *b, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0;
-    int rc = 0;
-
-    while (i < n && !rc) {
-        unsigned char c = p[i];
-        size_t k = buf_utf8_len(p + i, n - i);
-        if (k == 1 && c != '\\' && c != '\t' && c != '\n' && c != '\r' && c != 0) {
-            i++;
-            run++;
-            continue;
-        }
-        if (k > 1) {
-            i += k;
-            run += k;
-            continue;
-        }
-        if (run)
-            rc = buf_add(b, p + i - run, run);
-        run = 0;
-        if (rc)
-            break;
-        if (k == 0)
-            rc = buf_add(b, buf__fffd, 3);
-        else if (c == '\\')
-            rc = buf_add(b, "\\\\", 2);
-        else if (c == '\t')
-            rc = buf_add(b, "\\t", 2);
-        else if (c == '\n')
-            rc = buf_add(b, "\\n", 2);
-        else if (c == '\r')
-            rc = buf_add(b, "\\r", 2);
-        i++;
-    }
-    if (!rc && run)
-        rc = buf_add(b, p + n - run, run);
-    return rc;
+    return buf__escape(b, BUF__COPY, s, n);
 }
