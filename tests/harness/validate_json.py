@@ -766,7 +766,7 @@ def input_cases(p):
                             "values": {"pm25": 7}})),
         ("registry", d1, j(dict(READING, ts="2099-06-01T08:00:00+08:00"))),
         ("registry", d1, j(dict(READING, ts="1999-12-31T23:00:00+08:00"))),
-        ("lenient", d2, j({"readings": []})),
+        ("bad", d2, j({"readings": []})),  # dead-lettered: "readings: empty"
         ("lenient", d2, j({"ts": "2021-06-01 15:00:00+08:00", "period": "hour",
                            "values": {"pm25": 15}})),
     ]

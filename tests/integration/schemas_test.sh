@@ -77,12 +77,12 @@ eco_pass "published $n inputs; captured $(wc -l <"$cap") messages"
 
 validate messages "$asyncapi" "$cap" --only-dlq-prefix "eco/v1/in/$p-" \
     --require 'eco/v1/obs/{site}=11' --require 'eco/v1/latest/{site}/{param}=4' \
-    --require 'eco/v1/dlq/{service}=24' --require 'eco/v1/sys/{service}/{instance}=2' ||
+    --require 'eco/v1/dlq/{service}=25' --require 'eco/v1/sys/{service}/{instance}=2' ||
     eco_fail "messages published by eco-ingest do not match their schemas"
 eco_pass "obs, latest, dlq and sys messages of eco-ingest validate"
 
 validate inputs "$schemas" "$p" "$cap" || eco_fail "schema and eco-ingest disagree on inputs"
-eco_assert_eq 24 "$(eco_psql "SELECT count(*) FROM obs.deadletter WHERE source LIKE 'eco/v1/in/$p-%'")" \
+eco_assert_eq 25 "$(eco_psql "SELECT count(*) FROM obs.deadletter WHERE source LIKE 'eco/v1/in/$p-%'")" \
     "dead letters in obs.deadletter"
 
 # retained: a late subscriber gets latest and sys (retained), never obs or dlq
