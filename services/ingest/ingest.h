@@ -8,6 +8,11 @@
  * retained eco/v1/latest/{site}/{param} and the rejections on
  * eco/v1/dlq/ingest.
  *
+ * With ECO_INGEST_HJ212_ADDR set, an HJ 212 TCP gateway (hj212gw.h) feeds
+ * the same spool: data uploads as readings messages, other uploads as
+ * device events (obs.device_event, eco/v1/event/{site}), refused frames as
+ * dead letters.
+ *
  * Exactly once: a record is in obs.reading iff its sequence is at or below
  * the committed spool position (same transaction); records above it are
  * replayed after a restart or a lost connection; duplicates from the broker
@@ -42,6 +47,8 @@ struct ingest_conf {
     int64_t status_s;
     int64_t drain_s;
     int64_t outbox_max;
+    int64_t hj212_max_conn;
+    int64_t hj212_idle_s;
 };
 
 /* The configuration table (cfg.h) of eco-ingest. */

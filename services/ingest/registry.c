@@ -13,6 +13,7 @@ const char REG_SQL_PARAMS[] =
     "SELECT code, coalesce(hj212_code, ''), id, unit, valid_min, valid_max FROM core.param";
 const char REG_SQL_CONVS[] =
     "SELECT from_unit, to_unit, factor, \"offset\" FROM core.unit_conversion";
+const char REG_SQL_HJ212MAP[] = "SELECT st, hj212_code, param FROM core.hj212_map";
 
 void reg_init(struct reg *r)
 {
@@ -20,6 +21,8 @@ void reg_init(struct reg *r)
     hmap_init(&r->by_device);
     hmap_init(&r->by_param);
     hmap_init(&r->by_param_id);
+    hmap_init(&r->by_hj212);
+    hmap_init(&r->by_map);
 }
 
 void reg_close(struct reg *r)
@@ -27,9 +30,12 @@ void reg_close(struct reg *r)
     hmap_close(&r->by_device);
     hmap_close(&r->by_param);
     hmap_close(&r->by_param_id);
+    hmap_close(&r->by_hj212);
+    hmap_close(&r->by_map);
     free(r->devices);
     free(r->params);
     free(r->convs);
+    free(r->maps);
     reg_init(r);
 }
 
@@ -105,6 +111,10 @@ int reg_fill_params(struct reg *r, const PGresult *res)
                      &r->params[i]) ||
             hmap_put(&r->by_param_id, key, (size_t)k, &r->params[i]))
             return -ENOMEM;
+        if (r->params[i].hj212[0] &&
+            hmap_put(&r->by_hj212, r->params[i].hj212, strlen(r->params[i].hj212),
+                     &r->params[i]))
+            return -ENOMEM;
     }
     return 0;
 }
@@ -128,6 +138,60 @@ int reg_fill_convs(struct reg *r, const PGresult *res)
         r->nconvs++;
     }
     return 0;
+}
+
+/* "ST|code": '|' occurs in neither (the table's CHECKs). */
+static int reg__map_key(char *key, size_t cap, const char *st, const char *code)
+{
+    int k = snprintf(key, cap, "%s|%s", st, code);
+    return k > 0 && (size_t)k < cap ? k : -1;
+}
+
+int reg_fill_hj212map(struct reg *r, const PGresult *res)
+{
+    int n = PQntuples(res);
+
+    if (PQnfields(res) != 3)
+        return -EBADMSG;
+    r->maps = calloc(n ? (size_t)n : 1, sizeof(*r->maps));
+    if (!r->maps)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        struct reg_map *m = &r->maps[r->nmaps];
+        const char *pc = PQgetvalue(res, i, 2);
+        if (reg__copy(m->st, sizeof(m->st), PQgetvalue(res, i, 0)) ||
+            reg__copy(m->code, sizeof(m->code), PQgetvalue(res, i, 1)))
+            continue;
+        m->param = reg_param(r, pc, strlen(pc));
+        if (m->param)
+            r->nmaps++;
+    }
+    for (size_t i = 0; i < r->nmaps; i++) {
+        char key[48];
+        int k = reg__map_key(key, sizeof(key), r->maps[i].st, r->maps[i].code);
+        if (k > 0 && hmap_put(&r->by_map, key, (size_t)k, &r->maps[i]))
+            return -ENOMEM;
+    }
+    return 0;
+}
+
+/* Environmental-quality system codes (HJ 212-2017 Table 5: 10..29). */
+static bool reg__quality_st(const char *st)
+{
+    return st[0] >= '1' && st[0] <= '2' && st[1] >= '0' && st[1] <= '9' && st[2] == '\0';
+}
+
+const struct reg_param *reg_hj212_param(const struct reg *r, const char *st, const char *code)
+{
+    const struct reg_map *m;
+    char key[48];
+    int k = reg__map_key(key, sizeof(key), st, code);
+
+    if (k > 0 && (m = hmap_get(&r->by_map, key, (size_t)k)) != NULL)
+        return m->param;
+    if (strchr(code, '-') || !reg__quality_st(st))
+        return NULL;
+    return hmap_get(&r->by_hj212, code, strlen(code));
 }
 
 const struct reg_device *reg_device(const struct reg *r, const char *code, size_t len)

@@ -1,7 +1,9 @@
-/* registry: the in-memory copy of core.device, core.param and
- * core.unit_conversion that ingest checks every reading against. Built from
- * query results, then swapped in whole, so a reload never leaves a half-old
- * registry. Loop thread only. */
+/* registry: the in-memory copy of core.device, core.param,
+ * core.unit_conversion and core.hj212_map that ingest (and its HJ 212
+ * gateway) checks every reading against. Built from query results, then
+ * swapped in whole, so a reload never leaves a half-old registry. Pointers
+ * returned by the lookups are valid until the next reg_swap/reg_close: do
+ * not keep them across loop callbacks. Loop thread only. */
 #ifndef ECO_INGEST_REGISTRY_H
 #define ECO_INGEST_REGISTRY_H
 
@@ -33,6 +35,13 @@ struct reg_param {
     double vmin, vmax;
 };
 
+/* One row of core.hj212_map: (ST, code[-Suffix]) -> parameter. */
+struct reg_map {
+    char st[8];
+    char code[32];
+    const struct reg_param *param; /* into reg.params */
+};
+
 struct reg_conv {
     char from[REG_UNIT_MAX], to[REG_UNIT_MAX];
     double factor, offset;
@@ -45,13 +54,18 @@ struct reg {
     size_t nparams;
     struct reg_conv *convs;
     size_t nconvs;
+    struct reg_map *maps;
+    size_t nmaps;
     struct hmap by_device, by_param, by_param_id;
+    struct hmap by_hj212; /* core.param.hj212_code -> param */
+    struct hmap by_map;   /* "ST|code" -> struct reg_map */
 };
 
 /* The queries whose results reg_fill_* take, in this order of columns. */
 extern const char REG_SQL_DEVICES[];
 extern const char REG_SQL_PARAMS[];
 extern const char REG_SQL_CONVS[];
+extern const char REG_SQL_HJ212MAP[];
 
 void reg_init(struct reg *r);
 void reg_close(struct reg *r);
@@ -59,12 +73,28 @@ void reg_close(struct reg *r);
 int reg_fill_devices(struct reg *r, const PGresult *res);
 int reg_fill_params(struct reg *r, const PGresult *res);
 int reg_fill_convs(struct reg *r, const PGresult *res);
+/* Needs the parameters filled first (rows naming an unknown one are
+ * skipped). */
+int reg_fill_hj212map(struct reg *r, const PGresult *res);
 /* Moves src into dst (closing what dst held); src is left empty. */
 void reg_swap(struct reg *dst, struct reg *src);
 
 const struct reg_device *reg_device(const struct reg *r, const char *code, size_t len);
 const struct reg_param *reg_param(const struct reg *r, const char *code, size_t len);
 const struct reg_param *reg_param_by_id(const struct reg *r, int id);
+/* The parameter an HJ 212 logger of system type `st` means by `code` (a
+ * pollutant code such as "a21026", or "<code>-<Suffix>" for a secondary
+ * value such as "w00000-Cou"), or NULL when it has none. The rule:
+ *   1. the row (st, code) of core.hj212_map, if there is one;
+ *   2. otherwise, only for a plain code (no suffix) from an
+ *      environmental-quality system (ST 10..29: air 22, surface water 21,
+ *      sea 26, ...), the parameter whose core.param.hj212_code is `code`.
+ * Step 2 never applies to pollution sources (ST 31 flue gas, 32 wastewater,
+ * ...) or process data: core.param.hj212_code names the quality parameter
+ * (ambient SO2 in µg/m³), and a stack's a21026 (mg/m³) must not land there.
+ * Sources therefore need their codes in core.hj212_map. */
+const struct reg_param *reg_hj212_param(const struct reg *r, const char *st, const char *code);
+
 /* Converts v from unit `from` to the parameter's unit. Returns 0 or
  * -ENOENT when no conversion is registered. Same unit: identity. */
 int reg_convert(const struct reg *r, const char *from, const char *to, double *v);
