@@ -16,7 +16,7 @@ PKGS=(
     # clang + compiler-rt: libFuzzer targets (tests/fuzz) and sanitizers
     clang libclang-rt-14-dev
     # libraries
-    libmosquitto-dev libpq-dev libcjson-dev libuv1-dev
+    libmosquitto-dev libpq-dev libcjson-dev libuv1-dev libcrypt-dev
     # servers and clients used by deploy/stack.sh and the tests
     mosquitto mosquitto-clients
     postgresql-15 postgresql-15-postgis-3 postgresql-client-15
