@@ -92,6 +92,17 @@ pg_dsn() { # ROLE -> DSN on database ecowatch
         "$ECO_PG_PORT" "$1" "${!pw}"
 }
 
+# A free loopback port for the HJ 212 gateway (never a fixed one).
+free_port() {
+    local p i
+    for i in $(seq 1 100); do
+        p=$((20000 + RANDOM % 40000))
+        ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+    done
+    die "no free port for the HJ 212 gateway"
+}
+HJ212_ADDR=127.0.0.1:$(free_port)
+
 start_services() {
     local svc bin pid U uv pv
     mkdir -p "$LOGS"
@@ -119,7 +130,8 @@ start_services() {
             if [ "$svc" = ingest ]; then
                 # one instance: a plain subscription, which mosquitto keeps
                 # across its own restarts (docs/INGEST.md)
-                export ECO_INGEST_INSTANCE=quickstart ECO_INGEST_SHARE_GROUP=
+                export ECO_INGEST_INSTANCE=quickstart ECO_INGEST_SHARE_GROUP= \
+                    ECO_INGEST_HJ212_ADDR=$HJ212_ADDR
             fi
             exec setsid "$bin" </dev/null >>"$LOGS/$svc.log" 2>&1
         ) &
@@ -156,6 +168,7 @@ run_sim() {
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
         ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD ECO_PG_DSN=$(pg_dsn ctl) \
         "$sim" --speed 0 --from "$from" --to "$to" --incidents 6 --labels "$DIR/labels.jsonl" \
+            --hj212 "$HJ212_ADDR" \
         >>"$LOGS/ecosim.log" 2>&1 ||
         die "ecosim failed (log: $LOGS/ecosim.log)"
     wait_for_ingest
@@ -192,6 +205,7 @@ summary() {
     for t in core.site core.device core.param obs.reading obs.latest obs.deadletter; do
         printf '  %-18s %s\n' "$t" "$(count "$t")"
     done
+    printf '  %-18s %s (data loggers: docs/HJ212.md)\n' "HJ 212 gateway" "$HJ212_ADDR"
     cat <<EOF
 
 Watch every message (read-only integrator account):
