@@ -469,12 +469,13 @@ static const char *gw__period_name(char p)
     return p == 'r' ? "rt" : p == 'm' ? "min" : p == 'h' ? "hour" : "day";
 }
 
-static void gw__why(struct buf *why, const char *what, const char *code, const char *suffix)
+/* Adds "code" or "code-Suffix" to a ", "-separated list (capped: the rest
+ * of a long list is in the dead-lettered frame itself). */
+static void gw__why(struct buf *why, const char *code, const char *suffix)
 {
-    /* capped: the rest of a long list is in the frame itself */
     if (why->len)
         buf_addstr(why, ", ");
-    buf_printf(why, "%s%s%s%s", what, code, suffix ? "-" : "", suffix ? suffix : "");
+    buf_printf(why, "%s%s%s", code, suffix ? "-" : "", suffix ? suffix : "");
 }
 
 /* Adds one value to the readings message unless its parameter already has
@@ -550,12 +551,12 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
                     snprintf(key, sizeof(key), "%s-%s", pol.code, vname);
                     /* an empty value means "no value"; anything else is bad */
                     if (hj212_cp_find(cp, key, &val, &vlen) == 0 && vlen)
-                        gw__why(bad, "", pol.code, vname);
+                        gw__why(bad, pol.code, vname);
                     continue;
                 }
                 p = reg_hj212_param(reg, st, pol.code);
                 if (!p) {
-                    gw__why(why, "", pol.code, NULL);
+                    gw__why(why, pol.code, NULL);
                     continue;
                 }
             } else {
@@ -569,7 +570,7 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
                 }
             }
             if (!flag_ok) {
-                gw__why(bad, "", pol.code, "Flag");
+                gw__why(bad, pol.code, "Flag");
                 continue;
             }
             rc = gw__value(gw, p, pol.v[vi], flag, used, &nused);
