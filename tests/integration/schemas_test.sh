@@ -17,11 +17,11 @@
 #   4. a simulated day of ecosim output validates as readings.
 # Needs Debian's python3-jsonschema and python3-yaml (deploy/install-deps.sh).
 set -euo pipefail
-# shellcheck source=SCRIPTDIR/../harness/lib.sh
 # every ingest instance of a parallel test would see its inputs and publish
 # dead letters of its own on eco/v1/dlq/ingest: runs alone
 # shellcheck disable=SC2034
 ECO_EXCLUSIVE=1
+# shellcheck source=SCRIPTDIR/../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
 # shellcheck source=SCRIPTDIR/../harness/ingest.sh
 source "$ECO_SOURCE_DIR/tests/harness/ingest.sh"
