@@ -30,6 +30,13 @@ void hmap_close(struct hmap *m)
     hmap_init(m);
 }
 
+void hmap_close_free(struct hmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->slots[i].val);
+    hmap_close(m);
+}
+
 static struct hmap_slot *hmap__find(const struct hmap *m, const char *key, size_t klen)
 {
     size_t i = (size_t)hmap__hash(key, klen) & (m->cap - 1);

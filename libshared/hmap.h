@@ -22,6 +22,8 @@ struct hmap {
 void hmap_init(struct hmap *m);
 /* Frees the keys and slot array; values are the caller's. */
 void hmap_close(struct hmap *m);
+/* Like hmap_close, for a map that owns its values: free()s each of them. */
+void hmap_close_free(struct hmap *m);
 /* Inserts or replaces. Returns 0 or -ENOMEM. */
 int hmap_put(struct hmap *m, const char *key, size_t klen, void *val);
 /* Returns the value or NULL. */

@@ -337,9 +337,7 @@ out_loop:
     mq_global_cleanup();
 out:
     csv_close(&im->csv);
-    for (size_t i = 0; i < im->devices.cap; i++)
-        free(im->devices.slots[i].val);
-    hmap_close(&im->devices);
+    hmap_close_free(&im->devices);
     buf_close(&im->msg);
     free(im);
     return ret;

@@ -1340,9 +1340,7 @@ void hj212gw_stop(struct hj212gw *gw)
 
 static void gw__free(struct hj212gw *gw)
 {
-    for (size_t i = 0; i < gw->devs.cap; i++)
-        free(gw->devs.slots[i].val);
-    hmap_close(&gw->devs);
+    hmap_close_free(&gw->devs);
     for (size_t i = 0; i < gw->okpw.cap; i++) {
         if (gw->okpw.slots[i].val)
             memset(gw->okpw.slots[i].val, 0, sizeof(struct gw__okpw));

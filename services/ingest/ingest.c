@@ -1230,9 +1230,7 @@ void ingest_free(struct ingest *in)
     reg_close(&in->reg_next);
     rd_out_close(&in->rd);
     hmap_close(&in->latest_map);
-    for (size_t i = 0; i < in->published.cap; i++)
-        free(in->published.slots[i].val);
-    hmap_close(&in->published);
+    hmap_close_free(&in->published);
     buf_close(&in->stage);
     buf_close(&in->dead);
     buf_close(&in->pubs);
