@@ -26,28 +26,12 @@ F=${2:-200}
 FLAG=${3:-5}
 W=${4:-1}
 V=6
-BUILD=${ECO_BUILD_DIR:-$PWD/build}
-DIR=$(mktemp -d /tmp/eco-bench-hj212.XXXXXX)
-ingest_pid=
-
-cleanup() {
-    [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
-    ECO_STACK_QUIET=1 ./deploy/stack.sh purge "$DIR/stack" >/dev/null 2>&1 || true
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-for b in "$BUILD/services/ingest/eco-ingest" "$BUILD/bench/bench_hj212" "$BUILD/services/ecoctl/ecoctl"; do
-    [ -x "$b" ] || { echo "bench: $b is not built" >&2; exit 1; }
-done
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_setup hj212 services/ingest/eco-ingest bench/bench_hj212 services/ecoctl/ecoctl
 [ "$(ulimit -n)" -ge $((C + 200)) ] || ulimit -n $((C + 200)) ||
     { echo "bench: need at least $((C + 200)) file descriptors (ulimit -n)" >&2; exit 1; }
-./deploy/stack.sh up "$DIR/stack" >/dev/null
-# shellcheck disable=SC1091
-source "$DIR/stack/env"
-ADMIN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_admin password=$ECO_PG_ADMIN_PASSWORD"
-q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$ADMIN" -c "$1"; }
-ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" db migrate >/dev/null
+bench_stack_up
 # ambient parameters known by their HJ 212 codes (ST 22 falls back to
 # core.param.hj212_code, docs/HJ212.md); one bcrypt hash for every logger
 q "INSERT INTO core.region (code, name, kind, geom) VALUES ('ZS', 'Zhoushan', 'city',

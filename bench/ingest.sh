@@ -18,26 +18,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-1000000}
 D=${2:-1000}
 V=${3:-1} # values per message (1..6): readings = N, messages = N / V
-BUILD=${ECO_BUILD_DIR:-$PWD/build}
-DIR=$(mktemp -d /tmp/eco-bench-ingest.XXXXXX)
-ingest_pid=
-
-cleanup() {
-    [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
-    ECO_STACK_QUIET=1 ./deploy/stack.sh purge "$DIR/stack" >/dev/null 2>&1 || true
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-for b in "$BUILD/services/ingest/eco-ingest" "$BUILD/bench/bench_ingest" "$BUILD/services/ecoctl/ecoctl"; do
-    [ -x "$b" ] || { echo "bench: $b is not built" >&2; exit 1; }
-done
-./deploy/stack.sh up "$DIR/stack" >/dev/null
-# shellcheck disable=SC1091
-source "$DIR/stack/env"
-ADMIN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_admin password=$ECO_PG_ADMIN_PASSWORD"
-q() { psql -XAtq -v ON_ERROR_STOP=1 -d "$ADMIN" -c "$1"; }
-ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" db migrate >/dev/null
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_setup ingest services/ingest/eco-ingest bench/bench_ingest services/ecoctl/ecoctl
+bench_stack_up
 q "INSERT INTO core.region (code, name, kind, geom) VALUES ('ZS', 'Zhoushan', 'city',
      ST_Multi(ST_MakeEnvelope(121.5, 29.5, 123.2, 31.0, 4326)));
    INSERT INTO core.param (code, name, unit, valid_min, valid_max) VALUES

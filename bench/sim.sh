@@ -9,20 +9,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DAYS=${1:-7}
-BUILD=${ECO_BUILD_DIR:-$PWD/build}
-DIR=$(mktemp -d /tmp/eco-bench-sim.XXXXXX)
-ingest_pid=
-cleanup() {
-    [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
-    ECO_STACK_QUIET=1 ./deploy/stack.sh purge "$DIR/stack" >/dev/null 2>&1 || true
-    rm -rf "$DIR"
-}
-trap cleanup EXIT
-./deploy/stack.sh up "$DIR/stack" >/dev/null
-# shellcheck disable=SC1091
-source "$DIR/stack/env"
-ADMIN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_admin password=$ECO_PG_ADMIN_PASSWORD"
-ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" db migrate >/dev/null
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
+bench_setup sim services/ingest/eco-ingest services/ecosim/ecosim services/ecoctl/ecoctl
+bench_stack_up
 ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" registry load deploy/sample >/dev/null
 ECO_PG_DSN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_ingest password=$ECO_PG_INGEST_PASSWORD" \
 ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
@@ -37,7 +27,6 @@ ECO_MQTT_USER=$ECO_MQTT_SIM_USER ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD \
     "$BUILD/services/ecosim/ecosim" --speed 0 --from "$from" --to "$to" --incidents 6 \
     --labels "$DIR/labels.jsonl" >"$DIR/sim.out" 2>"$DIR/sim.log"
 msgs=$(grep -o 'published=[0-9]*' "$DIR/sim.log" "$DIR/sim.out" | head -1 | cut -d= -f2 || true)
-q() { psql -XAtq -d "$ADMIN" -c "$1"; }
 last=-1
 while :; do
     pos=$(q "SELECT coalesce((SELECT seq FROM obs.spool_position WHERE instance = 'bench'), 0)")
