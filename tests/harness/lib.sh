@@ -207,6 +207,13 @@ eco_mqtt_pub() {
 eco_mqtt_sub() {
     eco__mqtt_cred "${1:-}"
     shift
+    # In a subshell (eco_spawn, $(...), a pipeline) become mosquitto_sub, so
+    # that eco_kill and the exit trap stop the client itself, not only a
+    # shell around it that would leave it running.
+    if [ "$BASH_SUBSHELL" -gt 0 ]; then
+        exec mosquitto_sub -h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5 \
+            -u "$ECO__MQ_USER" -P "$ECO__MQ_PASSWORD" "$@" 7>&-
+    fi
     mosquitto_sub -h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5 \
         -u "$ECO__MQ_USER" -P "$ECO__MQ_PASSWORD" "$@" 7>&-
 }
