@@ -7,6 +7,7 @@
 #include "hj212gw.h"
 #include "hmap.h"
 #include "json.h"
+#include "latest.h"
 #include "mq.h"
 #include "outbox.h"
 #include "pgbin.h"
@@ -53,6 +54,10 @@ static const struct cfg_def ingest__defs[] = {
      "how often counters are published on eco/v1/sys/ingest/{instance}"},
     {"ECO_INGEST_DRAIN_S", CFG_INT, "8", 0, 600, C(drain_s),
      "on SIGTERM, how long to keep storing and publishing before exiting"},
+    {"ECO_INGEST_LATEST_FLUSH_MS", CFG_INT, "1000", 0, 600000, C(latest_flush_ms),
+     "how often obs.latest and the retained eco/v1/latest topics are brought up to date"},
+    {"ECO_INGEST_LATEST_MAX", CFG_INT, "1000000", 16384, 100000000, C(latest_max),
+     "site/parameter pairs remembered between obs.latest updates (each ~120 bytes)"},
     {"ECO_INGEST_OUTBOX_MAX", CFG_INT, "200000", 1000, 10000000, C(outbox_max),
      "publications waiting for the broker before storing pauses"},
     {"ECO_INGEST_HJ212_ADDR", CFG_ADDR, "127.0.0.1:9212", 0, 0, C(hj212_addr),
@@ -73,7 +78,10 @@ const struct cfg_prog ingest_prog = {
 
 #define INGEST_SQL_STAGE                                                                           \
     "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (site_id integer, param_id smallint,"           \
-    " period \"char\", ts timestamptz, value double precision, flag \"char\","                    \
+    " period \"char\", ts timestamptz, value double precision, flag \"char\")"                    \
+    " ON COMMIT DELETE ROWS;"                                                                    \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_latest_stage (LIKE ingest_stage) ON COMMIT DELETE ROWS;" \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_track_stage (site_id integer, ts timestamptz,"        \
     " lat double precision, lon double precision) ON COMMIT DELETE ROWS;"                      \
     "CREATE TEMP TABLE IF NOT EXISTS ingest_event_stage (device text, site text, cn text,"       \
     " qn text, kind text, ts timestamptz, payload jsonb) ON COMMIT DELETE ROWS"
@@ -84,19 +92,40 @@ static const char ingest__sql_events[] =
     " SELECT device, site, cn, qn, kind, ts, payload FROM ingest_event_stage"
     " ON CONFLICT DO NOTHING";
 
+/* Readings go straight into obs.reading, as fast as a plain COPY. A repeat
+ * (a broker redelivery, a logger resending) fails that COPY on the unique
+ * key; the batch is then run again through the staging table, which skips
+ * the repeats. */
+static const char ingest__sql_copy_direct[] =
+    "COPY obs.reading (site_id, param_id, period, ts, value, flag) FROM STDIN (FORMAT binary)";
 static const char ingest__sql_merge[] =
     "INSERT INTO obs.reading (site_id, param_id, period, ts, value, flag)"
     " SELECT site_id, param_id, period, ts, value, flag FROM ingest_stage"
-    " ORDER BY site_id, param_id, period, ts ON CONFLICT DO NOTHING;"
-    "INSERT INTO obs.latest AS l (site_id, param_id, period, ts, value, flag)"
-    " SELECT DISTINCT ON (site_id, param_id) site_id, param_id, period, ts, value, flag"
-    " FROM ingest_stage ORDER BY site_id, param_id, ts DESC"
-    " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
-    " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
-    " WHERE l.ts < EXCLUDED.ts;"
+    " ORDER BY site_id, param_id, period, ts ON CONFLICT DO NOTHING";
+
+static const char ingest__sql_track[] =
     "INSERT INTO obs.track (site_id, ts, geom)"
     " SELECT DISTINCT ON (site_id, ts) site_id, ts, ST_SetSRID(ST_MakePoint(lon, lat), 4326)"
-    " FROM ingest_stage WHERE lat IS NOT NULL ORDER BY site_id, ts ON CONFLICT DO NOTHING";
+    " FROM ingest_track_stage ORDER BY site_id, ts ON CONFLICT DO NOTHING";
+
+/* A stored time never goes back, and at equal times the first value stays;
+ * RETURNING names the pairs that changed, whose retained topic is then
+ * republished. */
+static const char ingest__sql_latest[] =
+    "INSERT INTO obs.latest AS l (site_id, param_id, period, ts, value, flag)"
+    " SELECT site_id, param_id, period, ts, value, flag FROM ingest_latest_stage"
+    " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
+    " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
+    " WHERE l.ts < EXCLUDED.ts RETURNING site_id, param_id";
+
+/* seq: every record up to it is in obs.reading; latest_seq: obs.latest
+ * reflects every record up to it (a new row has flushed nothing yet). */
+static const char ingest__sql_position[] =
+    "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $3)"
+    " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now()";
+static const char ingest__sql_latest_position[] =
+    "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $2)"
+    " ON CONFLICT (instance) DO UPDATE SET latest_seq = EXCLUDED.latest_seq, updated_at = now()";
 
 /* Records per batch when a batch keeps failing on the server: one at a time
  * finds the record the database refuses. */
@@ -104,6 +133,8 @@ static const char ingest__sql_merge[] =
 #define INGEST_MAX_MONTHS 1024
 
 enum ingest_bstate { B_IDLE, B_RUNNING };
+/* What the running transaction stores. */
+enum ingest_bkind { B_READINGS, B_LATEST };
 
 struct ingest_counters {
     uint64_t received;    /* messages taken from the broker */
@@ -114,6 +145,8 @@ struct ingest_counters {
     uint64_t spool_full_pauses;
     uint64_t oversize;
     uint64_t events; /* HJ 212 device events stored */
+    uint64_t repeat_batches; /* batches run again through staging: they held a repeat */
+    uint64_t latest_updates; /* obs.latest transactions */
 };
 
 struct ingest {
@@ -136,12 +169,16 @@ struct ingest {
     uint64_t committed;
     /* the batch */
     enum ingest_bstate bstate;
+    enum ingest_bkind bkind;
     bool bfailed;
     int bfail_rc;
     char bfail_msg[256];
+    char bfail_state[6]; /* SQLSTATE of the failure */
+    bool merge;          /* this batch goes through the staging table */
+    uint64_t merged;     /* rows the merge inserted */
     uint64_t bfirst, blast;
     size_t brows, bdead;
-    struct buf stage, dead, pubs, events;
+    struct buf stage, dead, pubs, events, track;
     size_t bevents;
     struct hj212gw *gw; /* NULL when ECO_INGEST_HJ212_ADDR is empty */
     int64_t months[INGEST_MAX_MONTHS];
@@ -152,10 +189,9 @@ struct ingest {
     struct rd_out rd;
     struct rd_limits lim;
     struct buf scratch;
-    struct hmap latest_map;
-    struct hmap published; /* site/param -> int64_t ts of the retained value */
-    struct ingest_latest *latest;
-    size_t nlatest;
+    struct latest lat;
+    uint64_t latest_seq; /* obs.latest reflects every record up to it */
+    uint64_t last_flush; /* uv_now of the last obs.latest update */
     char pos_param[24];
     /* stopping */
     bool stopping, closing;
@@ -168,7 +204,6 @@ struct ingest {
     struct ingest_counters n;
 };
 
-struct ingest_latest;
 static void ingest__kick(struct ingest *in);
 static void ingest__finish_stop(struct ingest *in);
 
@@ -235,7 +270,7 @@ static void ingest__reg_step(void *ctx, int rc, const PGresult *res)
 static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
 {
     struct ingest *in = ctx;
-    uint64_t p = 0;
+    uint64_t p = 0, lp = 0;
 
     in->pos_loading = false;
     if (rc) {
@@ -244,8 +279,10 @@ static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
                        res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
         return;
     }
-    if (PQntuples(res) == 1)
+    if (PQntuples(res) == 1) {
         p = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+        lp = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
+    }
     /* A position at or past everything this spool ever held means the spool
      * is new (a replaced disk, a moved instance): its records are all
      * unstored, whatever their numbers. */
@@ -254,18 +291,23 @@ static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
             elog_warn("spool is newer than its recorded position; storing all of it",
                       "position=%llu spool_head=%llu", (unsigned long long)p,
                       (unsigned long long)in->head_at_open);
-        p = in->head_at_open - 1;
+        p = lp = in->head_at_open - 1;
     }
+    if (lp > p)
+        lp = p;
     in->committed = p;
-    int src = spool_seek(in->sp, p + 1);
+    in->latest_seq = lp;
+    /* from the first record obs.latest lacks: kick reads those up to p
+     * again for their latest values only */
+    int src = spool_seek(in->sp, lp + 1);
     if (src) {
         elog_error("spool seek failed", "error=\"%s\"", strerror(-src));
         in->exit_code = 1;
         return;
     }
     in->pos_known = true;
-    elog_info("spool position", "committed=%llu head=%llu", (unsigned long long)p,
-              (unsigned long long)spool_head(in->sp));
+    elog_info("spool position", "committed=%llu latest=%llu head=%llu", (unsigned long long)p,
+              (unsigned long long)lp, (unsigned long long)spool_head(in->sp));
     ingest__kick(in);
 }
 
@@ -275,7 +317,10 @@ static void ingest__pos_load(struct ingest *in)
     if (in->pos_known || in->pos_loading || !db_ready(in->db))
         return;
     in->pos_loading = true;
-    if (db_query(in->db, "SELECT seq FROM obs.spool_position WHERE instance = $1", 1, params,
+    if (db_query(in->db,
+                 "SELECT seq, coalesce(latest_seq, seq) FROM obs.spool_position"
+                 " WHERE instance = $1",
+                 1, params,
                  ingest__pos_done, in))
         in->pos_loading = false;
 }
@@ -379,18 +424,25 @@ static const char *ingest__unit(const struct ingest *in, int param_id, const cha
     return p ? p->unit : "";
 }
 
-/* The newest value per site and parameter in the batch: one retained
- * eco/v1/latest publication each, however many readings the batch held. */
-struct ingest_latest {
-    const struct reg_device *dev;
-    int param_id;
-    int64_t ts;
-    int tz;
-    double value;
-    char period, flag;
-};
+/* Notes the newest value of every pair in rd: for the batch being built,
+ * or (committed) straight into what waits for the next obs.latest update. */
+static int ingest__note_latest(struct ingest *in, const struct rd_out *rd, bool committed)
+{
+    int rc = 0;
 
-/* Appends the staging rows and the obs publication of one message, and
+    for (size_t k = 0; k < rd->nobjs && !rc; k++) {
+        const struct rd_obj *o = &rd->objs[k];
+        for (size_t i = o->first_row; i < o->first_row + o->nrows && !rc; i++) {
+            const struct rd_row *row = &rd->rows[i];
+            struct latest_val v = {row->ts, row->value, o->tz_offset, row->period, row->flag};
+            rc = committed ? latest_merge(&in->lat, row->site_id, rd->dev->site, row->param_id, &v)
+                           : latest_note(&in->lat, row->site_id, rd->dev->site, row->param_id, &v);
+        }
+    }
+    return rc;
+}
+
+/* Appends the rows, track points and obs publications of one message, and
  * notes its latest values. */
 static int ingest__rows(struct ingest *in, const struct rd_out *rd)
 {
@@ -398,6 +450,9 @@ static int ingest__rows(struct ingest *in, const struct rd_out *rd)
     char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
     int rc = 0;
 
+    /* all of the message's pairs or none: it may end the batch */
+    if (!latest_has_room(&in->lat, rd->nrows))
+        return -ENOSPC;
     for (size_t k = 0; k < rd->nobjs && !rc; k++) {
         const struct rd_obj *o = &rd->objs[k];
         const char *pname = readings_period_name(o->period);
@@ -414,100 +469,72 @@ static int ingest__rows(struct ingest *in, const struct rd_out *rd)
             rc = rc ? rc : buf_addstr(msg, ",\"lon\":");
             rc = rc ? rc : ingest__add_double(msg, o->lon);
             rc = rc ? rc : buf_addc(msg, ',');
+            /* one track point per object; its time is that of the rows */
+            if (!rc && o->nrows) {
+                if (in->track.len == 0)
+                    rc = pgbin_begin(&in->track);
+                rc = rc ? rc : pgbin_row(&in->track, 4);
+                rc = rc ? rc : pgbin_i32(&in->track, dev->site_id);
+                rc = rc ? rc : pgbin_ts(&in->track, rd->rows[o->first_row].ts);
+                rc = rc ? rc : pgbin_f64(&in->track, o->lat);
+                rc = rc ? rc : pgbin_f64(&in->track, o->lon);
+            }
         }
         rc = rc ? rc : buf_addstr(msg, "\"values\":{");
         for (size_t i = o->first_row; i < o->first_row + o->nrows && !rc; i++) {
             const struct rd_row *row = &rd->rows[i];
             const char *code, *unit = ingest__unit(in, row->param_id, &code);
-            char key[32];
-            int kl;
-            struct ingest_latest *l;
 
-            /* staging row, binary COPY: no text formatting on either side */
+            /* binary COPY: no text formatting on either side */
             if (in->stage.len == 0)
                 rc = pgbin_begin(&in->stage);
-            rc = rc ? rc : pgbin_row(&in->stage, 8);
+            rc = rc ? rc : pgbin_row(&in->stage, 6);
             rc = rc ? rc : pgbin_i32(&in->stage, row->site_id);
             rc = rc ? rc : pgbin_i16(&in->stage, (int16_t)row->param_id);
             rc = rc ? rc : pgbin_char(&in->stage, row->period);
             rc = rc ? rc : pgbin_ts(&in->stage, row->ts);
             rc = rc ? rc : pgbin_f64(&in->stage, row->value);
             rc = rc ? rc : pgbin_char(&in->stage, row->flag);
-            if (o->has_pos) {
-                rc = rc ? rc : pgbin_f64(&in->stage, o->lat);
-                rc = rc ? rc : pgbin_f64(&in->stage, o->lon);
-            } else {
-                rc = rc ? rc : pgbin_null(&in->stage);
-                rc = rc ? rc : pgbin_null(&in->stage);
-            }
             in->brows++;
-            /* obs values */
             rc = rc ? rc : buf_printf(msg, "%s\"%s\":{\"v\":", i == o->first_row ? "" : ",", code);
             rc = rc ? rc : ingest__add_double(msg, row->value);
             rc = rc ? rc : buf_addstr(msg, ",\"unit\":\"");
             rc = rc ? rc : buf_add_json_str(msg, unit, strlen(unit));
             rc = rc ? rc : buf_printf(msg, "\",\"flag\":\"%c\"}", row->flag);
-            /* latest */
-            kl = snprintf(key, sizeof(key), "%d/%d", row->site_id, row->param_id);
-            l = hmap_get(&in->latest_map, key, (size_t)kl);
-            if (!l && !rc && in->nlatest < RD_MAX_ROWS * 4) {
-                l = &in->latest[in->nlatest++];
-                l->ts = INT64_MIN;
-                rc = hmap_put(&in->latest_map, key, (size_t)kl, l);
-            }
-            if (l && row->ts > l->ts) {
-                *l = (struct ingest_latest){dev, row->param_id, row->ts, o->tz_offset,
-                                            row->value, row->period, row->flag};
-            }
         }
         rc = rc ? rc : buf_addstr(msg, "}}");
         snprintf(topic, sizeof(topic), "eco/v1/obs/%s", dev->site);
         rc = rc ? rc : ingest__pub(in, topic, false, msg->p, msg->len);
     }
-    return rc;
+    return rc ? rc : ingest__note_latest(in, rd, false);
 }
 
-static int ingest__latest_pubs(struct ingest *in)
+/* The retained eco/v1/latest/{site}/{param} of every pair the last update
+ * of obs.latest changed. */
+static void ingest__latest_pubs(struct ingest *in)
 {
     char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
     struct buf *one = &in->scratch;
-    int rc = 0;
 
-    for (size_t i = 0; i < in->nlatest && !rc; i++) {
-        const struct ingest_latest *l = &in->latest[i];
-        const char *code, *unit = ingest__unit(in, l->param_id, &code);
-        char key[32];
-        int kl = snprintf(key, sizeof(key), "%d/%d", l->dev->site_id, l->param_id);
-        int64_t *seen = hmap_get(&in->published, key, (size_t)kl);
+    for (size_t i = 0; i < latest_pending(&in->lat); i++) {
+        const struct latest_ent *e = latest_pending_at(&in->lat, i);
+        const char *code, *unit = ingest__unit(in, e->param_id, &code);
+        int rc;
 
-        /* A late or repeated reading must not replace the retained value:
-         * the first value stored for a time wins, as in obs.reading and
-         * obs.latest. */
-        if (seen && *seen >= l->ts)
+        if (!e->changed)
             continue;
-        if (!seen) {
-            seen = malloc(sizeof(*seen));
-            if (!seen || hmap_put(&in->published, key, (size_t)kl, seen)) {
-                free(seen);
-                rc = -ENOMEM;
-                break;
-            }
-        }
-        *seen = l->ts;
         buf_reset(one);
-        etime_format(l->ts, l->tz, ts, sizeof(ts));
+        etime_format(e->acc.ts, e->acc.tz, ts, sizeof(ts));
         rc = buf_addstr(one, "{\"v\":");
-        rc = rc ? rc : ingest__add_double(one, l->value);
+        rc = rc ? rc : ingest__add_double(one, e->acc.value);
         rc = rc ? rc : buf_addstr(one, ",\"unit\":\"");
         rc = rc ? rc : buf_add_json_str(one, unit, strlen(unit));
         rc = rc ? rc : buf_printf(one, "\",\"flag\":\"%c\",\"ts\":\"%s\",\"period\":\"%s\"}",
-                                  l->flag, ts, readings_period_name(l->period));
-        snprintf(topic, sizeof(topic), "eco/v1/latest/%s/%s", l->dev->site, code);
-        rc = rc ? rc : ingest__pub(in, topic, true, one->p, one->len);
+                                  e->acc.flag, ts, readings_period_name(e->acc.period));
+        snprintf(topic, sizeof(topic), "eco/v1/latest/%s/%s", e->site, code);
+        if (rc || outbox_put(&in->ob, topic, one->p, one->len, true))
+            elog_error("out of memory queueing a publication", "topic=%s", topic);
     }
-    hmap_close(&in->latest_map);
-    in->nlatest = 0;
-    return rc;
 }
 
 /* ---- HJ 212 gateway records (hj212gw.h) -------------------------------- */
@@ -634,19 +661,42 @@ static const struct reg *ingest__gw_registry(void *ud)
     return in->reg_ready ? &in->reg : NULL;
 }
 
-/* ---- running a batch --------------------------------------------------- */
+/* ---- running a transaction ------------------------------------------- */
 
 static void ingest__step_done(void *ctx, int rc, const PGresult *res)
 {
     struct ingest *in = ctx;
     if (rc && !in->bfailed) {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         in->bfailed = true;
         in->bfail_rc = rc;
+        snprintf(in->bfail_state, sizeof(in->bfail_state), "%s", state ? state : "");
         snprintf(in->bfail_msg, sizeof(in->bfail_msg), "%s",
                  res ? PQresultErrorMessage(res) : (rc == -ENOTCONN ? "connection lost" : "?"));
         size_t n = strlen(in->bfail_msg);
         while (n && (in->bfail_msg[n - 1] == '\n'))
             in->bfail_msg[--n] = '\0';
+    }
+}
+
+static void ingest__merge_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    ingest__step_done(ctx, rc, res);
+    if (!rc && res)
+        in->merged = strtoull(PQcmdTuples((PGresult *)res), NULL, 10);
+}
+
+/* Marks the pairs whose obs.latest row the update changed. */
+static void ingest__latest_rows(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    ingest__step_done(ctx, rc, res);
+    for (int i = 0; !rc && res && i < PQntuples(res); i++) {
+        struct latest_ent *e = latest_find(&in->lat, atoi(PQgetvalue(res, i, 0)),
+                                           atoi(PQgetvalue(res, i, 1)));
+        if (e)
+            e->changed = true;
     }
 }
 
@@ -675,53 +725,102 @@ static void ingest__on_retry(uv_timer_t *t)
     ingest__kick(t->data);
 }
 
+/* The spool keeps what obs.reading or obs.latest still lacks. */
+static void ingest__spool_ack(struct ingest *in)
+{
+    int rc = spool_ack(in->sp, in->latest_seq < in->committed ? in->latest_seq : in->committed);
+    if (rc)
+        elog_warn("spool cleanup failed", "error=\"%s\"", strerror(-rc));
+}
+
+static void ingest__batch_committed(struct ingest *in)
+{
+    in->committed = in->blast;
+    in->n.stored += in->brows;
+    in->n.events += in->bevents;
+    in->n.batches++;
+    if (in->new_lo != INT64_MAX)
+        ingest__remember_months(in, in->new_lo, in->new_hi);
+    latest_commit(&in->lat);
+    ingest__spool_ack(in);
+    ingest__publish_batch(in);
+    in->tries = 0;
+    /* a merge that skipped nothing: the repeats are over */
+    if (in->merge && in->merged == in->brows)
+        in->merge = false;
+    if (in->max_records < (size_t)in->conf->batch_rows)
+        in->max_records *= 2;
+    elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu merge=%d",
+               (unsigned long long)in->bfirst, (unsigned long long)in->blast, in->brows,
+               in->bdead, in->merge);
+    if (in->paused_full && !spool_full(in->sp)) {
+        in->paused_full = false;
+        mq_pause(in->mq, false);
+        elog_info("spool below its bound again; receiving", "bytes=%llu",
+                  (unsigned long long)spool_bytes(in->sp));
+    }
+}
+
+static void ingest__latest_committed(struct ingest *in)
+{
+    in->latest_seq = in->blast;
+    in->n.latest_updates++;
+    ingest__latest_pubs(in);
+    latest_flushed(&in->lat);
+    ingest__spool_ack(in);
+}
+
 static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
 {
     struct ingest *in = ctx;
     bool committed;
+    uint64_t delay = 500;
 
     ingest__step_done(ctx, rc, res);
     committed = !in->bfailed && res && strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
     in->bstate = B_IDLE;
     if (committed) {
-        in->committed = in->blast;
-        in->n.stored += in->brows;
-        in->n.events += in->bevents;
-        in->n.batches++;
-        if (in->new_lo != INT64_MAX)
-            ingest__remember_months(in, in->new_lo, in->new_hi);
-        int arc = spool_ack(in->sp, in->committed);
-        if (arc)
-            elog_warn("spool cleanup failed", "error=\"%s\"", strerror(-arc));
-        ingest__publish_batch(in);
-        in->tries = 0;
-        if (in->max_records < (size_t)in->conf->batch_rows)
-            in->max_records *= 2;
-        elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu",
-                   (unsigned long long)in->bfirst, (unsigned long long)in->blast, in->brows,
-                   in->bdead);
-        if (in->paused_full && !spool_full(in->sp)) {
-            in->paused_full = false;
-            mq_pause(in->mq, false);
-            elog_info("spool below its bound again; receiving", "bytes=%llu",
-                      (unsigned long long)spool_bytes(in->sp));
-        }
+        if (in->bkind == B_LATEST)
+            ingest__latest_committed(in);
+        else
+            ingest__batch_committed(in);
         ingest__kick(in);
         return;
     }
     if (!in->bfailed) {
         in->bfailed = true;
         in->bfail_rc = -EIO;
+        in->bfail_state[0] = '\0';
         snprintf(in->bfail_msg, sizeof(in->bfail_msg), "transaction did not commit");
     }
-    in->n.batch_failures++;
+    if (in->bkind == B_LATEST) {
+        /* the pairs stay pending; the next update retries them */
+        for (size_t i = 0; i < latest_pending(&in->lat); i++)
+            latest_pending_at(&in->lat, i)->changed = false;
+        if (in->bfail_rc != -ENOTCONN)
+            elog_error("obs.latest update failed", "pairs=%zu error=\"%s\"",
+                       latest_pending(&in->lat), in->bfail_msg);
+        uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
+        return;
+    }
+    latest_discard(&in->lat);
     /* Undo: the rows are not stored; read the same records again. */
     in->n.rejected -= in->bdead;
-    if (in->bfail_rc == -ENOTCONN) {
+    if (!in->merge && strcmp(in->bfail_state, "23505") == 0) {
+        /* a repeated reading: the same batch again, skipping repeats */
+        in->merge = true;
+        in->n.repeat_batches++;
+        delay = 0;
+        elog_debug("batch holds a repeated reading; storing it through staging",
+                   "first=%llu last=%llu", (unsigned long long)in->bfirst,
+                   (unsigned long long)in->blast);
+    } else if (in->bfail_rc == -ENOTCONN) {
+        in->n.batch_failures++;
         elog_warn("database connection lost during a batch; will replay",
                   "first=%llu last=%llu", (unsigned long long)in->bfirst,
                   (unsigned long long)in->blast);
     } else {
+        in->n.batch_failures++;
         in->tries++;
         elog_error("batch failed", "first=%llu last=%llu records=%llu try=%d error=\"%s\"",
                    (unsigned long long)in->bfirst, (unsigned long long)in->blast,
@@ -734,17 +833,41 @@ static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
         elog_error("spool seek failed", "error=\"%s\"", strerror(-src));
         in->exit_code = 1;
     }
+    uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
+}
+
+/* The requests of a transaction were queued up to a refusal (the connection
+ * went): those queued fail with -ENOTCONN and the COMMIT callback never
+ * comes, so undo here. */
+static void ingest__tx_refused(struct ingest *in, int rc)
+{
+    if (rc == -ENOTCONN && db_pending(in->db))
+        return;
+    in->bstate = B_IDLE;
+    if (in->bkind == B_READINGS) {
+        latest_discard(&in->lat);
+        in->n.rejected -= in->bdead;
+        spool_seek(in->sp, in->committed + 1);
+    }
     uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
 }
 
-static void ingest__run_tx(struct ingest *in, const char *poison_reason)
+static void ingest__begin(struct ingest *in, enum ingest_bkind kind)
 {
-    char lo[ETIME_RFC3339_MAX], hi[ETIME_RFC3339_MAX], seq[24];
-    const char *pp[2];
+    in->bstate = B_RUNNING;
+    in->bkind = kind;
+    in->bfailed = false;
+    in->bfail_state[0] = '\0';
+}
+
+static void ingest__run_tx(struct ingest *in)
+{
+    char lo[ETIME_RFC3339_MAX], hi[ETIME_RFC3339_MAX], seq[24], lseq[24];
+    const char *pp[3];
     int rc;
 
-    in->bstate = B_RUNNING;
-    in->bfailed = false;
+    ingest__begin(in, B_READINGS);
+    in->merged = 0;
     rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
     if (!rc && in->new_lo != INT64_MAX) {
         etime_format(in->new_lo, 0, lo, sizeof(lo));
@@ -756,10 +879,23 @@ static void ingest__run_tx(struct ingest *in, const char *poison_reason)
     }
     if (!rc && in->stage.len) {
         rc = pgbin_end(&in->stage);
-        rc = rc ? rc : db_copy(in->db, "COPY ingest_stage FROM STDIN (FORMAT binary)",
-                     in->stage.p, in->stage.len,
-                     ingest__step_done, in);
-        rc = rc ? rc : db_query(in->db, ingest__sql_merge, 0, NULL, ingest__step_done, in);
+        if (!in->merge) {
+            rc = rc ? rc
+                    : db_copy(in->db, ingest__sql_copy_direct, in->stage.p, in->stage.len,
+                              ingest__step_done, in);
+        } else {
+            rc = rc ? rc
+                    : db_copy(in->db, "COPY ingest_stage FROM STDIN (FORMAT binary)",
+                              in->stage.p, in->stage.len, ingest__step_done, in);
+            rc = rc ? rc : db_query(in->db, ingest__sql_merge, 0, NULL, ingest__merge_done, in);
+        }
+    }
+    if (!rc && in->track.len) {
+        rc = pgbin_end(&in->track);
+        rc = rc ? rc
+                : db_copy(in->db, "COPY ingest_track_stage FROM STDIN (FORMAT binary)",
+                          in->track.p, in->track.len, ingest__step_done, in);
+        rc = rc ? rc : db_query(in->db, ingest__sql_track, 0, NULL, ingest__step_done, in);
     }
     if (!rc && in->dead.len)
         rc = db_copy(in->db, "COPY obs.deadletter (service, source, reason, payload) FROM STDIN",
@@ -770,40 +906,130 @@ static void ingest__run_tx(struct ingest *in, const char *poison_reason)
         rc = rc ? rc : db_query(in->db, ingest__sql_events, 0, NULL, ingest__step_done, in);
     }
     snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->blast);
+    snprintf(lseq, sizeof(lseq), "%llu", (unsigned long long)in->latest_seq);
     pp[0] = in->instance;
     pp[1] = seq;
-    rc = rc ? rc
-            : db_query(in->db,
-                       "INSERT INTO obs.spool_position (instance, seq) VALUES ($1, $2)"
-                       " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq,"
-                       " updated_at = now()",
-                       2, pp, ingest__step_done, in);
+    pp[2] = lseq;
+    rc = rc ? rc : db_query(in->db, ingest__sql_position, 3, pp, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
-    (void)poison_reason;
-    if (rc) {
-        /* Queue refused (connection gone): the requests already queued fail
-         * with -ENOTCONN and the COMMIT callback never comes; undo here. */
-        if (rc != -ENOTCONN || !db_pending(in->db)) {
-            in->bstate = B_IDLE;
-            in->n.rejected -= in->bdead;
-            spool_seek(in->sp, in->committed + 1);
-            uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
-        }
-    }
+    if (rc)
+        ingest__tx_refused(in, rc);
 }
 
-/* Reads records from the spool into a new batch and starts its
- * transaction. */
+/* Brings obs.latest up to date with every committed record, in a
+ * transaction of its own that also moves latest_seq. */
+static void ingest__run_latest(struct ingest *in)
+{
+    char seq[24];
+    const char *pp[2] = {in->instance, seq};
+    int rc = 0;
+
+    ingest__begin(in, B_LATEST);
+    /* what the pending values cover: up to the committed position, or to
+     * the last record replayed when the replay is not over */
+    in->blast = spool_read_pos(in->sp) - 1 < in->committed ? spool_read_pos(in->sp) - 1
+                                                           : in->committed;
+    in->last_flush = uv_now(in->loop);
+    buf_reset(&in->stage);
+    for (size_t i = 0; i < latest_pending(&in->lat) && !rc; i++) {
+        const struct latest_ent *e = latest_pending_at(&in->lat, i);
+        if (i == 0)
+            rc = pgbin_begin(&in->stage);
+        rc = rc ? rc : pgbin_row(&in->stage, 6);
+        rc = rc ? rc : pgbin_i32(&in->stage, e->site_id);
+        rc = rc ? rc : pgbin_i16(&in->stage, (int16_t)e->param_id);
+        rc = rc ? rc : pgbin_char(&in->stage, e->acc.period);
+        rc = rc ? rc : pgbin_ts(&in->stage, e->acc.ts);
+        rc = rc ? rc : pgbin_f64(&in->stage, e->acc.value);
+        rc = rc ? rc : pgbin_char(&in->stage, e->acc.flag);
+    }
+    rc = rc ? rc : pgbin_end(&in->stage);
+    if (rc) {
+        /* the stage's cap fits a row per pair: only memory can run out */
+        elog_error("cannot build the obs.latest update", "error=\"%s\"", strerror(-rc));
+        in->bstate = B_IDLE;
+        uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
+        return;
+    }
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->blast);
+    rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
+    rc = rc ? rc
+            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->stage.p,
+                      in->stage.len, ingest__step_done, in);
+    rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
+    rc = rc ? rc : db_query(in->db, ingest__sql_latest_position, 2, pp, ingest__step_done, in);
+    rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
+    if (rc)
+        ingest__tx_refused(in, rc);
+}
+
+/* Records up to the committed position whose values obs.latest lacks (the
+ * service stopped between a batch and the next obs.latest update): read
+ * again for their latest values only, a bounded number per call. Returns
+ * true when some remain. */
+static bool ingest__replay_latest(struct ingest *in)
+{
+    struct spool_rec rec;
+    int64_t now = etime_now_us();
+
+    for (size_t n = 0; spool_read_pos(in->sp) <= in->committed; n++) {
+        if (n == (size_t)in->conf->batch_rows || !latest_has_room(&in->lat, RD_MAX_ROWS))
+            return true;
+        int rc = spool_next(in->sp, &rec);
+        if (rc == -EAGAIN)
+            return false;
+        if (rc) {
+            elog_error("spool read failed; stopping", "error=\"%s\" seq=%llu", strerror(-rc),
+                       (unsigned long long)spool_read_pos(in->sp));
+            in->exit_code = 1;
+            return false;
+        }
+        if (ingest__is_gw(&rec) || (int64_t)rec.len > in->conf->max_payload ||
+            readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len, now,
+                           &in->lim, &in->rd))
+            continue;
+        if (ingest__note_latest(in, &in->rd, true))
+            return true;
+    }
+    return false;
+}
+
+static bool ingest__latest_due(struct ingest *in, bool drained)
+{
+    if (!latest_pending(&in->lat))
+        return false;
+    return latest_pressing(&in->lat) || (in->stopping && drained) ||
+           uv_now(in->loop) - in->last_flush >= (uint64_t)in->conf->latest_flush_ms;
+}
+
+/* Starts the next transaction when none runs: an update of obs.latest when
+ * one is due, else a batch of the records the spool holds. */
 static void ingest__kick(struct ingest *in)
 {
     struct spool_rec rec;
     size_t records = 0;
+    bool drained, more_replay;
     int rc;
 
     if (in->closing || in->bstate != B_IDLE || !in->pos_known || !in->reg_ready ||
         !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry))
         return;
-    if (spool_read_pos(in->sp) >= spool_head(in->sp)) {
+    in->lim.max_future_us = in->conf->max_future_s * ETIME_US_PER_SEC;
+    more_replay = ingest__replay_latest(in);
+    if (in->exit_code)
+        return;
+    if (latest_pressing(&in->lat) && !latest_pending(&in->lat))
+        latest_flushed(&in->lat); /* forgets the pairs of failed batches */
+    drained = !more_replay && spool_read_pos(in->sp) >= spool_head(in->sp);
+    if (ingest__latest_due(in, drained)) {
+        ingest__run_latest(in);
+        return;
+    }
+    if (more_replay) {
+        uv_timer_start(&in->retry, ingest__on_retry, 0, 0);
+        return;
+    }
+    if (drained) {
         if (in->stopping)
             ingest__finish_stop(in);
         return;
@@ -812,13 +1038,13 @@ static void ingest__kick(struct ingest *in)
     buf_reset(&in->dead);
     buf_reset(&in->pubs);
     buf_reset(&in->events);
+    buf_reset(&in->track);
     in->brows = in->bdead = in->bevents = 0;
     in->new_lo = INT64_MAX;
     in->new_hi = INT64_MIN;
     in->bfirst = spool_read_pos(in->sp);
     in->blast = in->committed;
     int64_t now = etime_now_us();
-    in->lim.max_future_us = in->conf->max_future_s * ETIME_US_PER_SEC;
     while (in->brows < (size_t)in->conf->batch_rows && records < in->max_records) {
         rc = spool_next(in->sp, &rec);
         if (rc == -EAGAIN)
@@ -827,10 +1053,11 @@ static void ingest__kick(struct ingest *in)
             elog_error("spool read failed; stopping", "error=\"%s\" seq=%llu", strerror(-rc),
                        (unsigned long long)spool_read_pos(in->sp));
             in->exit_code = 1;
+            latest_discard(&in->lat);
             return;
         }
         size_t mark_stage = in->stage.len, mark_dead = in->dead.len, mark_pubs = in->pubs.len;
-        size_t mark_rows = in->brows, mark_bdead = in->bdead;
+        size_t mark_rows = in->brows, mark_bdead = in->bdead, mark_track = in->track.len;
         size_t mark_events = in->events.len, mark_bevents = in->bevents;
         records++;
         in->blast = rec.seq;
@@ -862,12 +1089,14 @@ static void ingest__kick(struct ingest *in)
             in->stage.len = mark_stage;
             in->dead.len = mark_dead;
             in->pubs.len = mark_pubs;
+            in->track.len = mark_track;
             in->n.rejected -= in->bdead - mark_bdead;
             in->brows = mark_rows;
             in->bdead = mark_bdead;
             in->events.len = mark_events;
             in->bevents = mark_bevents;
-            elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
+            if (rc != -ENOSPC)
+                elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
             in->blast = rec.seq - 1;
             spool_seek(in->sp, rec.seq);
             break;
@@ -879,8 +1108,7 @@ static void ingest__kick(struct ingest *in)
         in->exit_code = 1;
         return;
     }
-    ingest__latest_pubs(in);
-    ingest__run_tx(in, NULL);
+    ingest__run_tx(in);
 }
 
 /* ---- MQTT side --------------------------------------------------------- */
@@ -985,14 +1213,16 @@ static void ingest__status(struct ingest *in)
                  "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
                  "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
                  "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
-                 "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"device_events\":%llu%s%s}}",
+                 "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"device_events\":%llu,"
+                 "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
                  ECO_VERSION, ts, (unsigned long long)in->n.received,
                  (unsigned long long)in->n.stored, (unsigned long long)in->n.rejected,
                  (unsigned long long)in->n.batches, (unsigned long long)in->n.batch_failures,
                  (unsigned long long)spool_bytes(in->sp),
                  (unsigned long long)(spool_head(in->sp) - 1 - in->committed),
                  outbox_len(&in->ob), (unsigned long long)in->n.spool_full_pauses,
-                 (unsigned long long)in->n.events, gw[0] ? "," : "", gw);
+                 (unsigned long long)in->n.events, (unsigned long long)in->n.repeat_batches,
+                 (unsigned long long)in->n.latest_updates, gw[0] ? "," : "", gw);
     snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
     if (n > 0 && (size_t)n < sizeof(msg))
         mq_publish(in->mq, topic, msg, (size_t)n, 1, true, NULL);
@@ -1041,8 +1271,7 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     *out = NULL;
     if (!in)
         return -ENOMEM;
-    in->latest = calloc(RD_MAX_ROWS * 4, sizeof(*in->latest));
-    if (!in->latest) {
+    if (latest_init(&in->lat, (size_t)conf->latest_max)) {
         free(in);
         return -ENOMEM;
     }
@@ -1057,15 +1286,18 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     reg_init(&in->reg);
     reg_init(&in->reg_next);
     rd_out_init(&in->rd);
-    hmap_init(&in->latest_map);
-    hmap_init(&in->published);
     /* A batch holds at most batch_rows rows of ~60 bytes, dead letters up
      * to a few payloads and the publications; the caps are far above that
      * and only stop a runaway. */
-    buf_init(&in->stage, (size_t)conf->batch_rows * 256 + (1u << 20));
+    /* the stage also carries an obs.latest update: a 50-byte row per pair */
+    buf_init(&in->stage, (size_t)(conf->batch_rows * 256 > conf->latest_max * 64
+                                      ? conf->batch_rows * 256
+                                      : conf->latest_max * 64) +
+                             (1u << 20));
     buf_init(&in->dead, 64u << 20);
     buf_init(&in->pubs, 256u << 20);
     buf_init(&in->events, 16u << 20);
+    buf_init(&in->track, (size_t)conf->batch_rows * 64 + (1u << 20));
     buf_init(&in->scratch, 4u << 20);
     in->max_records = (size_t)conf->batch_rows;
     in->lim.min_ts_us = 946684800LL * ETIME_US_PER_SEC; /* 2000-01-01 */
@@ -1131,6 +1363,7 @@ int ingest_start(struct ingest *in)
     if ((rc = mq_start(in->mq)))
         return rc;
     uv_timer_start(&in->tick, ingest__on_tick, 200, 200);
+    in->last_flush = uv_now(in->loop);
     if (c->hj212_addr[0]) {
         struct hj212gw_opts go = {.addr = c->hj212_addr,
                                   .max_conn = (int)c->hj212_max_conn,
@@ -1229,14 +1462,13 @@ void ingest_free(struct ingest *in)
     reg_close(&in->reg);
     reg_close(&in->reg_next);
     rd_out_close(&in->rd);
-    hmap_close(&in->latest_map);
-    hmap_close_free(&in->published);
+    latest_close(&in->lat);
     buf_close(&in->stage);
     buf_close(&in->dead);
     buf_close(&in->pubs);
     buf_close(&in->events);
+    buf_close(&in->track);
     buf_close(&in->scratch);
-    free(in->latest);
     free(in);
 }
 

@@ -1,12 +1,13 @@
 /* ingest: the eco-ingest service. Readings arrive on eco/v1/in/{device}
  * (shared subscription), are appended to the local spool and flushed before
  * the broker is acknowledged, then read back in order, checked against the
- * registry and stored in batches: one transaction per batch does COPY into a
- * staging table, INSERT ... ON CONFLICT DO NOTHING into obs.reading,
- * obs.latest and obs.track, the dead letters, and the spool position. After
- * the commit the normalized readings go out on eco/v1/obs/{site}, the
- * retained eco/v1/latest/{site}/{param} and the rejections on
- * eco/v1/dlq/ingest.
+ * registry and stored in batches: one transaction per batch COPYs the
+ * readings into obs.reading (through a staging table and ON CONFLICT DO
+ * NOTHING when the batch holds a repeat) and stores track points, dead
+ * letters and the spool position. After the commit the normalized readings
+ * go out on eco/v1/obs/{site} and the rejections on eco/v1/dlq/ingest.
+ * About once a second another transaction brings obs.latest up to date
+ * (latest.h) and the retained eco/v1/latest/{site}/{param} topics follow.
  *
  * With ECO_INGEST_HJ212_ADDR set, an HJ 212 TCP gateway (hj212gw.h) feeds
  * the same spool: data uploads as readings messages, other uploads as
@@ -16,7 +17,9 @@
  * Exactly once: a record is in obs.reading iff its sequence is at or below
  * the committed spool position (same transaction); records above it are
  * replayed after a restart or a lost connection; duplicates from the broker
- * land on the unique key and do nothing.
+ * land on the unique key and do nothing. obs.latest has its own position
+ * (latest_seq): the records between the two are read again for their latest
+ * values after a restart.
  *
  * Loop thread only. */
 #ifndef ECO_INGEST_H
@@ -46,6 +49,8 @@ struct ingest_conf {
     int64_t registry_refresh_s;
     int64_t status_s;
     int64_t drain_s;
+    int64_t latest_flush_ms;
+    int64_t latest_max;
     int64_t outbox_max;
     int64_t hj212_max_conn;
     int64_t hj212_idle_s;

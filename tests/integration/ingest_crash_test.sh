@@ -38,4 +38,27 @@ eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM obs.deadletter WHERE source LI
 # every message arrived: one distinct timestamp set per device
 eco_assert_eq "$((N / 100))" "$(eco_psql "SELECT count(DISTINCT ts) FROM rpt.reading WHERE site = '$p-b7'")" "readings of one device"
 eco_pass "$N readings stored exactly once across $KILLS SIGKILLs"
+# obs.latest, updated apart from the readings, holds the newest of each pair
+eco_wait_until 10 eco_psql_is 0 "SELECT count(*) FROM (SELECT site_id, param_id, max(ts) AS ts
+    FROM obs.reading r JOIN core.site s ON s.id = r.site_id WHERE s.code LIKE '$p-b%' GROUP BY 1, 2) n
+    LEFT JOIN obs.latest l USING (site_id, param_id) WHERE l.ts IS DISTINCT FROM n.ts"
+eco_pass "obs.latest holds the newest reading of every device after the SIGKILLs"
+
+# A kill after a batch committed but before obs.latest caught up: the
+# restarted service reads those spool records again for their latest values.
+eco_kill ingest TERM
+ingest_start ingest "$p" ECO_INGEST_LATEST_FLUSH_MS=600000
+eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d3" \
+    -m '{"ts": "2021-07-01T08:00:00+08:00", "period": "hour", "values": {"pm25": 42}}'
+eco_wait_until 20 eco_psql_is 1 "SELECT count(*) FROM rpt.reading WHERE site = '$p-s3' AND value = 42"
+sleep 0.5
+eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM rpt.latest WHERE site = '$p-s3'")" \
+    "obs.latest not updated before the kill (the case under test)"
+eco_kill ingest KILL || true
+ingest_start ingest "$p"
+eco_wait_until 20 eco_psql_is 42 "SELECT value FROM rpt.latest WHERE site = '$p-s3' AND param = 'pm25'"
+eco_assert_eq '{"v":42,"unit":"ug/m3","flag":"N","ts":"2021-07-01T08:00:00+08:00","period":"hour"}' \
+    "$(eco_mqtt_sub integrator -i "$p-late" -C 1 -W 5 -t "eco/v1/latest/$p-s3/pm25")" "retained latest after the replay"
+eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM rpt.reading WHERE site = '$p-s3'")" "the reading is stored once"
+eco_pass "obs.latest and the retained topic catch up after a kill between a batch and its latest update"
 eco_kill ingest TERM

@@ -61,6 +61,8 @@ eco_pass "dead letters carry reasons and payloads; good values of the same messa
 
 eco_assert_eq "2" "$(eco_psql "SELECT count(*) FROM rpt.track WHERE site = '$p-m'")" "track points"
 eco_assert_eq "POINT(122.21 30.02)" "$(eco_psql "SELECT ST_AsText(geom) FROM rpt.track WHERE site = '$p-m' ORDER BY ts DESC LIMIT 1")" "track geometry"
+# obs.latest follows the readings within ECO_INGEST_LATEST_FLUSH_MS
+eco_wait_until 10 eco_psql_is 1 "SELECT count(*) FROM rpt.latest WHERE site = '$p-s2' AND param = 'pm10'"
 eco_assert_eq "3 2021-06-01 01:00:00" "$(eco_psql "SELECT value || ' ' || to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM rpt.latest WHERE site = '$p-s0' AND param = 'so2'")" "obs.latest holds the newest so2"
 eco_assert_eq "35.2" "$(eco_psql "SELECT value FROM rpt.latest WHERE site = '$p-s0' AND param = 'pm25'")" "obs.latest pm25"
 

@@ -59,7 +59,8 @@ cap="$ECO_TEST_TMP/watch.jsonl"
 eco_spawn watch eco_mqtt_sub admin -i "$p-watch" -q 1 -W 300 -F %j \
     -t "eco/v1/obs/$p-s0" -t "eco/v1/obs/$p-s1" -t "eco/v1/obs/$p-s2" -t "eco/v1/obs/$p-s3" \
     -t "eco/v1/obs/$p-m" -t "eco/v1/latest/$p-s0/+" -t "eco/v1/latest/$p-s1/+" \
-    -t "eco/v1/latest/$p-m/+" -t "eco/v1/dlq/ingest" -t "eco/v1/sys/ingest/$p"
+    -t "eco/v1/latest/$p-m/+" -t "eco/v1/latest/$p-s3/+" -t "eco/v1/dlq/ingest" \
+    -t "eco/v1/sys/ingest/$p"
 ingest_start ingest "$p"
 
 cases="$ECO_TEST_TMP/cases"
@@ -69,10 +70,12 @@ while IFS=$'\t' read -r file dev; do
     eco_mqtt_pub device -q 1 -t "eco/v1/in/$dev" -f "$cases/$file"
     n=$((n + 1))
 done <"$cases/cases.tsv"
-# a last message: once its obs is out, everything before it is stored and published
+# a last message: once its latest value is out (latest values follow the
+# stored readings within ECO_INGEST_LATEST_FLUSH_MS), everything before it
+# is stored and published
 eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d3" \
     -m '{"ts": "2021-06-02T00:00:00+08:00", "period": "hour", "values": {"pm25": 1}}'
-eco_wait_until 30 grep -q "\"topic\":\"eco/v1/obs/$p-s3\"" "$(eco_log watch)"
+eco_wait_until 30 grep -q "\"topic\":\"eco/v1/latest/$p-s3/pm25\"" "$(eco_log watch)"
 # and a status with counters (ECO_INGEST_STATUS_S=1)
 eco_wait_until 10 grep -q "\"topic\":\"eco/v1/sys/ingest/$p\".*counters" "$(eco_log watch)"
 eco_kill watch || true
