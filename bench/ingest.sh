@@ -38,7 +38,7 @@ start_ingest() {
     ECO_PG_DSN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_ingest password=$ECO_PG_INGEST_PASSWORD" \
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
     ECO_INGEST_INSTANCE=bench ECO_INGEST_SPOOL_DIR="$DIR/spool" ECO_INGEST_HJ212_ADDR= \
-    ECO_INGEST_STATUS_S=3600 ECO_LOG_LEVEL=warn \
+    ECO_INGEST_STATUS_S=3600 ECO_LOG_LEVEL=info \
         "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
     ingest_pid=$!
 }
@@ -114,6 +114,8 @@ copy_s=$(printf '%s\n' "${copies[@]}" | sort -g | sed -n 2p)
 printf 'readings=%d messages=%d devices=%d values/message=%d\n' "$((MSGS * V))" "$MSGS" "$D" "$V"
 printf 'ingest:   %.1f s  %.0f readings/s  cpu %.2f s (%.1f us/reading)  peak_rss %d MB\n' \
     "$ingest_s" "$(echo "$N / $ingest_s" | bc -l)" "$cpu_s" "$(echo "$cpu_s * 1000000 / $N" | bc -l)" "$((hwm / 1024))"
+batches=$(grep 'msg=counters' "$DIR/ingest.log" | tail -n 1 | grep -o 'batches=[0-9]*' | cut -d= -f2)
+printf 'batches:  %d (%.0f readings each)\n' "$batches" "$(echo "$N / ($batches + 0.000001)" | bc -l)"
 printf 'cpu/reading: ingest %.1f us  broker %.1f us  postgres %.1f us\n' \
     "$(echo "$cpu_s * 1000000 / $N" | bc -l)" "$(echo "$mq_cpu_s * 1000000 / $N" | bc -l)" \
     "$(echo "$pg_cpu_s * 1000000 / $N" | bc -l)"

@@ -9,6 +9,7 @@
 #include "json.h"
 #include "latest.h"
 #include "mq.h"
+#include "obsgroup.h"
 #include "outbox.h"
 #include "pgbin.h"
 #include "readings.h"
@@ -131,6 +132,9 @@ static const char ingest__sql_latest_position[] =
  * finds the record the database refuses. */
 #define INGEST_POISON_TRIES 3
 #define INGEST_MAX_MONTHS 1024
+/* Largest eco/v1/obs message: a site's readings of one batch are split
+ * into messages of this size at most. */
+#define INGEST_OBS_MSG_MAX (64 * 1024)
 
 enum ingest_bstate { B_IDLE, B_RUNNING };
 /* What the running transaction stores. */
@@ -179,6 +183,7 @@ struct ingest {
     uint64_t bfirst, blast;
     size_t brows, bdead;
     struct buf stage, dead, pubs, events, track;
+    struct obsg obs; /* the batch's eco/v1/obs messages, grouped by site */
     size_t bevents;
     struct hj212gw *gw; /* NULL when ECO_INGEST_HJ212_ADDR is empty */
     int64_t months[INGEST_MAX_MONTHS];
@@ -388,6 +393,11 @@ static int ingest__pub(struct ingest *in, const char *topic, bool retain, const 
     return 0;
 }
 
+static int ingest__pub_obs(void *ud, const char *topic, const char *p, size_t len)
+{
+    return ingest__pub(ud, topic, false, p, len);
+}
+
 static int ingest__dead(struct ingest *in, const char *topic, size_t tlen, const char *payload,
                         size_t len, const char *reason)
 {
@@ -442,12 +452,12 @@ static int ingest__note_latest(struct ingest *in, const struct rd_out *rd, bool 
     return rc;
 }
 
-/* Appends the rows, track points and obs publications of one message, and
- * notes its latest values. */
+/* Appends the rows, track points and obs objects of one message, and notes
+ * its latest values. */
 static int ingest__rows(struct ingest *in, const struct rd_out *rd)
 {
     const struct reg_device *dev = rd->dev;
-    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
+    char ts[ETIME_RFC3339_MAX];
     int rc = 0;
 
     /* all of the message's pairs or none: it may end the batch */
@@ -456,13 +466,14 @@ static int ingest__rows(struct ingest *in, const struct rd_out *rd)
     for (size_t k = 0; k < rd->nobjs && !rc; k++) {
         const struct rd_obj *o = &rd->objs[k];
         const char *pname = readings_period_name(o->period);
-        struct buf *msg = &in->scratch;
+        struct buf *msg = obsg_begin(&in->obs, dev->site_id, dev->site);
 
-        buf_reset(msg);
+        if (!msg)
+            return -ENOSPC;
         etime_format(o->ts, o->tz_offset, ts, sizeof(ts));
         ingest__note_month(in, o->ts);
-        rc = buf_printf(msg, "{\"site\":\"%s\",\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",",
-                        dev->site, dev->code, ts, pname);
+        rc = buf_printf(msg, "{\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",", dev->code,
+                        ts, pname);
         if (!rc && o->has_pos) {
             rc = buf_addstr(msg, "\"lat\":");
             rc = rc ? rc : ingest__add_double(msg, o->lat);
@@ -503,8 +514,7 @@ static int ingest__rows(struct ingest *in, const struct rd_out *rd)
             rc = rc ? rc : buf_printf(msg, "\",\"flag\":\"%c\"}", row->flag);
         }
         rc = rc ? rc : buf_addstr(msg, "}}");
-        snprintf(topic, sizeof(topic), "eco/v1/obs/%s", dev->site);
-        rc = rc ? rc : ingest__pub(in, topic, false, msg->p, msg->len);
+        rc = rc ? rc : obsg_end(&in->obs);
     }
     return rc ? rc : ingest__note_latest(in, rd, false);
 }
@@ -1039,6 +1049,7 @@ static void ingest__kick(struct ingest *in)
     buf_reset(&in->pubs);
     buf_reset(&in->events);
     buf_reset(&in->track);
+    obsg_reset(&in->obs);
     in->brows = in->bdead = in->bevents = 0;
     in->new_lo = INT64_MAX;
     in->new_hi = INT64_MIN;
@@ -1059,6 +1070,7 @@ static void ingest__kick(struct ingest *in)
         size_t mark_stage = in->stage.len, mark_dead = in->dead.len, mark_pubs = in->pubs.len;
         size_t mark_rows = in->brows, mark_bdead = in->bdead, mark_track = in->track.len;
         size_t mark_events = in->events.len, mark_bevents = in->bevents;
+        struct obsg_mark mark_obs = obsg_mark(&in->obs);
         records++;
         in->blast = rec.seq;
         if ((int64_t)rec.len > in->conf->max_payload) {
@@ -1095,6 +1107,7 @@ static void ingest__kick(struct ingest *in)
             in->bdead = mark_bdead;
             in->events.len = mark_events;
             in->bevents = mark_bevents;
+            obsg_rewind(&in->obs, mark_obs);
             if (rc != -ENOSPC)
                 elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
             in->blast = rec.seq - 1;
@@ -1105,6 +1118,14 @@ static void ingest__kick(struct ingest *in)
     if (in->blast < in->bfirst) {
         elog_error("a single message does not fit a batch", "seq=%llu",
                    (unsigned long long)in->bfirst);
+        in->exit_code = 1;
+        return;
+    }
+    if ((rc = obsg_emit(&in->obs, ingest__pub_obs, in))) {
+        /* the caps are far above what a batch holds */
+        elog_error("cannot queue the obs messages of a batch; stopping", "error=\"%s\"",
+                   strerror(-rc));
+        latest_discard(&in->lat);
         in->exit_code = 1;
         return;
     }
@@ -1275,6 +1296,14 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
         free(in);
         return -ENOMEM;
     }
+    /* objects: at most one per row, and a record can take the batch past
+     * batch_rows by one message */
+    if (obsg_init(&in->obs, (size_t)conf->batch_rows + RD_MAX_ROWS, 64u << 20,
+                  INGEST_OBS_MSG_MAX)) {
+        latest_close(&in->lat);
+        free(in);
+        return -ENOMEM;
+    }
     in->loop = loop;
     in->conf = conf;
     if (conf->instance[0]) {
@@ -1288,8 +1317,8 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     rd_out_init(&in->rd);
     /* A batch holds at most batch_rows rows of ~60 bytes, dead letters up
      * to a few payloads and the publications; the caps are far above that
-     * and only stop a runaway. */
-    /* the stage also carries an obs.latest update: a 50-byte row per pair */
+     * and only stop a runaway. The stage also carries the obs.latest
+     * update: a 50-byte row per pair. */
     buf_init(&in->stage, (size_t)(conf->batch_rows * 256 > conf->latest_max * 64
                                       ? conf->batch_rows * 256
                                       : conf->latest_max * 64) +
@@ -1468,6 +1497,7 @@ void ingest_free(struct ingest *in)
     buf_close(&in->pubs);
     buf_close(&in->events);
     buf_close(&in->track);
+    obsg_close(&in->obs);
     buf_close(&in->scratch);
     free(in);
 }

@@ -229,8 +229,9 @@ DELETE = object()
 READING = {"ts": "2021-06-01T08:00:00+08:00", "period": "hour",
            "values": {"pm25": 35.2, "so2": {"v": 8, "flag": "N"}},
            "lat": 30.012, "lon": 122.107}
-OBS = {"site": "ZS-s0", "device": "ZS-d0", "ts": "2021-06-01T08:00:00+08:00", "period": "hour",
-       "values": {"pm25": {"v": 35.2, "unit": "ug/m3", "flag": "N"}}}
+OBS_OBJ = {"device": "ZS-d0", "ts": "2021-06-01T08:00:00+08:00", "period": "hour",
+           "values": {"pm25": {"v": 35.2, "unit": "ug/m3", "flag": "N"}}}
+OBS = {"site": "ZS-s0", "readings": [OBS_OBJ]}
 LATEST = {"v": 3, "unit": "ug/m3", "flag": "N", "ts": "2021-06-01T09:00:00+08:00", "period": "hour"}
 DLQ = {"topic": "eco/v1/in/ZS-dX", "payload": "{}", "reason": "unknown device ZS-dX",
        "time": "2021-06-01T01:00:02.125Z"}
@@ -283,17 +284,23 @@ INVALID = {
         ("readings of numbers", {"readings": [1, 2]}, "type"),
     ],
     "obs.schema.json": [
-        ("device missing", _with(OBS, "device", DELETE), "required"),
-        ("value a plain number", _with(OBS, "values/pm25", 35.2), "type"),
-        ("value without unit", _with(OBS, "values/pm25/unit", DELETE), "required"),
-        ("value without flag", _with(OBS, "values/pm25/flag", DELETE), "required"),
-        ("flag empty", _with(OBS, "values/pm25/flag", ""), "pattern"),
-        ("ts without offset", _with(OBS, "ts", "2021-06-01T08:00:00"), "pattern"),
-        ("period hourly", _with(OBS, "period", "hourly"), "enum"),
+        ("site missing", _with(OBS, "site", DELETE), "required"),
         ("site with a space", _with(OBS, "site", "ZS s0"), "pattern"),
-        ("values empty", _with(OBS, "values", {}), "minProperties"),
-        ("lon without lat", _with(OBS, "lon", 122.2), "dependentRequired"),
-        ("lat out of range", dict(OBS, lat=-91, lon=0), "minimum"),
+        ("readings missing", _with(OBS, "readings", DELETE), "required"),
+        ("readings empty", _with(OBS, "readings", []), "minItems"),
+        ("readings an object", _with(OBS, "readings", OBS_OBJ), "type"),
+        ("the old one-object shape", dict(OBS_OBJ, site="ZS-s0"), "required"),
+        ("device missing", _with(OBS, "readings/0/device", DELETE), "required"),
+        ("value a plain number", _with(OBS, "readings/0/values/pm25", 35.2), "type"),
+        ("value without unit", _with(OBS, "readings/0/values/pm25/unit", DELETE), "required"),
+        ("value without flag", _with(OBS, "readings/0/values/pm25/flag", DELETE), "required"),
+        ("flag empty", _with(OBS, "readings/0/values/pm25/flag", ""), "pattern"),
+        ("ts without offset", _with(OBS, "readings/0/ts", "2021-06-01T08:00:00"), "pattern"),
+        ("period hourly", _with(OBS, "readings/0/period", "hourly"), "enum"),
+        ("values empty", _with(OBS, "readings/0/values", {}), "minProperties"),
+        ("lon without lat", _with(OBS, "readings/0/lon", 122.2), "dependentRequired"),
+        ("lat out of range", _with(OBS, "readings/0", dict(OBS_OBJ, lat=-91, lon=0)), "minimum"),
+        ("second object bad", _with(OBS, "readings", [OBS_OBJ, dict(OBS_OBJ, period="week")]), "enum"),
     ],
     "latest.schema.json": [
         ("ts missing", _with(LATEST, "ts", DELETE), "required"),

@@ -126,7 +126,7 @@ eco_assert_eq "$expected" "$(readings "'$p-gas1', '$p-ww1'")" \
 eco_assert_eq "unmapped pollutant code: a99999" \
     "$(eco_psql "SELECT reason FROM rpt.deadletter WHERE payload LIKE '%QN=20210601090000001;%'")" \
     "the unmapped code of an accepted frame is dead-lettered"
-eco_wait_until 10 grep -q "^eco/v1/obs/$p-ww1 {\"site\":\"$p-ww1\",\"device\":\"$WW1\",\"ts\":\"2021-06-01T08:15:30+08:00\",\"period\":\"rt\"" \
+eco_wait_until 10 grep -q "^eco/v1/obs/$p-ww1 {\"site\":\"$p-ww1\",\"readings\":\[.*{\"device\":\"$WW1\",\"ts\":\"2021-06-01T08:15:30+08:00\",\"period\":\"rt\"" \
     "$(eco_log watch)"
 eco_pass "HJ 212 readings are republished on eco/v1/obs like MQTT ones"
 

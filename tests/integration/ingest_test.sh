@@ -69,10 +69,14 @@ eco_assert_eq "35.2" "$(eco_psql "SELECT value FROM rpt.latest WHERE site = '$p-
 # republished messages
 watch=$(eco_log watch)
 eco_wait_until 10 grep -q "^eco/v1/obs/$p-m " "$watch"
-grep -q "^eco/v1/obs/$p-s0 {\"site\":\"$p-s0\",\"device\":\"$p-d0\",\"ts\":\"2021-06-01T08:00:00+08:00\",\"period\":\"hour\",\"values\":{\"pm25\":{\"v\":35.2,\"unit\":\"ug/m3\",\"flag\":\"N\"},\"so2\":{\"v\":8,\"unit\":\"ug/m3\",\"flag\":\"N\"},\"co\":{\"v\":0.9,\"unit\":\"mg/m3\",\"flag\":\"D\"}}}" "$watch" ||
+# one message per site and batch: {"site", "readings": [objects]}
+grep "^eco/v1/obs/$p-s0 {\"site\":\"$p-s0\",\"readings\":\[" "$watch" |
+    grep -qF '{"device":"'"$p-d0"'","ts":"2021-06-01T08:00:00+08:00","period":"hour","values":{"pm25":{"v":35.2,"unit":"ug/m3","flag":"N"},"so2":{"v":8,"unit":"ug/m3","flag":"N"},"co":{"v":0.9,"unit":"mg/m3","flag":"D"}}}' ||
     eco_fail "obs message for $p-s0 missing or different: $(grep "obs/$p-s0" "$watch" || true)"
 grep -q "^eco/v1/dlq/ingest {\"topic\":\"eco/v1/in/$p-dX\"" "$watch" || eco_fail "no DLQ message for the unknown device"
-grep -q "^eco/v1/obs/$p-m {.*\"lat\":30.02,\"lon\":122.21" "$watch" || eco_fail "obs for the vehicle lacks lat/lon"
+# the vehicle's two accepted objects of one message: one obs message, in order
+grep -q "^eco/v1/obs/$p-m {\"site\":\"$p-m\",\"readings\":\[{\"device\":\"$p-m0\",\"ts\":\"2021-06-01T09:00:00+08:00\",\"period\":\"rt\",\"lat\":30.01,\"lon\":122.2,.*},{\"device\":\"$p-m0\",\"ts\":\"2021-06-01T09:00:30+08:00\",\"period\":\"rt\",\"lat\":30.02,\"lon\":122.21," "$watch" ||
+    eco_fail "obs for the vehicle: not one message with both objects and their lat/lon: $(grep "obs/$p-m " "$watch" || true)"
 eco_pass "obs and dlq messages published"
 
 # the retained latest value is there for a late subscriber
