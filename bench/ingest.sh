@@ -4,21 +4,24 @@
 #
 #   bench/ingest.sh [N] [DEVICES] [VALUES]
 #       N readings (default 1000000) from DEVICES devices (1000), VALUES
-#       readings per message (1; the contract's example message has 2)
+#       readings per message (default 2, as in the contract's example
+#       message; 1 is the hardest case, 6 a full air station)
 #
-# Method: a private broker + database (deploy/stack.sh, durable settings as in
-# production), N canonical one-value readings queued in the broker for
-# ingest's persistent session while ingest is stopped, then ingest started
-# and timed until obs.reading holds all N. Then the same N rows are COPYed by
-# psql into the emptied obs.reading, three times (the median counts). Prints both rates and their ratio, plus
-# ingest's CPU time per reading and peak RSS. BENCH_PERF=FILE also records a
-# system-wide `perf` profile of the drain into FILE. Needs a Release build in build/
-# (tests/run.sh or quickstart makes one).
+# Method: a private broker + database (deploy/stack.sh, durable settings as
+# in production); N readings queued in the broker for ingest's persistent
+# session while ingest is stopped; ingest started and timed until its
+# committed spool position covers them all. Then the same rows are COPYed by
+# psql into the emptied obs.reading, three times (the median counts).
+# Prints both rates and their ratio, the CPU time per reading of ingest, the
+# broker and PostgreSQL during the drain, the batches, and ingest's peak RSS.
+# BENCH_PERF=FILE also records a system-wide `perf` profile of the drain.
+# Needs a build in build/ (tests/run.sh or quickstart makes one), or
+# ECO_BUILD_DIR.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-1000000}
 D=${2:-1000}
-V=${3:-1} # values per message (1..6): readings = N, messages = N / V
+V=${3:-2} # values per message (1..6): readings = N, messages = N / V
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 bench_setup ingest services/ingest/eco-ingest bench/bench_ingest services/ecoctl/ecoctl

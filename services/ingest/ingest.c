@@ -1,15 +1,13 @@
 #include "ingest.h"
 
+#include "batch.h"
 #include "buf.h"
 #include "db.h"
 #include "elog.h"
 #include "etime.h"
 #include "hj212gw.h"
-#include "hmap.h"
-#include "json.h"
 #include "latest.h"
 #include "mq.h"
-#include "obsgroup.h"
 #include "outbox.h"
 #include "pgbin.h"
 #include "readings.h"
@@ -132,9 +130,6 @@ static const char ingest__sql_latest_position[] =
  * finds the record the database refuses. */
 #define INGEST_POISON_TRIES 3
 #define INGEST_MAX_MONTHS 1024
-/* Largest eco/v1/obs message: a site's readings of one batch are split
- * into messages of this size at most. */
-#define INGEST_OBS_MSG_MAX (64 * 1024)
 
 enum ingest_bstate { B_IDLE, B_RUNNING };
 /* What the running transaction stores. */
@@ -171,24 +166,21 @@ struct ingest {
     bool pos_known, pos_loading;
     uint64_t head_at_open;
     uint64_t committed;
-    /* the batch */
+    /* the running transaction: a batch of readings or a latest update */
     enum ingest_bstate bstate;
     enum ingest_bkind bkind;
     bool bfailed;
     int bfail_rc;
     char bfail_msg[256];
     char bfail_state[6]; /* SQLSTATE of the failure */
-    bool merge;          /* this batch goes through the staging table */
+    bool merge;          /* batches go through the staging table */
     uint64_t merged;     /* rows the merge inserted */
-    uint64_t bfirst, blast;
-    size_t brows, bdead;
-    struct buf stage, dead, pubs, events, track;
-    struct obsg obs; /* the batch's eco/v1/obs messages, grouped by site */
-    size_t bevents;
+    uint64_t latest_upto; /* the spool position the running latest update covers */
+    struct batch bat;
+    struct buf lstage;  /* the rows of an obs.latest update */
     struct hj212gw *gw; /* NULL when ECO_INGEST_HJ212_ADDR is empty */
-    int64_t months[INGEST_MAX_MONTHS];
+    int months[INGEST_MAX_MONTHS];
     size_t nmonths;
-    int64_t new_lo, new_hi;
     int tries;
     size_t max_records;
     struct rd_out rd;
@@ -330,47 +322,11 @@ static void ingest__pos_load(struct ingest *in)
         in->pos_loading = false;
 }
 
-/* ---- building a batch -------------------------------------------------- */
-
-/* Writes v so that it reads back as the same double, short when possible. */
-static int ingest__add_double(struct buf *b, double v)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
-    return buf_addstr(b, tmp);
-}
-
-static int ingest__month(int64_t ts_us)
-{
-    /* months since 1970-01 in UTC, for the partition cache */
-    int64_t days = ts_us / ETIME_US_PER_SEC / 86400;
-    int64_t z = days + 719468, era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = (int64_t)yoe + era * 400 + (m <= 2);
-    return (int)((y - 1970) * 12 + (m - 1));
-}
-
-static void ingest__note_month(struct ingest *in, int64_t ts)
-{
-    int m = ingest__month(ts);
-    for (size_t i = 0; i < in->nmonths; i++)
-        if (in->months[i] == m)
-            return;
-    if (in->new_lo == INT64_MAX || ts < in->new_lo)
-        in->new_lo = ts;
-    if (in->new_hi == INT64_MIN || ts > in->new_hi)
-        in->new_hi = ts;
-}
+/* ---- batches (batch.h) ------------------------------------------------- */
 
 static void ingest__remember_months(struct ingest *in, int64_t lo, int64_t hi)
 {
-    for (int m = ingest__month(lo); m <= ingest__month(hi); m++) {
+    for (int m = batch_month(lo); m <= batch_month(hi); m++) {
         bool known = false;
         for (size_t i = 0; i < in->nmonths; i++)
             known = known || in->months[i] == m;
@@ -379,144 +335,11 @@ static void ingest__remember_months(struct ingest *in, int64_t lo, int64_t hi)
     }
 }
 
-/* pubs holds the publications of the batch as: topic NUL retain-char
- * payload-length(decimal) NUL payload, back to back. */
-static int ingest__pub(struct ingest *in, const char *topic, bool retain, const char *p,
-                       size_t len)
-{
-    int rc;
-    if ((rc = buf_addstr(&in->pubs, topic)) || (rc = buf_addc(&in->pubs, '\0')) ||
-        (rc = buf_addc(&in->pubs, retain ? 'r' : '-')) ||
-        (rc = buf_printf(&in->pubs, "%zu", len)) || (rc = buf_addc(&in->pubs, '\0')) ||
-        (rc = buf_add(&in->pubs, p, len)))
-        return rc;
-    return 0;
-}
-
-static int ingest__pub_obs(void *ud, const char *topic, const char *p, size_t len)
-{
-    return ingest__pub(ud, topic, false, p, len);
-}
-
-static int ingest__dead(struct ingest *in, const char *topic, size_t tlen, const char *payload,
-                        size_t len, const char *reason)
-{
-    struct buf msg;
-    char ts[ETIME_RFC3339_MAX];
-    int rc;
-
-    in->n.rejected++;
-    in->bdead++;
-    if ((rc = buf_add(&in->dead, "ingest\t", 7)) ||
-        (rc = buf_add_copy_text(&in->dead, topic, tlen)) || (rc = buf_addc(&in->dead, '\t')) ||
-        (rc = buf_add_copy_text(&in->dead, reason, strlen(reason))) ||
-        (rc = buf_addc(&in->dead, '\t')) ||
-        (rc = buf_add_copy_text(&in->dead, payload, len)) || (rc = buf_addc(&in->dead, '\n')))
-        return rc;
-    buf_init(&msg, 4 * 1024 * 1024);
-    etime_format(etime_now_us(), 0, ts, sizeof(ts));
-    rc = buf_addstr(&msg, "{\"topic\":\"");
-    rc = rc ? rc : buf_add_json_str(&msg, topic, tlen);
-    rc = rc ? rc : buf_addstr(&msg, "\",\"payload\":\"");
-    rc = rc ? rc : buf_add_json_str(&msg, payload, len);
-    rc = rc ? rc : buf_addstr(&msg, "\",\"reason\":\"");
-    rc = rc ? rc : buf_add_json_str(&msg, reason, strlen(reason));
-    rc = rc ? rc : buf_printf(&msg, "\",\"time\":\"%s\"}", ts);
-    rc = rc ? rc : ingest__pub(in, "eco/v1/dlq/ingest", false, msg.p, msg.len);
-    buf_close(&msg);
-    return rc;
-}
-
 static const char *ingest__unit(const struct ingest *in, int param_id, const char **code)
 {
     const struct reg_param *p = reg_param_by_id(&in->reg, param_id);
     *code = p ? p->code : "?";
     return p ? p->unit : "";
-}
-
-/* Notes the newest value of every pair in rd: for the batch being built,
- * or (committed) straight into what waits for the next obs.latest update. */
-static int ingest__note_latest(struct ingest *in, const struct rd_out *rd, bool committed)
-{
-    int rc = 0;
-
-    for (size_t k = 0; k < rd->nobjs && !rc; k++) {
-        const struct rd_obj *o = &rd->objs[k];
-        for (size_t i = o->first_row; i < o->first_row + o->nrows && !rc; i++) {
-            const struct rd_row *row = &rd->rows[i];
-            struct latest_val v = {row->ts, row->value, o->tz_offset, row->period, row->flag};
-            rc = committed ? latest_merge(&in->lat, row->site_id, rd->dev->site, row->param_id, &v)
-                           : latest_note(&in->lat, row->site_id, rd->dev->site, row->param_id, &v);
-        }
-    }
-    return rc;
-}
-
-/* Appends the rows, track points and obs objects of one message, and notes
- * its latest values. */
-static int ingest__rows(struct ingest *in, const struct rd_out *rd)
-{
-    const struct reg_device *dev = rd->dev;
-    char ts[ETIME_RFC3339_MAX];
-    int rc = 0;
-
-    /* all of the message's pairs or none: it may end the batch */
-    if (!latest_has_room(&in->lat, rd->nrows))
-        return -ENOSPC;
-    for (size_t k = 0; k < rd->nobjs && !rc; k++) {
-        const struct rd_obj *o = &rd->objs[k];
-        const char *pname = readings_period_name(o->period);
-        struct buf *msg = obsg_begin(&in->obs, dev->site_id, dev->site);
-
-        if (!msg)
-            return -ENOSPC;
-        etime_format(o->ts, o->tz_offset, ts, sizeof(ts));
-        ingest__note_month(in, o->ts);
-        rc = buf_printf(msg, "{\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",", dev->code,
-                        ts, pname);
-        if (!rc && o->has_pos) {
-            rc = buf_addstr(msg, "\"lat\":");
-            rc = rc ? rc : ingest__add_double(msg, o->lat);
-            rc = rc ? rc : buf_addstr(msg, ",\"lon\":");
-            rc = rc ? rc : ingest__add_double(msg, o->lon);
-            rc = rc ? rc : buf_addc(msg, ',');
-            /* one track point per object; its time is that of the rows */
-            if (!rc && o->nrows) {
-                if (in->track.len == 0)
-                    rc = pgbin_begin(&in->track);
-                rc = rc ? rc : pgbin_row(&in->track, 4);
-                rc = rc ? rc : pgbin_i32(&in->track, dev->site_id);
-                rc = rc ? rc : pgbin_ts(&in->track, rd->rows[o->first_row].ts);
-                rc = rc ? rc : pgbin_f64(&in->track, o->lat);
-                rc = rc ? rc : pgbin_f64(&in->track, o->lon);
-            }
-        }
-        rc = rc ? rc : buf_addstr(msg, "\"values\":{");
-        for (size_t i = o->first_row; i < o->first_row + o->nrows && !rc; i++) {
-            const struct rd_row *row = &rd->rows[i];
-            const char *code, *unit = ingest__unit(in, row->param_id, &code);
-
-            /* binary COPY: no text formatting on either side */
-            if (in->stage.len == 0)
-                rc = pgbin_begin(&in->stage);
-            rc = rc ? rc : pgbin_row(&in->stage, 6);
-            rc = rc ? rc : pgbin_i32(&in->stage, row->site_id);
-            rc = rc ? rc : pgbin_i16(&in->stage, (int16_t)row->param_id);
-            rc = rc ? rc : pgbin_char(&in->stage, row->period);
-            rc = rc ? rc : pgbin_ts(&in->stage, row->ts);
-            rc = rc ? rc : pgbin_f64(&in->stage, row->value);
-            rc = rc ? rc : pgbin_char(&in->stage, row->flag);
-            in->brows++;
-            rc = rc ? rc : buf_printf(msg, "%s\"%s\":{\"v\":", i == o->first_row ? "" : ",", code);
-            rc = rc ? rc : ingest__add_double(msg, row->value);
-            rc = rc ? rc : buf_addstr(msg, ",\"unit\":\"");
-            rc = rc ? rc : buf_add_json_str(msg, unit, strlen(unit));
-            rc = rc ? rc : buf_printf(msg, "\",\"flag\":\"%c\"}", row->flag);
-        }
-        rc = rc ? rc : buf_addstr(msg, "}}");
-        rc = rc ? rc : obsg_end(&in->obs);
-    }
-    return rc ? rc : ingest__note_latest(in, rd, false);
 }
 
 /* The retained eco/v1/latest/{site}/{param} of every pair the last update
@@ -536,7 +359,7 @@ static void ingest__latest_pubs(struct ingest *in)
         buf_reset(one);
         etime_format(e->acc.ts, e->acc.tz, ts, sizeof(ts));
         rc = buf_addstr(one, "{\"v\":");
-        rc = rc ? rc : ingest__add_double(one, e->acc.value);
+        rc = rc ? rc : batch_add_double(one, e->acc.value);
         rc = rc ? rc : buf_addstr(one, ",\"unit\":\"");
         rc = rc ? rc : buf_add_json_str(one, unit, strlen(unit));
         rc = rc ? rc : buf_printf(one, "\",\"flag\":\"%c\",\"ts\":\"%s\",\"period\":\"%s\"}",
@@ -547,100 +370,7 @@ static void ingest__latest_pubs(struct ingest *in)
     }
 }
 
-/* ---- HJ 212 gateway records (hj212gw.h) -------------------------------- */
-
-static bool ingest__is_gw(const struct spool_rec *rec)
-{
-    return rec->topic_len > 7 && memcmp(rec->topic, "$hj212/", 7) == 0;
-}
-
-/* $hj212/reject/<peer>: a dead letter whose source is hj212://<peer> and
- * whose payload is the refused frame as received. */
-static int ingest__gw_dead(struct ingest *in, const struct spool_rec *rec, const cJSON *root)
-{
-    const size_t pl = sizeof(HJ212GW_TOPIC_REJECT) - 1;
-    const char *reason = NULL, *frame = NULL;
-    char source[96];
-    int n;
-
-    if (json_get_strp(root, "reason", &reason) || json_get_strp(root, "frame", &frame))
-        return ingest__dead(in, rec->topic, rec->topic_len, rec->payload, rec->len,
-                            "malformed gateway record");
-    n = snprintf(source, sizeof(source), "hj212://%.*s", (int)(rec->topic_len - pl),
-                 rec->topic + pl);
-    return ingest__dead(in, source, n > 0 && (size_t)n < sizeof(source) ? (size_t)n : 0, frame,
-                        strlen(frame), reason);
-}
-
-/* $hj212/event/<MN>: a row of obs.device_event and, after the commit, the
- * same JSON with the site added on eco/v1/event/<site>. */
-static int ingest__gw_event(struct ingest *in, const struct spool_rec *rec, const cJSON *root)
-{
-    const size_t pl = sizeof(HJ212GW_TOPIC_EVENT) - 1;
-    const struct reg_device *dev = reg_device(&in->reg, rec->topic + pl, rec->topic_len - pl);
-    const char *cn = NULL, *kind = NULL, *qn = NULL, *ts_s = NULL;
-    char ts[ETIME_RFC3339_MAX], topic[MQ_TOPIC_MAX], why[96];
-    struct buf *b = &in->events, *msg = &in->scratch;
-    int64_t us;
-    int rc;
-
-    if (!dev) {
-        snprintf(why, sizeof(why), "unknown device %.*s",
-                 (int)(rec->topic_len - pl > 64 ? 64 : rec->topic_len - pl), rec->topic + pl);
-        return ingest__dead(in, rec->topic, rec->topic_len, rec->payload, rec->len, why);
-    }
-    if (json_get_strp(root, "cn", &cn) || json_get_strp(root, "kind", &kind) ||
-        json_get_strp(root, "qn", &qn) == -EBADMSG || json_get_strp(root, "ts", &ts_s) == -EBADMSG ||
-        (ts_s && etime_parse_rfc3339(ts_s, strlen(ts_s), &us, NULL)) || rec->payload[0] != '{')
-        return ingest__dead(in, rec->topic, rec->topic_len, rec->payload, rec->len,
-                            "malformed gateway record");
-    if (ts_s)
-        etime_format(us, 0, ts, sizeof(ts));
-    rc = buf_add_copy_text(b, dev->code, strlen(dev->code));
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : buf_add_copy_text(b, dev->site, strlen(dev->site));
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : buf_add_copy_text(b, cn, strlen(cn));
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : (qn ? buf_add_copy_text(b, qn, strlen(qn)) : buf_addstr(b, "\\N"));
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : buf_add_copy_text(b, kind, strlen(kind));
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : buf_addstr(b, ts_s ? ts : "\\N");
-    rc = rc ? rc : buf_addc(b, '\t');
-    rc = rc ? rc : buf_add_copy_text(b, rec->payload, rec->len);
-    rc = rc ? rc : buf_addc(b, '\n');
-    buf_reset(msg);
-    rc = rc ? rc : buf_addstr(msg, "{\"site\":\"");
-    rc = rc ? rc : buf_add_json_str(msg, dev->site, strlen(dev->site));
-    rc = rc ? rc : buf_addstr(msg, rec->len > 2 ? "\"," : "\"");
-    rc = rc ? rc : buf_add(msg, rec->payload + 1, rec->len - 1);
-    snprintf(topic, sizeof(topic), "eco/v1/event/%s", dev->site);
-    rc = rc ? rc : ingest__pub(in, topic, false, msg->p, msg->len);
-    if (!rc)
-        in->bevents++;
-    return rc;
-}
-
-static int ingest__gw_rec(struct ingest *in, const struct spool_rec *rec)
-{
-    const size_t rl = sizeof(HJ212GW_TOPIC_REJECT) - 1, el = sizeof(HJ212GW_TOPIC_EVENT) - 1;
-    cJSON *root = NULL;
-    int rc;
-
-    if (json_parse(rec->payload, rec->len, &root, NULL, 0) || !cJSON_IsObject(root))
-        rc = ingest__dead(in, rec->topic, rec->topic_len, rec->payload, rec->len,
-                          "malformed gateway record");
-    else if (rec->topic_len > rl && memcmp(rec->topic, HJ212GW_TOPIC_REJECT, rl) == 0)
-        rc = ingest__gw_dead(in, rec, root);
-    else if (rec->topic_len > el && memcmp(rec->topic, HJ212GW_TOPIC_EVENT, el) == 0)
-        rc = ingest__gw_event(in, rec, root);
-    else
-        rc = ingest__dead(in, rec->topic, rec->topic_len, rec->payload, rec->len,
-                          "unknown gateway record");
-    cJSON_Delete(root);
-    return rc;
-}
+/* ---- the HJ 212 gateway (hj212gw.h) ------------------------------------ */
 
 /* The gateway's sink: the spool, as for MQTT messages. */
 static int ingest__gw_append(void *ud, const char *topic, size_t tlen, const void *p, size_t len)
@@ -710,24 +440,12 @@ static void ingest__latest_rows(void *ctx, int rc, const PGresult *res)
     }
 }
 
-static void ingest__publish_batch(struct ingest *in)
+static void ingest__outbox_put(void *ud, const char *topic, const char *p, size_t len,
+                               bool retain)
 {
-    const char *p = in->pubs.p, *end = in->pubs.p + in->pubs.len;
-
-    while (p && p < end) {
-        const char *topic = p;
-        bool retain;
-        size_t len;
-        char *e;
-
-        p += strlen(p) + 1;
-        retain = *p++ == 'r';
-        len = strtoul(p, &e, 10);
-        p = e + 1;
-        if (outbox_put(&in->ob, topic, p, len, retain))
-            elog_error("out of memory queueing a publication", "topic=%s", topic);
-        p += len;
-    }
+    struct ingest *in = ud;
+    if (outbox_put(&in->ob, topic, p, len, retain))
+        elog_error("out of memory queueing a publication", "topic=%s", topic);
 }
 
 static void ingest__on_retry(uv_timer_t *t)
@@ -743,26 +461,41 @@ static void ingest__spool_ack(struct ingest *in)
         elog_warn("spool cleanup failed", "error=\"%s\"", strerror(-rc));
 }
 
+/* The batch failed, or could not be sent: its records are read from the
+ * spool again. */
+static void ingest__undo(struct ingest *in)
+{
+    latest_discard(&in->lat);
+    int rc = spool_seek(in->sp, in->committed + 1);
+    if (rc) {
+        elog_error("spool seek failed", "error=\"%s\"", strerror(-rc));
+        in->exit_code = 1;
+    }
+}
+
 static void ingest__batch_committed(struct ingest *in)
 {
-    in->committed = in->blast;
-    in->n.stored += in->brows;
-    in->n.events += in->bevents;
+    struct batch *b = &in->bat;
+
+    in->committed = b->last;
+    in->n.stored += b->rows;
+    in->n.rejected += b->dead;
+    in->n.events += b->events;
     in->n.batches++;
-    if (in->new_lo != INT64_MAX)
-        ingest__remember_months(in, in->new_lo, in->new_hi);
+    if (b->new_lo != INT64_MAX)
+        ingest__remember_months(in, b->new_lo, b->new_hi);
     latest_commit(&in->lat);
     ingest__spool_ack(in);
-    ingest__publish_batch(in);
+    batch_publications(b, ingest__outbox_put, in);
     in->tries = 0;
     /* a merge that skipped nothing: the repeats are over */
-    if (in->merge && in->merged == in->brows)
+    if (in->merge && in->merged == b->rows)
         in->merge = false;
     if (in->max_records < (size_t)in->conf->batch_rows)
         in->max_records *= 2;
     elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu merge=%d",
-               (unsigned long long)in->bfirst, (unsigned long long)in->blast, in->brows,
-               in->bdead, in->merge);
+               (unsigned long long)b->first, (unsigned long long)b->last, b->rows, b->dead,
+               in->merge);
     if (in->paused_full && !spool_full(in->sp)) {
         in->paused_full = false;
         mq_pause(in->mq, false);
@@ -773,7 +506,7 @@ static void ingest__batch_committed(struct ingest *in)
 
 static void ingest__latest_committed(struct ingest *in)
 {
-    in->latest_seq = in->blast;
+    in->latest_seq = in->latest_upto;
     in->n.latest_updates++;
     ingest__latest_pubs(in);
     latest_flushed(&in->lat);
@@ -813,36 +546,29 @@ static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
         uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
         return;
     }
-    latest_discard(&in->lat);
-    /* Undo: the rows are not stored; read the same records again. */
-    in->n.rejected -= in->bdead;
+    const struct batch *b = &in->bat;
     if (!in->merge && strcmp(in->bfail_state, "23505") == 0) {
-        /* a repeated reading: the same batch again, skipping repeats */
+        /* a repeated reading: the same records again, skipping repeats */
         in->merge = true;
         in->n.repeat_batches++;
         delay = 0;
         elog_debug("batch holds a repeated reading; storing it through staging",
-                   "first=%llu last=%llu", (unsigned long long)in->bfirst,
-                   (unsigned long long)in->blast);
+                   "first=%llu last=%llu", (unsigned long long)b->first,
+                   (unsigned long long)b->last);
     } else if (in->bfail_rc == -ENOTCONN) {
         in->n.batch_failures++;
-        elog_warn("database connection lost during a batch; will replay",
-                  "first=%llu last=%llu", (unsigned long long)in->bfirst,
-                  (unsigned long long)in->blast);
+        elog_warn("database connection lost during a batch; will replay", "first=%llu last=%llu",
+                  (unsigned long long)b->first, (unsigned long long)b->last);
     } else {
         in->n.batch_failures++;
         in->tries++;
-        elog_error("batch failed", "first=%llu last=%llu records=%llu try=%d error=\"%s\"",
-                   (unsigned long long)in->bfirst, (unsigned long long)in->blast,
-                   (unsigned long long)(in->blast - in->bfirst + 1), in->tries, in->bfail_msg);
+        elog_error("batch failed", "first=%llu last=%llu records=%zu try=%d error=\"%s\"",
+                   (unsigned long long)b->first, (unsigned long long)b->last, b->records,
+                   in->tries, in->bfail_msg);
         if (in->tries >= INGEST_POISON_TRIES)
             in->max_records = 1; /* isolate the record the server refuses */
     }
-    int src = spool_seek(in->sp, in->committed + 1);
-    if (src) {
-        elog_error("spool seek failed", "error=\"%s\"", strerror(-src));
-        in->exit_code = 1;
-    }
+    ingest__undo(in);
     uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
 }
 
@@ -854,11 +580,8 @@ static void ingest__tx_refused(struct ingest *in, int rc)
     if (rc == -ENOTCONN && db_pending(in->db))
         return;
     in->bstate = B_IDLE;
-    if (in->bkind == B_READINGS) {
-        latest_discard(&in->lat);
-        in->n.rejected -= in->bdead;
-        spool_seek(in->sp, in->committed + 1);
-    }
+    if (in->bkind == B_READINGS)
+        ingest__undo(in);
     uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
 }
 
@@ -870,8 +593,10 @@ static void ingest__begin(struct ingest *in, enum ingest_bkind kind)
     in->bfail_state[0] = '\0';
 }
 
+/* Sends the transaction of the batch. */
 static void ingest__run_tx(struct ingest *in)
 {
+    const struct batch *b = &in->bat;
     char lo[ETIME_RFC3339_MAX], hi[ETIME_RFC3339_MAX], seq[24], lseq[24];
     const char *pp[3];
     int rc;
@@ -879,43 +604,38 @@ static void ingest__run_tx(struct ingest *in)
     ingest__begin(in, B_READINGS);
     in->merged = 0;
     rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
-    if (!rc && in->new_lo != INT64_MAX) {
-        etime_format(in->new_lo, 0, lo, sizeof(lo));
-        etime_format(in->new_hi, 0, hi, sizeof(hi));
+    if (!rc && b->new_lo != INT64_MAX) {
+        etime_format(b->new_lo, 0, lo, sizeof(lo));
+        etime_format(b->new_hi, 0, hi, sizeof(hi));
         pp[0] = lo;
         pp[1] = hi;
         rc = db_query(in->db, "SELECT obs.ensure_partitions($1, $2)", 2, pp, ingest__step_done,
                       in);
     }
-    if (!rc && in->stage.len) {
-        rc = pgbin_end(&in->stage);
+    if (!rc && b->stage.len) {
         if (!in->merge) {
-            rc = rc ? rc
-                    : db_copy(in->db, ingest__sql_copy_direct, in->stage.p, in->stage.len,
-                              ingest__step_done, in);
+            rc = db_copy(in->db, ingest__sql_copy_direct, b->stage.p, b->stage.len,
+                         ingest__step_done, in);
         } else {
-            rc = rc ? rc
-                    : db_copy(in->db, "COPY ingest_stage FROM STDIN (FORMAT binary)",
-                              in->stage.p, in->stage.len, ingest__step_done, in);
+            rc = db_copy(in->db, "COPY ingest_stage FROM STDIN (FORMAT binary)", b->stage.p,
+                         b->stage.len, ingest__step_done, in);
             rc = rc ? rc : db_query(in->db, ingest__sql_merge, 0, NULL, ingest__merge_done, in);
         }
     }
-    if (!rc && in->track.len) {
-        rc = pgbin_end(&in->track);
-        rc = rc ? rc
-                : db_copy(in->db, "COPY ingest_track_stage FROM STDIN (FORMAT binary)",
-                          in->track.p, in->track.len, ingest__step_done, in);
+    if (!rc && b->track.len) {
+        rc = db_copy(in->db, "COPY ingest_track_stage FROM STDIN (FORMAT binary)", b->track.p,
+                     b->track.len, ingest__step_done, in);
         rc = rc ? rc : db_query(in->db, ingest__sql_track, 0, NULL, ingest__step_done, in);
     }
-    if (!rc && in->dead.len)
+    if (!rc && b->deadl.len)
         rc = db_copy(in->db, "COPY obs.deadletter (service, source, reason, payload) FROM STDIN",
-                     in->dead.p, in->dead.len, ingest__step_done, in);
-    if (!rc && in->events.len) {
-        rc = db_copy(in->db, "COPY ingest_event_stage FROM STDIN", in->events.p, in->events.len,
+                     b->deadl.p, b->deadl.len, ingest__step_done, in);
+    if (!rc && b->evbuf.len) {
+        rc = db_copy(in->db, "COPY ingest_event_stage FROM STDIN", b->evbuf.p, b->evbuf.len,
                      ingest__step_done, in);
         rc = rc ? rc : db_query(in->db, ingest__sql_events, 0, NULL, ingest__step_done, in);
     }
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->blast);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)b->last);
     snprintf(lseq, sizeof(lseq), "%llu", (unsigned long long)in->latest_seq);
     pp[0] = in->instance;
     pp[1] = seq;
@@ -932,40 +652,40 @@ static void ingest__run_latest(struct ingest *in)
 {
     char seq[24];
     const char *pp[2] = {in->instance, seq};
+    uint64_t replayed = spool_read_pos(in->sp) - 1;
     int rc = 0;
 
     ingest__begin(in, B_LATEST);
-    /* what the pending values cover: up to the committed position, or to
-     * the last record replayed when the replay is not over */
-    in->blast = spool_read_pos(in->sp) - 1 < in->committed ? spool_read_pos(in->sp) - 1
-                                                           : in->committed;
+    /* what the pending values cover: the committed records, or up to the
+     * last one replayed when the replay is not over */
+    in->latest_upto = replayed < in->committed ? replayed : in->committed;
     in->last_flush = uv_now(in->loop);
-    buf_reset(&in->stage);
+    buf_reset(&in->lstage);
     for (size_t i = 0; i < latest_pending(&in->lat) && !rc; i++) {
         const struct latest_ent *e = latest_pending_at(&in->lat, i);
         if (i == 0)
-            rc = pgbin_begin(&in->stage);
-        rc = rc ? rc : pgbin_row(&in->stage, 6);
-        rc = rc ? rc : pgbin_i32(&in->stage, e->site_id);
-        rc = rc ? rc : pgbin_i16(&in->stage, (int16_t)e->param_id);
-        rc = rc ? rc : pgbin_char(&in->stage, e->acc.period);
-        rc = rc ? rc : pgbin_ts(&in->stage, e->acc.ts);
-        rc = rc ? rc : pgbin_f64(&in->stage, e->acc.value);
-        rc = rc ? rc : pgbin_char(&in->stage, e->acc.flag);
+            rc = pgbin_begin(&in->lstage);
+        rc = rc ? rc : pgbin_row(&in->lstage, 6);
+        rc = rc ? rc : pgbin_i32(&in->lstage, e->site_id);
+        rc = rc ? rc : pgbin_i16(&in->lstage, (int16_t)e->param_id);
+        rc = rc ? rc : pgbin_char(&in->lstage, e->acc.period);
+        rc = rc ? rc : pgbin_ts(&in->lstage, e->acc.ts);
+        rc = rc ? rc : pgbin_f64(&in->lstage, e->acc.value);
+        rc = rc ? rc : pgbin_char(&in->lstage, e->acc.flag);
     }
-    rc = rc ? rc : pgbin_end(&in->stage);
+    rc = rc ? rc : pgbin_end(&in->lstage);
     if (rc) {
-        /* the stage's cap fits a row per pair: only memory can run out */
+        /* the buffer's cap fits a row per pair: only memory can run out */
         elog_error("cannot build the obs.latest update", "error=\"%s\"", strerror(-rc));
         in->bstate = B_IDLE;
         uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
         return;
     }
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->blast);
+    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->latest_upto);
     rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
     rc = rc ? rc
-            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->stage.p,
-                      in->stage.len, ingest__step_done, in);
+            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)",
+                      in->lstage.p, in->lstage.len, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
     rc = rc ? rc : db_query(in->db, ingest__sql_latest_position, 2, pp, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
@@ -994,11 +714,11 @@ static bool ingest__replay_latest(struct ingest *in)
             in->exit_code = 1;
             return false;
         }
-        if (ingest__is_gw(&rec) || (int64_t)rec.len > in->conf->max_payload ||
+        if (batch_is_gateway(&rec) || (int64_t)rec.len > in->conf->max_payload ||
             readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len, now,
                            &in->lim, &in->rd))
             continue;
-        if (ingest__note_latest(in, &in->rd, true))
+        if (batch_note_committed(&in->lat, &in->rd))
             return true;
     }
     return false;
@@ -1012,17 +732,68 @@ static bool ingest__latest_due(struct ingest *in, bool drained)
            uv_now(in->loop) - in->last_flush >= (uint64_t)in->conf->latest_flush_ms;
 }
 
+/* Reads the records the spool holds into the batch, up to its bounds.
+ * Returns 0 when it holds some, -EAGAIN when the spool has none, another
+ * error when the service must stop. */
+static int ingest__build(struct ingest *in)
+{
+    struct batch *b = &in->bat;
+    struct batch_ctx c = {&in->reg, &in->lat, in->months, in->nmonths, &in->rd, &in->lim,
+                          in->conf->max_payload, etime_now_us()};
+    struct spool_rec rec;
+    int rc = 0;
+
+    batch_reset(b, spool_read_pos(in->sp));
+    while (b->rows < (size_t)in->conf->batch_rows && b->records < in->max_records) {
+        rc = spool_next(in->sp, &rec);
+        if (rc == -EAGAIN) {
+            rc = 0;
+            break;
+        }
+        if (rc) {
+            elog_error("spool read failed; stopping", "error=\"%s\" seq=%llu", strerror(-rc),
+                       (unsigned long long)spool_read_pos(in->sp));
+            break;
+        }
+        if (in->max_records == 1 && in->tries >= INGEST_POISON_TRIES * 2) {
+            /* this single record failed again and again on the server */
+            rc = batch_add_dead(b, &rec, in->bfail_msg);
+            in->tries = 0;
+        } else {
+            rc = batch_add(b, &c, &rec);
+        }
+        if (rc) {
+            /* it does not fit: the batch ends before it */
+            if (rc != -ENOSPC)
+                elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
+            spool_seek(in->sp, rec.seq);
+            rc = b->records ? 0 : rc;
+            if (rc)
+                elog_error("a single message does not fit a batch", "seq=%llu",
+                           (unsigned long long)rec.seq);
+            break;
+        }
+    }
+    if (!rc && !b->records)
+        return -EAGAIN;
+    if (!rc && (rc = batch_finish(b)))
+        elog_error("cannot queue the publications of a batch", "error=\"%s\"", strerror(-rc));
+    if (rc) {
+        latest_discard(&in->lat);
+        in->exit_code = 1;
+    }
+    return rc;
+}
+
 /* Starts the next transaction when none runs: an update of obs.latest when
  * one is due, else a batch of the records the spool holds. */
 static void ingest__kick(struct ingest *in)
 {
-    struct spool_rec rec;
-    size_t records = 0;
     bool drained, more_replay;
-    int rc;
 
     if (in->closing || in->bstate != B_IDLE || !in->pos_known || !in->reg_ready ||
-        !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry))
+        !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry) ||
+        in->exit_code)
         return;
     in->lim.max_future_us = in->conf->max_future_s * ETIME_US_PER_SEC;
     more_replay = ingest__replay_latest(in);
@@ -1031,105 +802,14 @@ static void ingest__kick(struct ingest *in)
     if (latest_pressing(&in->lat) && !latest_pending(&in->lat))
         latest_flushed(&in->lat); /* forgets the pairs of failed batches */
     drained = !more_replay && spool_read_pos(in->sp) >= spool_head(in->sp);
-    if (ingest__latest_due(in, drained)) {
+    if (ingest__latest_due(in, drained))
         ingest__run_latest(in);
-        return;
-    }
-    if (more_replay) {
+    else if (more_replay)
         uv_timer_start(&in->retry, ingest__on_retry, 0, 0);
-        return;
-    }
-    if (drained) {
-        if (in->stopping)
-            ingest__finish_stop(in);
-        return;
-    }
-    buf_reset(&in->stage);
-    buf_reset(&in->dead);
-    buf_reset(&in->pubs);
-    buf_reset(&in->events);
-    buf_reset(&in->track);
-    obsg_reset(&in->obs);
-    in->brows = in->bdead = in->bevents = 0;
-    in->new_lo = INT64_MAX;
-    in->new_hi = INT64_MIN;
-    in->bfirst = spool_read_pos(in->sp);
-    in->blast = in->committed;
-    int64_t now = etime_now_us();
-    while (in->brows < (size_t)in->conf->batch_rows && records < in->max_records) {
-        rc = spool_next(in->sp, &rec);
-        if (rc == -EAGAIN)
-            break;
-        if (rc) {
-            elog_error("spool read failed; stopping", "error=\"%s\" seq=%llu", strerror(-rc),
-                       (unsigned long long)spool_read_pos(in->sp));
-            in->exit_code = 1;
-            latest_discard(&in->lat);
-            return;
-        }
-        size_t mark_stage = in->stage.len, mark_dead = in->dead.len, mark_pubs = in->pubs.len;
-        size_t mark_rows = in->brows, mark_bdead = in->bdead, mark_track = in->track.len;
-        size_t mark_events = in->events.len, mark_bevents = in->bevents;
-        struct obsg_mark mark_obs = obsg_mark(&in->obs);
-        records++;
-        in->blast = rec.seq;
-        if ((int64_t)rec.len > in->conf->max_payload) {
-            char why[96];
-            snprintf(why, sizeof(why), "payload of %zu bytes exceeds the limit of %lld", rec.len,
-                     (long long)in->conf->max_payload);
-            rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload,
-                              rec.len > 4096 ? 4096 : rec.len, why);
-        } else if (in->max_records == 1 && in->tries >= INGEST_POISON_TRIES * 2) {
-            /* this single record failed again and again on the server */
-            rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload, rec.len, in->bfail_msg);
-            in->tries = 0;
-        } else if (ingest__is_gw(&rec)) {
-            rc = ingest__gw_rec(in, &rec);
-        } else {
-            int prc = readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len,
-                                     now, &in->lim, &in->rd);
-            rc = 0;
-            if (prc == 0)
-                rc = ingest__rows(in, &in->rd);
-            if (!rc && (prc || in->rd.nbad))
-                rc = ingest__dead(in, rec.topic, rec.topic_len, rec.payload, rec.len,
-                                  in->rd.why.len ? in->rd.why.p : "rejected");
-        }
-        if (rc) {
-            /* a buffer cap was reached: end the batch before this record,
-             * without the part of it already added */
-            in->stage.len = mark_stage;
-            in->dead.len = mark_dead;
-            in->pubs.len = mark_pubs;
-            in->track.len = mark_track;
-            in->n.rejected -= in->bdead - mark_bdead;
-            in->brows = mark_rows;
-            in->bdead = mark_bdead;
-            in->events.len = mark_events;
-            in->bevents = mark_bevents;
-            obsg_rewind(&in->obs, mark_obs);
-            if (rc != -ENOSPC)
-                elog_warn("batch buffer full; splitting", "seq=%llu", (unsigned long long)rec.seq);
-            in->blast = rec.seq - 1;
-            spool_seek(in->sp, rec.seq);
-            break;
-        }
-    }
-    if (in->blast < in->bfirst) {
-        elog_error("a single message does not fit a batch", "seq=%llu",
-                   (unsigned long long)in->bfirst);
-        in->exit_code = 1;
-        return;
-    }
-    if ((rc = obsg_emit(&in->obs, ingest__pub_obs, in))) {
-        /* the caps are far above what a batch holds */
-        elog_error("cannot queue the obs messages of a batch; stopping", "error=\"%s\"",
-                   strerror(-rc));
-        latest_discard(&in->lat);
-        in->exit_code = 1;
-        return;
-    }
-    ingest__run_tx(in);
+    else if (drained && in->stopping)
+        ingest__finish_stop(in);
+    else if (!drained && ingest__build(in) == 0)
+        ingest__run_tx(in);
 }
 
 /* ---- MQTT side --------------------------------------------------------- */
@@ -1292,16 +972,9 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     *out = NULL;
     if (!in)
         return -ENOMEM;
-    if (latest_init(&in->lat, (size_t)conf->latest_max)) {
-        free(in);
-        return -ENOMEM;
-    }
-    /* objects: at most one per row, and a record can take the batch past
-     * batch_rows by one message */
-    if (obsg_init(&in->obs, (size_t)conf->batch_rows + RD_MAX_ROWS, 64u << 20,
-                  INGEST_OBS_MSG_MAX)) {
-        latest_close(&in->lat);
-        free(in);
+    if (latest_init(&in->lat, (size_t)conf->latest_max) ||
+        batch_init(&in->bat, (size_t)conf->batch_rows)) {
+        ingest_free(in);
         return -ENOMEM;
     }
     in->loop = loop;
@@ -1315,18 +988,8 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     reg_init(&in->reg);
     reg_init(&in->reg_next);
     rd_out_init(&in->rd);
-    /* A batch holds at most batch_rows rows of ~60 bytes, dead letters up
-     * to a few payloads and the publications; the caps are far above that
-     * and only stop a runaway. The stage also carries the obs.latest
-     * update: a 50-byte row per pair. */
-    buf_init(&in->stage, (size_t)(conf->batch_rows * 256 > conf->latest_max * 64
-                                      ? conf->batch_rows * 256
-                                      : conf->latest_max * 64) +
-                             (1u << 20));
-    buf_init(&in->dead, 64u << 20);
-    buf_init(&in->pubs, 256u << 20);
-    buf_init(&in->events, 16u << 20);
-    buf_init(&in->track, (size_t)conf->batch_rows * 64 + (1u << 20));
+    /* an obs.latest update: a 50-byte row per pair */
+    buf_init(&in->lstage, (size_t)conf->latest_max * 64 + (1u << 20));
     buf_init(&in->scratch, 4u << 20);
     in->max_records = (size_t)conf->batch_rows;
     in->lim.min_ts_us = 946684800LL * ETIME_US_PER_SEC; /* 2000-01-01 */
@@ -1492,12 +1155,8 @@ void ingest_free(struct ingest *in)
     reg_close(&in->reg_next);
     rd_out_close(&in->rd);
     latest_close(&in->lat);
-    buf_close(&in->stage);
-    buf_close(&in->dead);
-    buf_close(&in->pubs);
-    buf_close(&in->events);
-    buf_close(&in->track);
-    obsg_close(&in->obs);
+    batch_close(&in->bat);
+    buf_close(&in->lstage);
     buf_close(&in->scratch);
     free(in);
 }
