@@ -93,9 +93,8 @@ static int batch__pub(struct batch *b, const char *topic, bool retain, const cha
 {
     int rc;
     if ((rc = buf_addstr(&b->pubs, topic)) || (rc = buf_addc(&b->pubs, '\0')) ||
-        (rc = buf_addc(&b->pubs, retain ? 'r' : '-')) ||
-        (rc = buf_printf(&b->pubs, "%zu", len)) || (rc = buf_addc(&b->pubs, '\0')) ||
-        (rc = buf_add(&b->pubs, p, len)))
+        (rc = buf_addc(&b->pubs, retain ? 'r' : '-')) || (rc = buf_printf(&b->pubs, "%zu", len)) ||
+        (rc = buf_addc(&b->pubs, '\0')) || (rc = buf_add(&b->pubs, p, len)))
         return rc;
     return 0;
 }
@@ -137,8 +136,8 @@ static int batch__dead(struct batch *b, const char *topic, size_t tlen, const ch
     if ((rc = buf_add(&b->deadl, "ingest\t", 7)) ||
         (rc = buf_add_copy_text(&b->deadl, topic, tlen)) || (rc = buf_addc(&b->deadl, '\t')) ||
         (rc = buf_add_copy_text(&b->deadl, reason, strlen(reason))) ||
-        (rc = buf_addc(&b->deadl, '\t')) ||
-        (rc = buf_add_copy_text(&b->deadl, payload, len)) || (rc = buf_addc(&b->deadl, '\n')))
+        (rc = buf_addc(&b->deadl, '\t')) || (rc = buf_add_copy_text(&b->deadl, payload, len)) ||
+        (rc = buf_addc(&b->deadl, '\n')))
         return rc;
     buf_init(&msg, 4 * 1024 * 1024);
     etime_format(etime_now_us(), 0, ts, sizeof(ts));
@@ -208,8 +207,8 @@ static int batch__rows(struct batch *b, const struct batch_ctx *c, const struct 
             return -ENOSPC;
         etime_format(o->ts, o->tz_offset, ts, sizeof(ts));
         batch__note_month(b, c, o->ts);
-        rc = buf_printf(msg, "{\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",", dev->code,
-                        ts, pname);
+        rc = buf_printf(msg, "{\"device\":\"%s\",\"ts\":\"%s\",\"period\":\"%s\",", dev->code, ts,
+                        pname);
         if (!rc && o->has_pos) {
             rc = buf_addstr(msg, "\"lat\":");
             rc = rc ? rc : batch_add_double(msg, o->lat);
@@ -299,10 +298,11 @@ static int batch__gw_event(struct batch *bt, const struct batch_ctx *c, const st
         return batch__dead(bt, rec->topic, rec->topic_len, rec->payload, rec->len, why);
     }
     if (json_get_strp(root, "cn", &cn) || json_get_strp(root, "kind", &kind) ||
-        json_get_strp(root, "qn", &qn) == -EBADMSG || json_get_strp(root, "ts", &ts_s) == -EBADMSG ||
+        json_get_strp(root, "qn", &qn) == -EBADMSG ||
+        json_get_strp(root, "ts", &ts_s) == -EBADMSG ||
         (ts_s && etime_parse_rfc3339(ts_s, strlen(ts_s), &us, NULL)) || rec->payload[0] != '{')
         return batch__dead(bt, rec->topic, rec->topic_len, rec->payload, rec->len,
-                            "malformed gateway record");
+                           "malformed gateway record");
     if (ts_s)
         etime_format(us, 0, ts, sizeof(ts));
     rc = buf_add_copy_text(b, dev->code, strlen(dev->code));
@@ -361,9 +361,9 @@ struct batch__mark {
 
 static struct batch__mark batch__mark(const struct batch *b)
 {
-    return (struct batch__mark){b->stage.len, b->track.len, b->deadl.len, b->evbuf.len,
-                                b->pubs.len,  b->rows,      b->dead,      b->events,
-                                obsg_mark(&b->obs)};
+    return (struct batch__mark){b->stage.len, b->track.len, b->deadl.len,
+                                b->evbuf.len, b->pubs.len,  b->rows,
+                                b->dead,      b->events,    obsg_mark(&b->obs)};
 }
 
 /* Drops what a record that did not fit added. */

@@ -25,11 +25,11 @@
 struct batch {
     uint64_t first, last; /* spool sequences of its records */
     size_t records, rows, dead, events;
-    struct buf stage;  /* obs.reading rows, binary COPY */
-    struct buf track;  /* obs.track points, binary COPY */
-    struct buf deadl;  /* obs.deadletter, text COPY */
-    struct buf evbuf;  /* obs.device_event staging, text COPY */
-    struct buf pubs;   /* publications: topic NUL retain-char length NUL payload */
+    struct buf stage; /* obs.reading rows, binary COPY */
+    struct buf track; /* obs.track points, binary COPY */
+    struct buf deadl; /* obs.deadletter, text COPY */
+    struct buf evbuf; /* obs.device_event staging, text COPY */
+    struct buf pubs;  /* publications: topic NUL retain-char length NUL payload */
     struct obsg obs;
     int64_t new_lo, new_hi; /* reading times in months with no known partition */
 };

@@ -76,13 +76,14 @@ const struct cfg_prog ingest_prog = {
 };
 
 #define INGEST_SQL_STAGE                                                                           \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (site_id integer, param_id smallint,"           \
-    " period \"char\", ts timestamptz, value double precision, flag \"char\")"                    \
-    " ON COMMIT DELETE ROWS;"                                                                    \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_latest_stage (LIKE ingest_stage) ON COMMIT DELETE ROWS;" \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_track_stage (site_id integer, ts timestamptz,"        \
-    " lat double precision, lon double precision) ON COMMIT DELETE ROWS;"                      \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_event_stage (device text, site text, cn text,"       \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (site_id integer, param_id smallint,"            \
+    " period \"char\", ts timestamptz, value double precision, flag \"char\")"                     \
+    " ON COMMIT DELETE ROWS;"                                                                      \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_latest_stage (LIKE ingest_stage) ON COMMIT DELETE "    \
+    "ROWS;"                                                                                        \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_track_stage (site_id integer, ts timestamptz,"         \
+    " lat double precision, lon double precision) ON COMMIT DELETE ROWS;"                          \
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_event_stage (device text, site text, cn text,"         \
     " qn text, kind text, ts timestamptz, payload jsonb) ON COMMIT DELETE ROWS"
 
 /* HJ 212 device events; a resent frame (same QN) is stored once. */
@@ -136,14 +137,14 @@ enum ingest_bstate { B_IDLE, B_RUNNING };
 enum ingest_bkind { B_READINGS, B_LATEST };
 
 struct ingest_counters {
-    uint64_t received;    /* messages taken from the broker */
-    uint64_t stored;      /* rows committed (including duplicates skipped) */
-    uint64_t rejected;    /* dead-lettered messages */
+    uint64_t received; /* messages taken from the broker */
+    uint64_t stored;   /* rows committed (including duplicates skipped) */
+    uint64_t rejected; /* dead-lettered messages */
     uint64_t batches;
     uint64_t batch_failures;
     uint64_t spool_full_pauses;
     uint64_t oversize;
-    uint64_t events; /* HJ 212 device events stored */
+    uint64_t events;         /* HJ 212 device events stored */
     uint64_t repeat_batches; /* batches run again through staging: they held a repeat */
     uint64_t latest_updates; /* obs.latest transactions */
 };
@@ -172,9 +173,9 @@ struct ingest {
     bool bfailed;
     int bfail_rc;
     char bfail_msg[256];
-    char bfail_state[6]; /* SQLSTATE of the failure */
-    bool merge;          /* batches go through the staging table */
-    uint64_t merged;     /* rows the merge inserted */
+    char bfail_state[6];  /* SQLSTATE of the failure */
+    bool merge;           /* batches go through the staging table */
+    uint64_t merged;      /* rows the merge inserted */
     uint64_t latest_upto; /* the spool position the running latest update covers */
     struct batch bat;
     struct buf lstage;  /* the rows of an obs.latest update */
@@ -317,8 +318,7 @@ static void ingest__pos_load(struct ingest *in)
     if (db_query(in->db,
                  "SELECT seq, coalesce(latest_seq, seq) FROM obs.spool_position"
                  " WHERE instance = $1",
-                 1, params,
-                 ingest__pos_done, in))
+                 1, params, ingest__pos_done, in))
         in->pos_loading = false;
 }
 
@@ -362,8 +362,9 @@ static void ingest__latest_pubs(struct ingest *in)
         rc = rc ? rc : batch_add_double(one, e->acc.value);
         rc = rc ? rc : buf_addstr(one, ",\"unit\":\"");
         rc = rc ? rc : buf_add_json_str(one, unit, strlen(unit));
-        rc = rc ? rc : buf_printf(one, "\",\"flag\":\"%c\",\"ts\":\"%s\",\"period\":\"%s\"}",
-                                  e->acc.flag, ts, readings_period_name(e->acc.period));
+        rc = rc ? rc
+                : buf_printf(one, "\",\"flag\":\"%c\",\"ts\":\"%s\",\"period\":\"%s\"}",
+                             e->acc.flag, ts, readings_period_name(e->acc.period));
         snprintf(topic, sizeof(topic), "eco/v1/latest/%s/%s", e->site, code);
         if (rc || outbox_put(&in->ob, topic, one->p, one->len, true))
             elog_error("out of memory queueing a publication", "topic=%s", topic);
@@ -433,15 +434,14 @@ static void ingest__latest_rows(void *ctx, int rc, const PGresult *res)
     struct ingest *in = ctx;
     ingest__step_done(ctx, rc, res);
     for (int i = 0; !rc && res && i < PQntuples(res); i++) {
-        struct latest_ent *e = latest_find(&in->lat, atoi(PQgetvalue(res, i, 0)),
-                                           atoi(PQgetvalue(res, i, 1)));
+        struct latest_ent *e =
+            latest_find(&in->lat, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)));
         if (e)
             e->changed = true;
     }
 }
 
-static void ingest__outbox_put(void *ud, const char *topic, const char *p, size_t len,
-                               bool retain)
+static void ingest__outbox_put(void *ud, const char *topic, const char *p, size_t len, bool retain)
 {
     struct ingest *in = ud;
     if (outbox_put(&in->ob, topic, p, len, retain))
@@ -563,8 +563,8 @@ static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
         in->n.batch_failures++;
         in->tries++;
         elog_error("batch failed", "first=%llu last=%llu records=%zu try=%d error=\"%s\"",
-                   (unsigned long long)b->first, (unsigned long long)b->last, b->records,
-                   in->tries, in->bfail_msg);
+                   (unsigned long long)b->first, (unsigned long long)b->last, b->records, in->tries,
+                   in->bfail_msg);
         if (in->tries >= INGEST_POISON_TRIES)
             in->max_records = 1; /* isolate the record the server refuses */
     }
@@ -609,8 +609,7 @@ static void ingest__run_tx(struct ingest *in)
         etime_format(b->new_hi, 0, hi, sizeof(hi));
         pp[0] = lo;
         pp[1] = hi;
-        rc = db_query(in->db, "SELECT obs.ensure_partitions($1, $2)", 2, pp, ingest__step_done,
-                      in);
+        rc = db_query(in->db, "SELECT obs.ensure_partitions($1, $2)", 2, pp, ingest__step_done, in);
     }
     if (!rc && b->stage.len) {
         if (!in->merge) {
@@ -684,8 +683,8 @@ static void ingest__run_latest(struct ingest *in)
     snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->latest_upto);
     rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
     rc = rc ? rc
-            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)",
-                      in->lstage.p, in->lstage.len, ingest__step_done, in);
+            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->lstage.p,
+                      in->lstage.len, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
     rc = rc ? rc : db_query(in->db, ingest__sql_latest_position, 2, pp, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
@@ -715,8 +714,8 @@ static bool ingest__replay_latest(struct ingest *in)
             return false;
         }
         if (batch_is_gateway(&rec) || (int64_t)rec.len > in->conf->max_payload ||
-            readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len, now,
-                           &in->lim, &in->rd))
+            readings_parse(&in->reg, rec.topic, rec.topic_len, rec.payload, rec.len, now, &in->lim,
+                           &in->rd))
             continue;
         if (batch_note_committed(&in->lat, &in->rd))
             return true;
@@ -738,8 +737,9 @@ static bool ingest__latest_due(struct ingest *in, bool drained)
 static int ingest__build(struct ingest *in)
 {
     struct batch *b = &in->bat;
-    struct batch_ctx c = {&in->reg, &in->lat, in->months, in->nmonths, &in->rd, &in->lim,
-                          in->conf->max_payload, etime_now_us()};
+    struct batch_ctx c = {
+        &in->reg,      &in->lat, in->months, in->nmonths, &in->rd, &in->lim, in->conf->max_payload,
+        etime_now_us()};
     struct spool_rec rec;
     int rc = 0;
 
@@ -920,10 +920,10 @@ static void ingest__status(struct ingest *in)
                  (unsigned long long)in->n.stored, (unsigned long long)in->n.rejected,
                  (unsigned long long)in->n.batches, (unsigned long long)in->n.batch_failures,
                  (unsigned long long)spool_bytes(in->sp),
-                 (unsigned long long)(spool_head(in->sp) - 1 - in->committed),
-                 outbox_len(&in->ob), (unsigned long long)in->n.spool_full_pauses,
-                 (unsigned long long)in->n.events, (unsigned long long)in->n.repeat_batches,
-                 (unsigned long long)in->n.latest_updates, gw[0] ? "," : "", gw);
+                 (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
+                 (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.events,
+                 (unsigned long long)in->n.repeat_batches, (unsigned long long)in->n.latest_updates,
+                 gw[0] ? "," : "", gw);
     snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
     if (n > 0 && (size_t)n < sizeof(msg))
         mq_publish(in->mq, topic, msg, (size_t)n, 1, true, NULL);
@@ -1024,7 +1024,8 @@ int ingest_start(struct ingest *in)
         .on_published = ingest__on_published,
         .on_burst_end = ingest__on_burst_end,
     };
-    struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = INGEST_SQL_STAGE};
+    struct db_opts dopt = {
+        .dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = INGEST_SQL_STAGE};
     struct db_cbs dc = {.on_state = ingest__on_db_state};
     char client_id[CFG_STR_MAX + 16];
     int rc;

@@ -47,9 +47,9 @@ struct latest {
     struct hmap map; /* 8-byte (site_id, param_id) key -> entry index + 1 */
     struct latest_ent *ents;
     size_t nents, max;
-    uint32_t *bat;  /* indices of entries with has_bat */
+    uint32_t *bat; /* indices of entries with has_bat */
     size_t nbat;
-    uint32_t *acc;  /* indices of entries with has_acc */
+    uint32_t *acc; /* indices of entries with has_acc */
     size_t nacc;
 };
 

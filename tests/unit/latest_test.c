@@ -103,7 +103,7 @@ static void test_bound(void)
     CHECK(latest_pressing(&l));
     CHECK(!latest_has_room(&l, 1));
     CHECK_EQ_INT(note(&l, 9, 1, 100, 1), -ENOSPC); /* a new pair: no room */
-    CHECK_EQ_INT(note(&l, 3, 1, 200, 7), 0);        /* a known one: fine */
+    CHECK_EQ_INT(note(&l, 3, 1, 200, 7), 0);       /* a known one: fine */
     latest_commit(&l);
     CHECK_EQ_INT(latest_pending(&l), 8);
     CHECK(acc_of(&l, 3, 1) == 7);
