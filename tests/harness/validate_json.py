@@ -232,6 +232,10 @@ READING = {"ts": "2021-06-01T08:00:00+08:00", "period": "hour",
 OBS_OBJ = {"device": "ZS-d0", "ts": "2021-06-01T08:00:00+08:00", "period": "hour",
            "values": {"pm25": {"v": 35.2, "unit": "ug/m3", "flag": "N"}}}
 OBS = {"site": "ZS-s0", "readings": [OBS_OBJ]}
+EVENT = {"site": "gas-ys01-1", "device": "33092100A100000000000001", "st": "31", "cn": "2081",
+         "kind": "restart", "qn": "20210601130000000", "flag": 5,
+         "ts": "2021-06-01T12:59:00+08:00", "peer": "10.1.2.3:40112",
+         "cp": {"RestartTime": "20210601125900"}}
 LATEST = {"v": 3, "unit": "ug/m3", "flag": "N", "ts": "2021-06-01T09:00:00+08:00", "period": "hour"}
 DLQ = {"topic": "eco/v1/in/ZS-dX", "payload": "{}", "reason": "unknown device ZS-dX",
        "time": "2021-06-01T01:00:02.125Z"}
@@ -301,6 +305,16 @@ INVALID = {
         ("lon without lat", _with(OBS, "readings/0/lon", 122.2), "dependentRequired"),
         ("lat out of range", _with(OBS, "readings/0", dict(OBS_OBJ, lat=-91, lon=0)), "minimum"),
         ("second object bad", _with(OBS, "readings", [OBS_OBJ, dict(OBS_OBJ, period="week")]), "enum"),
+    ],
+    "device-event.schema.json": [
+        ("site missing", _with(EVENT, "site", DELETE), "required"),
+        ("cp missing", _with(EVENT, "cp", DELETE), "required"),
+        ("kind unknown", _with(EVENT, "kind", "reboot"), "enum"),
+        ("cn not digits", _with(EVENT, "cn", "20x1"), "pattern"),
+        ("flag a string", _with(EVENT, "flag", "5"), "type"),
+        ("cp value a number", _with(EVENT, "cp/RestartTime", 20210601125900), "type"),
+        ("ts without offset", _with(EVENT, "ts", "2021-06-01T12:59:00"), "pattern"),
+        ("pnum without pno", dict(EVENT, pnum=2), "dependentRequired"),
     ],
     "latest.schema.json": [
         ("ts missing", _with(LATEST, "ts", DELETE), "required"),

@@ -232,7 +232,20 @@ $p-gas1 3020 device_info 20210601130100000 2021-06-01 05:01:00 清洗管路; ok"
                  FROM rpt.device_event WHERE device = '$GAS1' ORDER BY id")" \
     "2081 and 3020 stored in obs.device_event (the resent 2081 once)"
 eco_wait_until 10 grep -q "^eco/v1/event/$p-gas1 {\"site\":\"$p-gas1\",\"device\":\"$GAS1\",\"st\":\"31\",\"cn\":\"2081\",\"kind\":\"restart\"" "$(eco_log watch)"
-eco_pass "events published on eco/v1/event/<site>"
+# every event published validates against schemas/json/device-event.schema.json
+python3 - "$ECO_SOURCE_DIR/schemas/json/device-event.schema.json" "$(eco_log watch)" <<'EOF' ||
+import json, sys, jsonschema
+check = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))
+n = 0
+for line in open(sys.argv[2], encoding="utf-8"):
+    topic, _, payload = line.rstrip("\n").partition(" ")
+    if topic.startswith("eco/v1/event/"):
+        check.validate(json.loads(payload))
+        n += 1
+sys.exit(0 if n else "no event captured")
+EOF
+    eco_fail "an eco/v1/event message does not match its schema"
+eco_pass "events published on eco/v1/event/<site>, valid against their schema"
 T1="QN=20210601140000000;ST=31;CN=1013;PW=$GAS1_PW;MN=$GAS1;Flag=4;CP=&&&&"
 send timereq "$T1"
 grep -q '^##[0-9]\{4\}QN=20210601140000000;ST=91;CN=9013;PW=[^;]*;MN='"$GAS1"';Flag=4;CP=&&&&' "$T/timereq.ans" ||
