@@ -139,7 +139,8 @@ static int batch__dead(struct batch *b, const char *topic, size_t tlen, const ch
         (rc = buf_addc(&b->deadl, '\t')) || (rc = buf_add_copy_text(&b->deadl, payload, len)) ||
         (rc = buf_addc(&b->deadl, '\n')))
         return rc;
-    buf_init(&msg, 4 * 1024 * 1024);
+    /* JSON escaping writes a control byte as \u00XX: 6 bytes for 1 */
+    buf_init(&msg, 6 * (tlen + len + strlen(reason)) + 4096);
     etime_format(etime_now_us(), 0, ts, sizeof(ts));
     rc = buf_addstr(&msg, "{\"topic\":\"");
     rc = rc ? rc : buf_add_json_str(&msg, topic, tlen);
@@ -187,8 +188,8 @@ int batch_note_committed(struct latest *lat, const struct rd_out *rd)
     return batch__note_latest(lat, true, rd);
 }
 
-/* Appends the rows, track points and obs objects of one message, and notes
- * its latest values. */
+/* Appends the rows, track points and obs objects of one message (its
+ * latest values are noted once the whole record is in). */
 static int batch__rows(struct batch *b, const struct batch_ctx *c, const struct rd_out *rd)
 {
     const struct reg_device *dev = rd->dev;
@@ -251,7 +252,7 @@ static int batch__rows(struct batch *b, const struct batch_ctx *c, const struct 
         rc = rc ? rc : buf_addstr(msg, "}}");
         rc = rc ? rc : obsg_end(&b->obs);
     }
-    return rc ? rc : batch__note_latest(c->lat, false, rd);
+    return rc;
 }
 
 /* ---- HJ 212 gateway records (hj212gw.h) -------------------------------- */
@@ -380,6 +381,15 @@ static void batch__rewind(struct batch *b, const struct batch__mark *m)
     obsg_rewind(&b->obs, m->obs);
 }
 
+/* The obs messages go into pubs when the batch is finished: a record is
+ * in only if pubs keeps room for them (their objects, and a header per
+ * object at most). */
+static int batch__room(const struct batch *b)
+{
+    size_t need = b->pubs.len + b->obs.frags.len + obsg_count(&b->obs) * 384 + 4096;
+    return need > b->pubs.max ? -E2BIG : 0;
+}
+
 static void batch__took(struct batch *b, const struct spool_rec *rec)
 {
     b->records++;
@@ -408,12 +418,16 @@ int batch_add(struct batch *b, const struct batch_ctx *c, const struct spool_rec
         if (!rc && (prc || c->rd->nbad))
             rc = batch__dead(b, rec->topic, rec->topic_len, rec->payload, rec->len,
                              c->rd->why.len ? c->rd->why.p : "rejected");
+        /* last, when everything else of the record is in: the notes cannot
+         * be rewound (batch__rows made sure they fit) */
+        if (!rc && prc == 0)
+            rc = batch__room(b);
+        if (!rc && prc == 0)
+            rc = batch__note_latest(c->lat, false, c->rd);
     }
+    if (!rc)
+        rc = batch__room(b);
     if (rc) {
-        /* latest notes come last, and latest_has_room made -ENOSPC
-         * impossible there: only a failed allocation can leave notes of a
-         * record the batch does not hold; they would name a reading that
-         * is stored with the next batch anyway */
         batch__rewind(b, &m);
         return rc;
     }

@@ -110,19 +110,24 @@ static const char ingest__sql_track[] =
 
 /* A stored time never goes back, and at equal times the first value stays;
  * RETURNING names the pairs that changed, whose retained topic is then
- * republished. */
+ * republished. Rows are locked in key order, the same in every instance:
+ * two instances updating overlapping pairs cannot deadlock. */
 static const char ingest__sql_latest[] =
     "INSERT INTO obs.latest AS l (site_id, param_id, period, ts, value, flag)"
     " SELECT site_id, param_id, period, ts, value, flag FROM ingest_latest_stage"
+    " ORDER BY site_id, param_id"
     " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
     " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
     " WHERE l.ts < EXCLUDED.ts RETURNING site_id, param_id";
 
 /* seq: every record up to it is in obs.reading; latest_seq: obs.latest
- * reflects every record up to it (a new row has flushed nothing yet). */
+ * reflects every record up to it (a new row has flushed nothing yet). A
+ * batch writes the latest_seq it knows, which is the stored one except
+ * after a new spool, where the stored one must come down with seq. */
 static const char ingest__sql_position[] =
     "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $3)"
-    " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, updated_at = now()";
+    " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, latest_seq = EXCLUDED.latest_seq,"
+    " updated_at = now()";
 static const char ingest__sql_latest_position[] =
     "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $2)"
     " ON CONFLICT (instance) DO UPDATE SET latest_seq = EXCLUDED.latest_seq, updated_at = now()";
@@ -645,19 +650,24 @@ static void ingest__run_tx(struct ingest *in)
         ingest__tx_refused(in, rc);
 }
 
+/* The position the pending latest values cover: the committed records, or
+ * up to the last one replayed when the replay is not over. */
+static uint64_t ingest__latest_upto(struct ingest *in)
+{
+    uint64_t replayed = spool_read_pos(in->sp) - 1;
+    return replayed < in->committed ? replayed : in->committed;
+}
+
 /* Brings obs.latest up to date with every committed record, in a
  * transaction of its own that also moves latest_seq. */
 static void ingest__run_latest(struct ingest *in)
 {
     char seq[24];
     const char *pp[2] = {in->instance, seq};
-    uint64_t replayed = spool_read_pos(in->sp) - 1;
     int rc = 0;
 
     ingest__begin(in, B_LATEST);
-    /* what the pending values cover: the committed records, or up to the
-     * last one replayed when the replay is not over */
-    in->latest_upto = replayed < in->committed ? replayed : in->committed;
+    in->latest_upto = ingest__latest_upto(in);
     in->last_flush = uv_now(in->loop);
     buf_reset(&in->lstage);
     for (size_t i = 0; i < latest_pending(&in->lat) && !rc; i++) {
@@ -672,7 +682,8 @@ static void ingest__run_latest(struct ingest *in)
         rc = rc ? rc : pgbin_f64(&in->lstage, e->acc.value);
         rc = rc ? rc : pgbin_char(&in->lstage, e->acc.flag);
     }
-    rc = rc ? rc : pgbin_end(&in->lstage);
+    if (latest_pending(&in->lat))
+        rc = rc ? rc : pgbin_end(&in->lstage);
     if (rc) {
         /* the buffer's cap fits a row per pair: only memory can run out */
         elog_error("cannot build the obs.latest update", "error=\"%s\"", strerror(-rc));
@@ -682,10 +693,11 @@ static void ingest__run_latest(struct ingest *in)
     }
     snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->latest_upto);
     rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
-    rc = rc ? rc
-            : db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->lstage.p,
-                      in->lstage.len, ingest__step_done, in);
-    rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
+    if (!rc && latest_pending(&in->lat)) {
+        rc = db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->lstage.p,
+                     in->lstage.len, ingest__step_done, in);
+        rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
+    }
     rc = rc ? rc : db_query(in->db, ingest__sql_latest_position, 2, pp, ingest__step_done, in);
     rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
     if (rc)
@@ -725,10 +737,14 @@ static bool ingest__replay_latest(struct ingest *in)
 
 static bool ingest__latest_due(struct ingest *in, bool drained)
 {
+    bool interval = uv_now(in->loop) - in->last_flush >= (uint64_t)in->conf->latest_flush_ms;
+
+    /* Nothing pending, but records that gave no value (dead letters,
+     * device events) still hold latest_seq back, and with it the spool. */
     if (!latest_pending(&in->lat))
-        return false;
-    return latest_pressing(&in->lat) || (in->stopping && drained) ||
-           uv_now(in->loop) - in->last_flush >= (uint64_t)in->conf->latest_flush_ms;
+        return in->latest_seq < ingest__latest_upto(in) &&
+               (interval || spool_full(in->sp) || (in->stopping && drained));
+    return latest_pressing(&in->lat) || (in->stopping && drained) || interval;
 }
 
 /* Reads the records the spool holds into the batch, up to its bounds.

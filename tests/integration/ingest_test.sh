@@ -83,6 +83,16 @@ eco_pass "obs and dlq messages published"
 latest=$(eco_mqtt_sub integrator -i "$p-late" -C 1 -W 5 -t "eco/v1/latest/$p-s0/so2")
 eco_assert_eq '{"v":3,"unit":"ug/m3","flag":"N","ts":"2021-06-01T09:00:00+08:00","period":"hour"}' "$latest" "retained latest so2"
 
+# Records that give no value (dead letters) move obs.latest's position too:
+# the spool is trimmed behind them, so a stream of bad input cannot fill it.
+before=$(eco_psql "SELECT seq FROM obs.spool_position WHERE instance = '$p'")
+for i in 1 2 3; do
+    pub "$p-dX" "{\"ts\": \"2021-06-01T08:0$i:00+08:00\", \"period\": \"hour\", \"values\": {\"pm25\": 1}}"
+done
+eco_wait_until 10 eco_psql_is 1 "SELECT count(*) FROM obs.spool_position
+    WHERE instance = '$p' AND seq >= $before + 3 AND latest_seq = seq"
+eco_pass "latest_seq follows seq over records that give no value"
+
 # status with counters, retained
 status=$(eco_mqtt_sub integrator -i "$p-status" -C 1 -W 5 -t "eco/v1/sys/ingest/$p")
 grep -q '"status":"online"' <<<"$status" || eco_fail "no online status: $status"
