@@ -195,7 +195,6 @@ struct ingest {
     struct latest lat;
     uint64_t latest_seq; /* obs.latest reflects every record up to it */
     uint64_t last_flush; /* uv_now of the last obs.latest update */
-    char pos_param[24];
     /* stopping */
     bool stopping, closing;
     uint64_t stop_deadline;
