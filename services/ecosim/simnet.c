@@ -125,14 +125,29 @@ int simnet_param_find(const struct simnet *net, const char *code)
         goto out;                                                                                  \
     } while (0)
 
-static int simnet__open(struct csv *c, const char *dir, const char *file, char *path,
+/* Opens DIR/FILE into c. Returns 0, 1 when an optional file is absent, or
+ * a negative errno with err set. */
+static int simnet__open(struct csv *c, const char *dir, const char *file, bool optional, char *path,
                         size_t pathcap, char *err, size_t errcap)
 {
     int rc;
     snprintf(path, pathcap, "%s/%s", dir, file);
     rc = csv_open(c, path);
+    if (rc == -ENOENT && optional)
+        return 1;
     if (rc)
         snprintf(err, errcap, "%s: %s", path, rc == -EBADMSG ? "no header row" : strerror(-rc));
+    return rc;
+}
+
+/* What csv_next returned last: 0 at the end of the file, or the error with
+ * the line it happened on. */
+static int simnet__eof(int rc, const char *path, const struct csv *c, char *err, size_t errcap)
+{
+    if (rc >= 0)
+        return 0;
+    snprintf(err, errcap, "%s:%ld: %s", path, c->line,
+             rc == -E2BIG ? "record too long" : "bad CSV");
     return rc;
 }
 
@@ -142,7 +157,7 @@ static int simnet__params(struct simnet *net, const char *dir, char *err, size_t
     char path[512];
     int rc, ccode, chj, chj5, cname, cunit, cmin, cmax;
 
-    if ((rc = simnet__open(&c, dir, "params.csv", path, sizeof(path), err, errcap)))
+    if ((rc = simnet__open(&c, dir, "params.csv", false, path, sizeof(path), err, errcap)))
         return rc;
     ccode = csv_col(&c, "code");
     chj = csv_col(&c, "hj212_code");
@@ -169,16 +184,14 @@ static int simnet__params(struct simnet *net, const char *dir, char *err, size_t
             SIMNET_FAIL(-EBADMSG, "%s:%ld: field too long", path, c.line);
         /* Names are for humans only: a long one is cut, not refused. */
         snprintf(p->name, sizeof(p->name), "%s", csv_get(&c, cname));
-        if (simnet__num(csv_get(&c, cmin), &p->vmin) ||
-            simnet__num(csv_get(&c, cmax), &p->vmax) || p->vmin >= p->vmax)
+        if (simnet__num(csv_get(&c, cmin), &p->vmin) || simnet__num(csv_get(&c, cmax), &p->vmax) ||
+            p->vmin >= p->vmax)
             SIMNET_FAIL(-EBADMSG, "%s:%ld: bad valid_min/valid_max", path, c.line);
         if (simnet_param_find(net, p->code) >= 0)
             SIMNET_FAIL(-EBADMSG, "%s:%ld: duplicate param %s", path, c.line, p->code);
         net->nparams++;
     }
-    if (rc < 0)
-        SIMNET_FAIL(rc, "%s:%ld: %s", path, c.line, rc == -E2BIG ? "record too long" : "bad CSV");
-    rc = 0;
+    rc = simnet__eof(rc, path, &c, err, errcap);
 out:
     csv_close(&c);
     return rc;
@@ -190,7 +203,7 @@ static int simnet__sites(struct simnet *net, const char *dir, char *err, size_t 
     char path[512];
     int rc, ccode, cname, ckind, creg, cent, ccls, clon, clat, cact;
 
-    if ((rc = simnet__open(&c, dir, "sites.csv", path, sizeof(path), err, errcap)))
+    if ((rc = simnet__open(&c, dir, "sites.csv", false, path, sizeof(path), err, errcap)))
         return rc;
     ccode = csv_col(&c, "code");
     cname = csv_col(&c, "name");
@@ -218,8 +231,7 @@ static int simnet__sites(struct simnet *net, const char *dir, char *err, size_t 
         s = &net->sites[net->nsites];
         memset(s, 0, sizeof(*s));
         if (!simnet__code_ok(csv_get(&c, ccode), SIMNET_CODE_MAX))
-            SIMNET_FAIL(-EBADMSG, "%s:%ld: bad site code \"%s\"", path, c.line,
-                        csv_get(&c, ccode));
+            SIMNET_FAIL(-EBADMSG, "%s:%ld: bad site code \"%s\"", path, c.line, csv_get(&c, ccode));
         strcpy(s->code, csv_get(&c, ccode));
         if (simnet__find_site(net, s->code) >= 0)
             SIMNET_FAIL(-EBADMSG, "%s:%ld: duplicate site %s", path, c.line, s->code);
@@ -239,9 +251,7 @@ static int simnet__sites(struct simnet *net, const char *dir, char *err, size_t 
         s->key = simrng_hash_str(s->code);
         net->nsites++;
     }
-    if (rc < 0)
-        SIMNET_FAIL(rc, "%s:%ld: %s", path, c.line, rc == -E2BIG ? "record too long" : "bad CSV");
-    rc = 0;
+    rc = simnet__eof(rc, path, &c, err, errcap);
 out:
     csv_close(&c);
     return rc;
@@ -253,7 +263,7 @@ static int simnet__devices(struct simnet *net, const char *dir, char *err, size_
     char path[512];
     int rc, ccode, csite, cproto, cpw, cst, cact;
 
-    if ((rc = simnet__open(&c, dir, "devices.csv", path, sizeof(path), err, errcap)))
+    if ((rc = simnet__open(&c, dir, "devices.csv", false, path, sizeof(path), err, errcap)))
         return rc;
     ccode = csv_col(&c, "code");
     csite = csv_col(&c, "site");
@@ -294,9 +304,7 @@ static int simnet__devices(struct simnet *net, const char *dir, char *err, size_
             SIMNET_FAIL(-EBADMSG, "%s:%ld: field too long", path, c.line);
         net->ndevices++;
     }
-    if (rc < 0)
-        SIMNET_FAIL(rc, "%s:%ld: %s", path, c.line, rc == -E2BIG ? "record too long" : "bad CSV");
-    rc = 0;
+    rc = simnet__eof(rc, path, &c, err, errcap);
 out:
     csv_close(&c);
     return rc;
@@ -311,14 +319,9 @@ static int simnet__limits(struct simnet *net, const char *dir, char *err, size_t
     char path[512];
     int rc, csite, ckind, cparam, cper, ccls, clo, cup;
 
-    snprintf(path, sizeof(path), "%s/limits.csv", dir);
-    rc = csv_open(&c, path);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc) {
-        snprintf(err, errcap, "%s: %s", path, rc == -EBADMSG ? "no header row" : strerror(-rc));
-        return rc;
-    }
+    rc = simnet__open(&c, dir, "limits.csv", true, path, sizeof(path), err, errcap);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     csite = csv_col(&c, "site");
     ckind = csv_col(&c, "site_kind");
     cparam = csv_col(&c, "param");
@@ -364,9 +367,7 @@ static int simnet__limits(struct simnet *net, const char *dir, char *err, size_t
         l->has_upper = !e2;
         net->nlimits++;
     }
-    if (rc < 0)
-        SIMNET_FAIL(rc, "%s:%ld: %s", path, c.line, rc == -E2BIG ? "record too long" : "bad CSV");
-    rc = 0;
+    rc = simnet__eof(rc, path, &c, err, errcap);
 out:
     csv_close(&c);
     return rc;
@@ -378,14 +379,9 @@ static int simnet__hjmap(struct simnet *net, const char *dir, char *err, size_t 
     char path[512];
     int rc, cst, ccode, cparam;
 
-    snprintf(path, sizeof(path), "%s/hj212_map.csv", dir);
-    rc = csv_open(&c, path);
-    if (rc == -ENOENT)
-        return 0;
-    if (rc) {
-        snprintf(err, errcap, "%s: %s", path, rc == -EBADMSG ? "no header row" : strerror(-rc));
-        return rc;
-    }
+    rc = simnet__open(&c, dir, "hj212_map.csv", true, path, sizeof(path), err, errcap);
+    if (rc)
+        return rc > 0 ? 0 : rc;
     cst = csv_col(&c, "st");
     ccode = csv_col(&c, "hj212_code");
     cparam = csv_col(&c, "param");
@@ -405,9 +401,7 @@ static int simnet__hjmap(struct simnet *net, const char *dir, char *err, size_t 
         m->param = param;
         net->nhjmap++;
     }
-    if (rc < 0)
-        SIMNET_FAIL(rc, "%s:%ld: %s", path, c.line, rc == -E2BIG ? "record too long" : "bad CSV");
-    rc = 0;
+    rc = simnet__eof(rc, path, &c, err, errcap);
 out:
     csv_close(&c);
     return rc;

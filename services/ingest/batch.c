@@ -399,6 +399,7 @@ static void batch__took(struct batch *b, const struct spool_rec *rec)
 int batch_add(struct batch *b, const struct batch_ctx *c, const struct spool_rec *rec)
 {
     struct batch__mark m = batch__mark(b);
+    bool readings = false;
     int rc;
 
     if ((int64_t)rec->len > c->max_payload) {
@@ -412,21 +413,17 @@ int batch_add(struct batch *b, const struct batch_ctx *c, const struct spool_rec
     } else {
         int prc = readings_parse(c->reg, rec->topic, rec->topic_len, rec->payload, rec->len,
                                  c->now_us, c->lim, c->rd);
-        rc = 0;
-        if (prc == 0)
-            rc = batch__rows(b, c, c->rd);
+        readings = prc == 0;
+        rc = readings ? batch__rows(b, c, c->rd) : 0;
         if (!rc && (prc || c->rd->nbad))
             rc = batch__dead(b, rec->topic, rec->topic_len, rec->payload, rec->len,
                              c->rd->why.len ? c->rd->why.p : "rejected");
-        /* last, when everything else of the record is in: the notes cannot
-         * be rewound (batch__rows made sure they fit) */
-        if (!rc && prc == 0)
-            rc = batch__room(b);
-        if (!rc && prc == 0)
-            rc = batch__note_latest(c->lat, false, c->rd);
     }
-    if (!rc)
-        rc = batch__room(b);
+    rc = rc ? rc : batch__room(b);
+    /* last, once the rest of the record is in, because notes cannot be
+     * rewound (batch__rows made sure they fit) */
+    if (!rc && readings)
+        rc = batch__note_latest(c->lat, false, c->rd);
     if (rc) {
         batch__rewind(b, &m);
         return rc;
