@@ -22,6 +22,8 @@ int ctl_registry(const struct ctl_opts *o, int argc, char **argv);
 int ctl_import(const struct ctl_opts *o, int argc, char **argv);
 int ctl_hj212(const struct ctl_opts *o, int argc, char **argv);
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
+int ctl_detect(const struct ctl_opts *o, int argc, char **argv);
+int ctl_alarm(const struct ctl_opts *o, int argc, char **argv);
 
 /* Connects with ECO_PG_DSN (blocking: ecoctl is a CLI, not a loop service).
  * Prints the reason to stderr and returns NULL on failure. */

@@ -20,6 +20,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"import", ctl_import, "import readings FILE.csv      publish lab results as readings"},
     {"hj212", ctl_hj212, "hj212 check [FILE]            check HJ 212 frames, one per line"},
     {"status", ctl_status, "status                         services, counts, latest data"},
+    {"detect", ctl_detect, "detect replay --from T --to T  run the rules over stored readings"},
+    {"alarm", ctl_alarm, "alarm list|ack ...             alarms: list, acknowledge"},
 };
 
 static void ctl__usage(FILE *out)

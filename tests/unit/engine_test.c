@@ -1,0 +1,312 @@
+/* The detection rules, driven without a broker or a database: a registry
+ * built by hand with the default settings read from the migration that
+ * ships them (schemas/sql/0009_alarm.sql), readings fed in data time, and
+ * the alarm transitions the engine emits. */
+#include "check.h"
+#include "detectreg.h"
+#include "engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define H (3600LL * 1000000)
+#define PI 3.14159265358979323846
+#define MIN (60LL * 1000000)
+/* 2024-06-01T00:00:00+08:00 */
+#define T0 (1717171200LL * 1000000)
+
+enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB };
+enum { P_SO2 = 1, P_PM25, P_COD };
+
+static struct eng_event evs[4096];
+static int nev;
+
+static void on_event(void *ud, const struct eng_event *ev)
+{
+    (void)ud;
+    CHECK(nev < 4096);
+    evs[nev++] = *ev;
+}
+
+static int count(enum eng_rule rule, enum eng_action a)
+{
+    int n = 0;
+    for (int i = 0; i < nev; i++)
+        n += evs[i].rule == rule && evs[i].action == a;
+    return n;
+}
+
+static const struct eng_event *find(enum eng_rule rule, enum eng_action a)
+{
+    for (int i = 0; i < nev; i++)
+        if (evs[i].rule == rule && evs[i].action == a)
+            return &evs[i];
+    return NULL;
+}
+
+/* Five air stations a few km apart, an outlet, a vehicle. */
+static void build(struct dreg *r)
+{
+    char why[256];
+    dreg_init(r);
+    r->sites = calloc(8, sizeof(*r->sites));
+    r->params = calloc(4, sizeof(*r->params));
+    r->limits = calloc(4, sizeof(*r->limits));
+    CHECK(r->sites && r->params && r->limits);
+    add_site(r, S_A, "A", DREG_AIR, 30.00, 122.10);
+    add_site(r, S_B, "B", DREG_AIR, 30.02, 122.12);
+    add_site(r, S_C, "C", DREG_AIR, 30.04, 122.10);
+    add_site(r, S_D, "D", DREG_AIR, 30.01, 122.15);
+    add_site(r, S_E, "E", DREG_AIR, 30.03, 122.06);
+    add_site(r, S_OUT, "OUT", DREG_WATER_OUTLET, 30.1, 122.2);
+    add_site(r, S_MOB, "MOB", DREG_MOBILE, NAN, NAN);
+    add_param(r, P_SO2, "so2", 0, 10000);
+    add_param(r, P_PM25, "pm25", 0, 1000);
+    add_param(r, P_COD, "cod", 0, 5000);
+    add_limit(r, 0, DREG_AIR, P_SO2, 'h', 500);
+    add_limit(r, S_OUT, -1, P_COD, 'h', 100);
+    load_settings(r);
+    CHECK(dreg_finish(r, why, sizeof(why)) == 0);
+}
+
+static void feed(struct eng *e, int site, int param, char period, int64_t ts, double v, char flag)
+{
+    struct eng_reading r = {.site_id = site,
+                            .param_id = param,
+                            .period = period,
+                            .flag = flag,
+                            .ts = ts,
+                            .value = v,
+                            .lat = NAN,
+                            .lon = NAN};
+    eng_feed(e, &r);
+}
+
+static uint64_t rng = 88172645463325252ULL;
+static double noise(void) /* about N(0, 1) */
+{
+    double s = 0;
+    for (int i = 0; i < 12; i++) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        s += (double)(rng >> 11) / 9007199254740992.0;
+    }
+    return s - 6;
+}
+
+static struct eng *fresh(struct dreg *r)
+{
+    struct eng *e;
+    nev = 0;
+    CHECK(eng_new(r, 100000, on_event, NULL, &e) == 0);
+    return e;
+}
+
+static void test_limit(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    /* hourly so2 against 500: raise at once (one hourly value is 30 min),
+     * hovering just under the limit does not clear (hysteresis 10 %),
+     * 400 clears */
+    double v[] = {100, 600, 480, 520, 470, 460, 400, 100};
+    for (int i = 0; i < 8; i++)
+        feed(e, S_A, P_SO2, 'h', T0 + i * H, v[i], 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 1);
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_CLEAR), 1);
+    CHECK_EQ_INT(find(ENG_LIMIT, ENG_RAISE)->ts, T0 + 1 * H);
+    CHECK(find(ENG_LIMIT, ENG_RAISE)->limit == 500);
+    CHECK_EQ_INT(find(ENG_LIMIT, ENG_CLEAR)->ts, T0 + 6 * H);
+    CHECK_EQ_INT(find(ENG_LIMIT, ENG_CLEAR)->opened, T0 + 1 * H);
+    eng_free(e);
+
+    /* 10-minute cod against the hourly limit (coarser): 3 values (30 min)
+     * before raising; a repeat of a reading does not count again */
+    e = fresh(r);
+    feed(e, S_OUT, P_COD, 'm', T0, 50, 'N');
+    feed(e, S_OUT, P_COD, 'm', T0 + 10 * MIN, 150, 'N');
+    feed(e, S_OUT, P_COD, 'm', T0 + 20 * MIN, 160, 'N');
+    feed(e, S_OUT, P_COD, 'm', T0 + 20 * MIN, 160, 'N'); /* repeat */
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 0);
+    feed(e, S_OUT, P_COD, 'm', T0 + 30 * MIN, 170, 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_LIMIT, ENG_RAISE)->ts, T0 + 30 * MIN);
+    /* the hourly mean of the same outlet does not open a second alarm */
+    feed(e, S_OUT, P_COD, 'h', T0, 150, 'N');
+    feed(e, S_OUT, P_COD, 'h', T0 + H, 170, 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 1);
+    eng_free(e);
+}
+
+static void test_quality(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int i;
+    /* a varying series, then stuck: flatline after 2 repeats spanning 30 min */
+    for (i = 0; i < 30; i++)
+        feed(e, S_A, P_PM25, 'h', T0 + i * H, 30 + 5 * noise(), 'N');
+    CHECK_EQ_INT(nev, 0);
+    feed(e, S_A, P_PM25, 'h', T0 + 30 * H, 33.5, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 31 * H, 33.5, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    feed(e, S_A, P_PM25, 'h', T0 + 32 * H, 33.5, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_FLATLINE, ENG_RAISE)->ts, T0 + 32 * H);
+    feed(e, S_A, P_PM25, 'h', T0 + 33 * H, 36, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_CLEAR), 1);
+    /* one value far out, back the next hour: a spike at its own time */
+    feed(e, S_A, P_PM25, 'h', T0 + 34 * H, 31, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 35 * H, 210, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 36 * H, 29, 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_RAISE)->ts, T0 + 35 * H);
+    CHECK(find(ENG_SPIKE, ENG_RAISE)->value == 210);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_CLEAR)->ts, T0 + 36 * H);
+    /* a flag other than N */
+    feed(e, S_A, P_PM25, 'h', T0 + 37 * H, 30, 'D');
+    feed(e, S_A, P_PM25, 'h', T0 + 38 * H, 31, 'D');
+    feed(e, S_A, P_PM25, 'h', T0 + 39 * H, 32, 'N');
+    CHECK_EQ_INT(count(ENG_FLAG, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_FLAG, ENG_RAISE)->ts, T0 + 37 * H);
+    CHECK_EQ_INT(find(ENG_FLAG, ENG_CLEAR)->ts, T0 + 39 * H);
+    eng_free(e);
+
+    /* a quantised series that often repeats itself is not stuck at 3 */
+    e = fresh(r);
+    for (i = 0; i < 200; i++)
+        feed(e, S_B, P_PM25, 'h', T0 + i * H, (i / 3) % 2 ? 20 : 21, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    eng_free(e);
+}
+
+static void test_offline(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    for (int i = 0; i < 6; i++)
+        feed(e, S_A, P_PM25, 'h', T0 + i * H, 30 + noise(), 'N');
+    /* no reading arrives: the watermark alone fires it, on time:
+     * 05:00 + interval 1 h + period 1 h + slack 30 min */
+    eng_advance(e, T0 + 7 * H + 29 * MIN);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 0);
+    eng_advance(e, T0 + 7 * H + 30 * MIN);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_OFFLINE, ENG_RAISE)->ts, T0 + 7 * H + 30 * MIN);
+    CHECK_EQ_INT(find(ENG_OFFLINE, ENG_RAISE)->param_id, 0);
+    eng_advance(e, T0 + 12 * H);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 1);
+    feed(e, S_A, P_PM25, 'h', T0 + 12 * H, 30, 'N');
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_CLEAR), 1);
+    CHECK_EQ_INT(find(ENG_OFFLINE, ENG_CLEAR)->ts, T0 + 12 * H);
+    /* vehicles are off duty at night: never offline */
+    feed(e, S_MOB, P_PM25, 'r', T0, 30, 'N');
+    eng_advance(e, T0 + 100 * H);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 2); /* A again, not MOB */
+    eng_free(e);
+}
+
+/* Ten days of a daily cycle with noise: no baseline alarm; then a
+ * sustained rise of 10 deviations: raised within the sustain count. */
+static void test_baseline(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int i, fp;
+    for (i = 0; i < 240; i++) {
+        int64_t ts = T0 + i * H;
+        double cyc = 40 + 15 * sin(2 * PI * (i % 24) / 24.0);
+        feed(e, S_A, P_SO2, 'h', ts, cyc + 2 * noise(), 'N');
+    }
+    fp = count(ENG_BASELINE, ENG_RAISE);
+    CHECK_EQ_INT(fp, 0);
+    for (; i < 246; i++) {
+        double cyc = 40 + 15 * sin(2 * PI * (i % 24) / 24.0);
+        feed(e, S_A, P_SO2, 'h', T0 + i * H, cyc + 25 + 2 * noise(), 'N');
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 1);
+    CHECK(find(ENG_BASELINE, ENG_RAISE)->ts <= T0 + 242 * H);
+    for (; i < 260; i++) {
+        double cyc = 40 + 15 * sin(2 * PI * (i % 24) / 24.0);
+        feed(e, S_A, P_SO2, 'h', T0 + i * H, cyc + 2 * noise(), 'N');
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_CLEAR), 1);
+    eng_free(e);
+}
+
+/* Five stations that agree; one of them rises alone. */
+static void test_neighbour(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int sites[] = {S_A, S_B, S_C, S_D, S_E};
+    const struct eng_event *ev;
+    for (int i = 0; i < 60; i++) {
+        double regional = 30 + 10 * sin(i / 7.0);
+        for (int k = 0; k < 5; k++) {
+            double v = regional + 1.5 * noise();
+            if (sites[k] == S_C && i >= 50 && i < 54)
+                v += 25;
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, v, 'N');
+        }
+    }
+    CHECK(count(ENG_NEIGHBOUR, ENG_RAISE) >= 1);
+    for (int i = 0; i < nev; i++)
+        if (evs[i].rule == ENG_NEIGHBOUR && evs[i].action == ENG_RAISE)
+            CHECK_EQ_INT(evs[i].site_id, S_C);
+    ev = find(ENG_NEIGHBOUR, ENG_RAISE);
+    CHECK(ev->ts >= T0 + 50 * H && ev->ts <= T0 + 51 * H);
+    eng_free(e);
+}
+
+/* A vehicle passes a source: readings far above its background. */
+static void test_hotspot(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    const struct eng_event *ev;
+    for (int i = 0; i < 120; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = P_PM25,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = T0 + i * 30LL * 1000000,
+                                 .lat = 30 + i * 1e-4,
+                                 .lon = 122.2};
+        rd.value = 25 + noise() + (i >= 80 && i < 84 ? 60 : 0);
+        eng_feed(e, &rd);
+    }
+    CHECK_EQ_INT(count(ENG_HOTSPOT, ENG_RAISE), 1);
+    ev = find(ENG_HOTSPOT, ENG_RAISE);
+    CHECK_EQ_INT(ev->ts, T0 + 81 * 30LL * 1000000);
+    CHECK(fabs(ev->lat - (30 + 81e-4)) < 1e-9);
+    CHECK_EQ_INT(count(ENG_HOTSPOT, ENG_CLEAR), 1);
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 0);
+    eng_free(e);
+}
+
+/* An alarm noted open at start is not raised again, and is cleared. */
+static void test_note_open(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    CHECK(eng_note_open(e, S_A, P_SO2, 'h', ENG_LIMIT, T0, 600, ENG_MINOR) == 0);
+    feed(e, S_A, P_SO2, 'h', T0 + H, 700, 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 0);
+    feed(e, S_A, P_SO2, 'h', T0 + 2 * H, 100, 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_CLEAR), 1);
+    CHECK_EQ_INT(find(ENG_LIMIT, ENG_CLEAR)->opened, T0);
+    eng_free(e);
+}
+
+int main(void)
+{
+    struct dreg r;
+    build(&r);
+    test_limit(&r);
+    test_quality(&r);
+    test_offline(&r);
+    test_baseline(&r);
+    test_neighbour(&r);
+    test_hotspot(&r);
+    test_note_open(&r);
+    dreg_close(&r);
+    printf("engine_test: ok\n");
+    return 0;
+}
