@@ -41,11 +41,17 @@ def ts(s):
 
 def alarms(dsn, live):
     sql = ("SELECT site, coalesce(param, ''), rule, to_char(opened_at AT TIME ZONE 'UTC', "
-           "'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"') FROM rpt.alarm WHERE replay = %s" %
+           "'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"'), site_kind FROM rpt.alarm WHERE replay = %s" %
            ("false" if live else "true"))
     out = subprocess.run(["psql", "-XAtq", "--csv", "-d", dsn, "-c", sql], check=True,
                          capture_output=True, text=True).stdout
-    return [(r[0], r[1], r[2], ts(r[3])) for r in csv.reader(io.StringIO(out)) if r]
+    rows = [r for r in csv.reader(io.StringIO(out)) if r]
+    for r in rows:
+        KINDS[r[0]] = r[4]
+    return [(r[0], r[1], r[2], ts(r[3])) for r in rows]
+
+
+KINDS = {}
 
 
 def pct(xs, q):
@@ -135,14 +141,20 @@ def main():
                                                      pct(delays[kind], 0.95)))
     tp = defaultdict(int)
     fp = defaultdict(int)
+    fp_groups = defaultdict(int)
     for site, param, rule, opened in al:
         ok = any(lo <= opened <= hi for lo, hi in windows.get(site, []))
         (tp if ok else fp)[rule] += 1
+        if not ok:
+            fp_groups[(rule, KINDS.get(site, "?"), param)] += 1
     ntp, nfp = sum(tp.values()), sum(fp.values())
     print("alarms %d: true %d, false %d, precision %.3f" % (ntp + nfp, ntp, nfp,
                                                              ntp / max(1, ntp + nfp)))
     print("by rule (true/false): " + " ".join(
         "%s=%d/%d" % (r, tp[r], fp[r]) for r in sorted(set(tp) | set(fp))))
+    top = sorted(fp_groups.items(), key=lambda kv: -kv[1])[:12]
+    print("false alarms by rule, site kind, param: " +
+          " ".join("%s/%s/%s=%d" % (k[0], k[1], k[2], n) for k, n in top), file=sys.stderr)
     for lb in missed[:20]:
         print("missed: %s %s %s %s..%s" % (lb["id"], lb["kind"], lb["site"], lb.get("param"),
                                           lb["start"]), file=sys.stderr)

@@ -68,12 +68,15 @@ struct eng__series {
     /* limit, flag */
     uint16_t lim_over, lim_under, flag_run;
     /* flatline */
-    uint32_t run_len;
+    uint32_t run_len, run_start_n;
     int64_t run_start;
     float p_rep, p_run; /* repeat rate; and as it was when the run began */
-    /* spike: the reading before last */
+    float run_hi;       /* the long runs of the healthy series (a slowly decaying maximum) */
+    /* spike: the reading before last; a spike just found (its value is
+     * not the left neighbour of the next candidate) */
     double sp_v2;
     float sp_scale;
+    bool sp_after;
     /* baseline */
     float bl_level, bl_scale, bl_hod[24], bl_dow[7];
     uint8_t bl_hod_n[24], bl_dow_n[7];
@@ -687,15 +690,29 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
     if (same) {
         s->run_len++;
     } else {
+        /* a smooth series quantised to its resolution repeats itself at
+         * every turning point: such runs are normal, and only a run longer
+         * than the series' usual long ones counts */
+        if (!sl->open) {
+            if ((float)s->run_len > s->run_hi)
+                s->run_hi = (float)s->run_len;
+            else
+                s->run_hi -= 0.002f * (s->run_hi - (float)s->run_len);
+        }
         s->run_len = 1;
         s->run_start = r->ts;
+        s->run_start_n = s->n;
         s->p_run = s->p_rep;
     }
     /* How often the series repeats itself when healthy: quantised data and
      * values at a detection limit repeat a lot, and a run must be unlikely
      * for that series before it counts as stuck. */
     if (!sl->open) {
-        float a = 1.0f / (float)(s->n < 500 ? s->n + 1 : 500);
+        /* from a prior of one half: a new series has to show that it
+         * rarely repeats itself before short runs count */
+        float a = 1.0f / (float)(s->n < 500 ? s->n + 2 : 500);
+        if (s->n == 1)
+            s->p_rep = 0.5f;
         s->p_rep += a * ((same ? 1.0f : 0.0f) - s->p_rep);
     }
     if (!same) {
@@ -707,7 +724,9 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
                   NAN, NAN);
         return;
     }
-    if (s->n < c->fl_warm)
+    /* a run is judged against what the series was known to do before it
+     * began: one that began while the series was new is not */
+    if (s->run_start_n < c->fl_warm)
         return;
     /* judged by the rate before this run: its own repeats are the question */
     p = s->p_run < 0.001 ? 0.001 : s->p_run;
@@ -716,7 +735,7 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
     need = ceil(log(c->fl_pmax) / log(p));
     if (need < c->fl_min_rep)
         need = c->fl_min_rep;
-    if ((double)(s->run_len - 1) >= need &&
+    if ((double)(s->run_len - 1) >= need && (float)s->run_len > 1.5f * s->run_hi + 1 &&
         (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6)
         eng__raise(e, s, ENG_FLATLINE, r->ts, r->value, 1, NAN, ENG_MINOR, NAN, NAN);
 }
@@ -731,6 +750,10 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
     double scale = s->sp_scale, floor = 2 * s->res, k = c->sp_k;
     double a2 = fabs(d2), thr;
     bool spike = false;
+    if (s->sp_after) {
+        s->sp_after = false;
+        return;
+    }
     if (scale < floor)
         scale = floor;
     thr = k * scale;
@@ -744,6 +767,7 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
             eng__clear(e, s, ENG_SPIKE, s->last_ts, s->last_v);
         eng__raise(e, s, ENG_SPIKE, s->last_ts, s->last_v, b, NAN, ENG_MINOR, NAN, NAN);
         eng__clear(e, s, ENG_SPIKE, r->ts, r->value);
+        s->sp_after = true;
         return;
     }
     if (s->n >= 1) {

@@ -144,33 +144,41 @@ static void test_quality(struct dreg *r)
 {
     struct eng *e = fresh(r);
     int i;
-    /* a varying series, then stuck: flatline after 2 repeats spanning 30 min */
-    for (i = 0; i < 30; i++)
+    /* a varying series (200 h: it has shown it rarely repeats itself),
+     * then stuck: three repeats are unlikely enough (p_max 1e-5) */
+    for (i = 0; i < 200; i++)
         feed(e, S_A, P_PM25, 'h', T0 + i * H, 30 + 5 * noise(), 'N');
-    CHECK_EQ_INT(nev, 0);
-    feed(e, S_A, P_PM25, 'h', T0 + 30 * H, 33.5, 'N');
-    feed(e, S_A, P_PM25, 'h', T0 + 31 * H, 33.5, 'N');
     CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
-    feed(e, S_A, P_PM25, 'h', T0 + 32 * H, 33.5, 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 0);
+    feed(e, S_A, P_PM25, 'h', T0 + 200 * H, 33.5, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 201 * H, 33.5, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 202 * H, 33.5, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    feed(e, S_A, P_PM25, 'h', T0 + 203 * H, 33.5, 'N');
     CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
-    CHECK_EQ_INT(find(ENG_FLATLINE, ENG_RAISE)->ts, T0 + 32 * H);
-    feed(e, S_A, P_PM25, 'h', T0 + 33 * H, 36, 'N');
+    CHECK_EQ_INT(find(ENG_FLATLINE, ENG_RAISE)->ts, T0 + 203 * H);
+    feed(e, S_A, P_PM25, 'h', T0 + 204 * H, 36, 'N');
     CHECK_EQ_INT(count(ENG_FLATLINE, ENG_CLEAR), 1);
     /* one value far out, back the next hour: a spike at its own time */
-    feed(e, S_A, P_PM25, 'h', T0 + 34 * H, 31, 'N');
-    feed(e, S_A, P_PM25, 'h', T0 + 35 * H, 210, 'N');
-    feed(e, S_A, P_PM25, 'h', T0 + 36 * H, 29, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 205 * H, 31, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 206 * H, 210, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 207 * H, 29, 'N');
     CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
-    CHECK_EQ_INT(find(ENG_SPIKE, ENG_RAISE)->ts, T0 + 35 * H);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_RAISE)->ts, T0 + 206 * H);
     CHECK(find(ENG_SPIKE, ENG_RAISE)->value == 210);
-    CHECK_EQ_INT(find(ENG_SPIKE, ENG_CLEAR)->ts, T0 + 36 * H);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_CLEAR)->ts, T0 + 207 * H);
+    /* a step that stays is not a spike (both steps must go opposite ways) */
+    feed(e, S_A, P_PM25, 'h', T0 + 207 * H + H / 2, 200, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 207 * H + 3 * H / 4, 400, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 207 * H + 7 * H / 8, 402, 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
     /* a flag other than N */
-    feed(e, S_A, P_PM25, 'h', T0 + 37 * H, 30, 'D');
-    feed(e, S_A, P_PM25, 'h', T0 + 38 * H, 31, 'D');
-    feed(e, S_A, P_PM25, 'h', T0 + 39 * H, 32, 'N');
+    feed(e, S_A, P_PM25, 'h', T0 + 208 * H, 30, 'D');
+    feed(e, S_A, P_PM25, 'h', T0 + 209 * H, 31, 'D');
+    feed(e, S_A, P_PM25, 'h', T0 + 210 * H, 32, 'N');
     CHECK_EQ_INT(count(ENG_FLAG, ENG_RAISE), 1);
-    CHECK_EQ_INT(find(ENG_FLAG, ENG_RAISE)->ts, T0 + 37 * H);
-    CHECK_EQ_INT(find(ENG_FLAG, ENG_CLEAR)->ts, T0 + 39 * H);
+    CHECK_EQ_INT(find(ENG_FLAG, ENG_RAISE)->ts, T0 + 208 * H);
+    CHECK_EQ_INT(find(ENG_FLAG, ENG_CLEAR)->ts, T0 + 210 * H);
     eng_free(e);
 
     /* a quantised series that often repeats itself is not stuck at 3 */
@@ -199,10 +207,21 @@ static void test_offline(struct dreg *r)
     feed(e, S_A, P_PM25, 'h', T0 + 12 * H, 30, 'N');
     CHECK_EQ_INT(count(ENG_OFFLINE, ENG_CLEAR), 1);
     CHECK_EQ_INT(find(ENG_OFFLINE, ENG_CLEAR)->ts, T0 + 12 * H);
+    /* a site catching up on old data (a backfill far behind the
+     * watermark) is not offline for being behind */
+    feed(e, S_B, P_PM25, 'h', T0, 30, 'N');
+    feed(e, S_B, P_PM25, 'h', T0 + H, 30.5, 'N');
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 1);
+    eng_advance(e, T0 + 12 * H + 29 * MIN);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 1);
+    eng_advance(e, T0 + 12 * H + 31 * MIN);
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 2); /* B, silent since */
+    feed(e, S_B, P_PM25, 'h', T0 + 13 * H, 31, 'N');
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_CLEAR), 2);
     /* vehicles are off duty at night: never offline */
     feed(e, S_MOB, P_PM25, 'r', T0, 30, 'N');
     eng_advance(e, T0 + 100 * H);
-    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 2); /* A again, not MOB */
+    CHECK_EQ_INT(count(ENG_OFFLINE, ENG_RAISE), 4); /* A and B again, not MOB */
     eng_free(e);
 }
 
