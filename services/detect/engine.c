@@ -72,6 +72,7 @@ struct eng__series {
     int64_t run_start;
     float p_rep, p_run; /* repeat rate; and as it was when the run began */
     float run_hi;       /* the long runs of the healthy series (a slowly decaying maximum) */
+    bool run_settled;   /* the run was entered by a step of the resolution: settling, not frozen */
     /* spike: the reading before last; a spike just found (its value is
      * not the left neighbour of the next candidate) */
     double sp_v2;
@@ -83,11 +84,15 @@ struct eng__series {
     uint16_t bl_run, bl_calm, bl_shift_run;
     int8_t bl_sign;
     float bl_shift_sum;
+    float bl_z;      /* the latest residual in deviations, for the neighbours */
+    int64_t bl_z_ts; /* and its time */
     /* neighbour: recent readings, for the neighbours to compare with */
     int64_t ring_ts[ENG__RING];
     float ring_v[ENG__RING];
     uint8_t ring_head;
     float nb_mean, nb_scale;
+    float nb_z;      /* the latest comparison, in deviations */
+    int64_t nb_z_ts; /* and the time it was for */
     uint32_t nb_n;
     uint16_t nb_run, nb_calm;
     /* hotspot */
@@ -692,7 +697,9 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
     } else {
         /* a smooth series quantised to its resolution repeats itself at
          * every turning point: such runs are normal, and only a run longer
-         * than the series' usual long ones counts */
+         * than the series' usual long ones counts; one it settled into by a
+         * step of the resolution (a plateau) must be longer still than one
+         * it froze into in mid-motion */
         if (!sl->open) {
             if ((float)s->run_len > s->run_hi)
                 s->run_hi = (float)s->run_len;
@@ -703,6 +710,7 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         s->run_start = r->ts;
         s->run_start_n = s->n;
         s->p_run = s->p_rep;
+        s->run_settled = s->res > 0 && fabs(r->value - s->last_v) <= 1.5 * s->res;
     }
     /* How often the series repeats itself when healthy: quantised data and
      * values at a detection limit repeat a lot, and a run must be unlikely
@@ -735,7 +743,8 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
     need = ceil(log(c->fl_pmax) / log(p));
     if (need < c->fl_min_rep)
         need = c->fl_min_rep;
-    if ((double)(s->run_len - 1) >= need && (float)s->run_len > 1.5f * s->run_hi + 1 &&
+    if ((double)(s->run_len - 1) >= need &&
+        (float)s->run_len > (s->run_settled ? 3.0f : 1.5f) * s->run_hi + 1 &&
         (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6)
         eng__raise(e, s, ENG_FLATLINE, r->ts, r->value, 1, NAN, ENG_MINOR, NAN, NAN);
 }
@@ -796,7 +805,30 @@ static int eng__dow(int64_t ts)
  * learned from clipped residuals so that an anomaly barely moves them; a
  * residual that stays on one side for `shift` readings is a new level and
  * is absorbed. Scale is the mean absolute residual. */
-static void eng__baseline(struct eng *e, struct eng__series *s, const struct eng_reading *r)
+/* Whether the stations around see the same departure at the same time:
+ * weather (rain washing nutrients into every river, a regional haze) moves
+ * them all, a pollution source a few. The median of the neighbours' latest
+ * deviations, of the same period, at most one period old. */
+static bool eng__regional(struct eng *e, const struct eng__series *s, const struct dreg_site *site,
+                          int64_t ts, double z)
+{
+    float zs[DREG_NEIGHBOURS];
+    int n = 0;
+    int64_t p = eng_period_us(s->period);
+    for (int i = 0; i < site->nneighbours; i++) {
+        const struct eng__series *o =
+            eng__find(e, eng__key(site->neighbours[i], s->param_id, s->period));
+        if (o && o->bl_z_ts && o->bl_z_ts >= ts - p && o->bl_z_ts <= ts + p)
+            zs[n++] = o->bl_z;
+    }
+    if (n < 2)
+        return false;
+    qsort(zs, (size_t)n, sizeof(zs[0]), eng__cmp_f);
+    return z > 0 ? zs[n / 2] >= 0.5 * z : zs[(n - 1) / 2] <= 0.5 * z;
+}
+
+static void eng__baseline(struct eng *e, struct eng__series *s, const struct dreg_site *site,
+                          const struct eng_reading *r)
 {
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_BASELINE];
@@ -819,6 +851,10 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct eng
     if (scale < 1e-9 * fabs(s->bl_level) || scale <= 0)
         scale = 1e-9 * fabs(s->bl_level) + 1e-12;
     z = resid / scale;
+    if (warm) {
+        s->bl_z = (float)z;
+        s->bl_z_ts = r->ts;
+    }
     if (warm && c->en[ENG_BASELINE]) {
         int sign = z > 0 ? 1 : -1;
         if (fabs(z) >= c->bl_zs && sign == s->bl_sign)
@@ -827,6 +863,8 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct eng
             s->bl_run = fabs(z) >= c->bl_zs ? 1 : 0;
         s->bl_sign = (int8_t)sign;
         anomalous = fabs(z) >= c->bl_z || s->bl_run >= c->bl_sustain;
+        if (anomalous && !sl->open && eng__regional(e, s, site, r->ts, z))
+            anomalous = false; /* the region's, not this station's */
         if (anomalous) {
             double b = fabs(z);
             s->bl_calm = 0;
@@ -861,20 +899,21 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct eng
     clipped = resid;
     if (s->n > 10 && fabs(clipped) > 3 * scale)
         clipped = clipped > 0 ? 3 * scale : -3 * scale;
-    /* level: a day's memory; the seasonal terms a week's, learned fast
-     * while they are new */
-    a_level = 1.0 / (s->n < per_day ? (double)s->n + 1 : per_day);
+    /* level: three days' memory, slow enough that the daily cycle is left
+     * to the hour-of-day terms; those have ten days' memory (a week for
+     * the day-of-week terms), learned fast while they are new */
+    a_level = 1.0 / (s->n < 3 * per_day ? (double)s->n + 1 : 3 * per_day);
     s->bl_level += (float)(a_level * clipped);
     if (!anomalous && !sl->open) {
         double rh = x - s->bl_level - s->bl_hod[h] - s->bl_dow[d];
         if (s->n > 10 && fabs(rh) > 3 * scale)
             rh = rh > 0 ? 3 * scale : -3 * scale;
-        a_hod = 1.0 / (s->bl_hod_n[h] < 7 ? s->bl_hod_n[h] + 1.0 : 7.0) /
+        a_hod = 1.0 / (s->bl_hod_n[h] < 10 ? s->bl_hod_n[h] + 1.0 : 10.0) /
                 (per_day / 24 > 1 ? per_day / 24 : 1);
         a_dow =
             1.0 / (s->bl_dow_n[d] < 4 ? s->bl_dow_n[d] + 1.0 : 4.0) / (per_day > 1 ? per_day : 1);
         if (per_day >= 2) {
-            s->bl_hod[h] += (float)(a_hod * rh * 0.5);
+            s->bl_hod[h] += (float)(a_hod * rh);
             if (s->bl_hod_n[h] < 255)
                 s->bl_hod_n[h]++;
         }
@@ -936,6 +975,25 @@ static bool eng__ring_get(const struct eng__series *s, int64_t ts, float *v)
     return false;
 }
 
+/* Whether another parameter of the site departs from the neighbours at
+ * the same time (within a period): a plume raises particles, SO2, NO2 and
+ * CO together; one parameter alone off its neighbours is more often the
+ * instrument than the air. */
+static bool eng__corroborated(struct eng *e, const struct eng__series *s, int64_t ts, double need)
+{
+    int64_t p = eng_period_us(s->period);
+    for (size_t i = 0; i < e->reg->nparams; i++) {
+        const struct eng__series *o;
+        if (e->reg->params[i].id == s->param_id)
+            continue;
+        o = eng__find(e, eng__key(s->site_id, e->reg->params[i].id, s->period));
+        if (o && o->nb_z_ts && o->nb_z_ts >= ts - p && o->nb_z_ts <= ts + p &&
+            fabs(o->nb_z) >= need)
+            return true;
+    }
+    return false;
+}
+
 /* Compares the series' previous reading with the same-kind sites around it
  * at the same time (one reading late, so that they have all reported). */
 static void eng__neighbour(struct eng *e, struct eng__series *s, const struct dreg_site *site,
@@ -967,8 +1025,10 @@ static void eng__neighbour(struct eng *e, struct eng__series *s, const struct dr
     z = (d - s->nb_mean) / scale;
     if (s->nb_n >= c->nb_warm) {
         bool far = fabs(z) >= c->nb_z;
+        s->nb_z = (float)z;
+        s->nb_z_ts = t1;
         s->nb_run = fabs(z) >= c->nb_z * 0.6 ? (uint16_t)(s->nb_run + 1) : 0;
-        if (far || s->nb_run >= 2) {
+        if ((far || s->nb_run >= 2) && (sl->open || eng__corroborated(e, s, t1, 0.5 * c->nb_z))) {
             double b = fabs(z);
             s->nb_calm = 0;
             if (!sl->open)
@@ -1065,7 +1125,7 @@ void eng_feed(struct eng *e, const struct eng_reading *r)
         if (c->en[ENG_HOTSPOT])
             eng__hotspot(e, s, r);
         else
-            eng__baseline(e, s, r);
+            eng__baseline(e, s, site, r);
     }
     if (s->n) {
         double step = fabs(r->value - s->last_v);

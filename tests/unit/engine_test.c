@@ -181,6 +181,19 @@ static void test_quality(struct dreg *r)
     CHECK_EQ_INT(find(ENG_FLAG, ENG_CLEAR)->ts, T0 + 210 * H);
     eng_free(e);
 
+    /* a smooth series quantised to 0.01 (10-minute pH with a daily cycle):
+     * its plateaus at the turning points are not stuck; the same series
+     * frozen in mid-motion is */
+    e = fresh(r);
+    for (i = 0; i < 6 * 24 * 5; i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN,
+             round(100 * (7.3 + 1.5 * sin(2 * PI * i / 144.0))) / 100, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int k = 0; k < 12; k++, i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, 7.3, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
+    eng_free(e);
+
     /* a quantised series that often repeats itself is not stuck at 3 */
     e = fresh(r);
     for (i = 0; i < 200; i++)
@@ -252,7 +265,36 @@ static void test_baseline(struct dreg *r)
     eng_free(e);
 }
 
-/* Five stations that agree; one of them rises alone. */
+/* Weather moves every station: five stations with the same daily cycle
+ * rise together over hours (rain, a regional haze): no baseline alarm;
+ * then one rises alone: raised. */
+static void test_regional(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int sites[] = {S_A, S_B, S_C, S_D, S_E}, i;
+    for (i = 0; i < 252; i++) {
+        double cyc = 40 + 15 * sin(2 * PI * (i % 24) / 24.0);
+        for (int k = 0; k < 5; k++) {
+            double v = cyc + 2 * noise();
+            if (i >= 240 && i < 252)
+                v += 4 * (i < 246 ? i - 239 : 252 - i); /* all of them, over hours */
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, v, 'N');
+        }
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 0);
+    for (; i < 258; i++) {
+        double cyc = 40 + 15 * sin(2 * PI * (i % 24) / 24.0);
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H,
+                 cyc + 2 * noise() + (sites[k] == S_D ? 25 : 0), 'N');
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_BASELINE, ENG_RAISE)->site_id, S_D);
+    eng_free(e);
+}
+
+/* Five stations that agree; C's PM2.5 and SO2 rise together (a plume);
+ * E's PM2.5 alone departs (more likely its instrument): only C is raised. */
 static void test_neighbour(struct dreg *r)
 {
     struct eng *e = fresh(r);
@@ -261,10 +303,15 @@ static void test_neighbour(struct dreg *r)
     for (int i = 0; i < 60; i++) {
         double regional = 30 + 10 * sin(i / 7.0);
         for (int k = 0; k < 5; k++) {
-            double v = regional + 1.5 * noise();
-            if (sites[k] == S_C && i >= 50 && i < 54)
+            double v = regional + 1.5 * noise(), w = regional / 2 + 1.5 * noise();
+            if (sites[k] == S_C && i >= 50 && i < 54) {
+                v += 25;
+                w += 20;
+            }
+            if (sites[k] == S_E && i >= 40 && i < 44)
                 v += 25;
             feed(e, sites[k], P_PM25, 'h', T0 + i * H, v, 'N');
+            feed(e, sites[k], P_SO2, 'h', T0 + i * H, w, 'N');
         }
     }
     CHECK(count(ENG_NEIGHBOUR, ENG_RAISE) >= 1);
@@ -322,6 +369,7 @@ int main(void)
     test_quality(&r);
     test_offline(&r);
     test_baseline(&r);
+    test_regional(&r);
     test_neighbour(&r);
     test_hotspot(&r);
     test_note_open(&r);
