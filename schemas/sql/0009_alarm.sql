@@ -104,6 +104,7 @@ CREATE UNIQUE INDEX alarm_once ON alarm.alarm (site_id, coalesce(param_id, 0), r
                                                opened_at);
 CREATE INDEX alarm_opened_idx ON alarm.alarm (opened_at);
 CREATE INDEX alarm_incident_idx ON alarm.alarm (incident);
+CREATE INDEX alarm_last_idx ON alarm.alarm (last_at);
 
 CREATE TABLE alarm.event (
     id       bigserial PRIMARY KEY,
@@ -139,13 +140,15 @@ BEGIN
     -- one writer at a time decides, so that two instances do not open two
     -- incidents for one plume
     PERFORM pg_advisory_xact_lock(hashtext('alarm.link_incident'));
-    SELECT i.id INTO inc
-    FROM alarm.incident i
-    JOIN alarm.alarm o ON o.incident = i.id
+    -- the candidates come from the index on last_at: the alarms of the last
+    -- hour of data time, however many there are in all
+    SELECT o.incident INTO inc
+    FROM alarm.alarm o
     JOIN core.site os ON os.id = o.site_id
-    WHERE i.kind = grp AND i.replay = a.replay AND o.id <> a.id
-      AND o.last_at >= a.opened_at - interval '1 hour'
+    WHERE o.last_at >= a.opened_at - interval '1 hour'
       AND o.opened_at <= a.opened_at + interval '1 hour'
+      AND o.replay = a.replay AND o.id <> a.id AND o.incident IS NOT NULL
+      AND alarm.rule_group(o.rule) = grp
       AND (o.site_id = a.site_id
            OR (grp = 'pollution' AND (
                 (s.enterprise IS NOT NULL AND os.enterprise = s.enterprise)
@@ -153,7 +156,7 @@ BEGIN
                     ST_DWithin(os.geom::geography, s.geom::geography, 15000))
                 OR (os.kind IN ('water', 'sea') AND s.kind IN ('water', 'sea') AND
                     ST_DWithin(os.geom::geography, s.geom::geography, 25000)))))
-    ORDER BY o.last_at DESC, i.id
+    ORDER BY o.last_at DESC, o.incident
     LIMIT 1;
     IF inc IS NULL THEN
         INSERT INTO alarm.incident (kind, site_id, opened_at, last_at, replay, alarms)
