@@ -104,6 +104,7 @@ struct eng__series {
 struct eng__site {
     int64_t last_ts;   /* latest reading time (period start) */
     int64_t finest_us; /* shortest period among its readings */
+    int64_t avail_us;  /* how long after its time a reading of that period is complete */
     int32_t gaps_s[ENG__SITE_GAPS];
     uint8_t ngaps, gap_head;
     bool seen;
@@ -588,8 +589,12 @@ static void eng__site_reading(struct eng *e, const struct dreg_site *site,
         if (st->ngaps < ENG__SITE_GAPS)
             st->ngaps++;
     }
-    if (!st->seen || p_us < st->finest_us)
+    if (!st->seen || p_us < st->finest_us) {
         st->finest_us = p_us;
+        /* an average is complete when its period ends; a real-time value
+         * at once */
+        st->avail_us = r->period == 'r' ? 0 : p_us;
+    }
     if (!st->seen || r->ts > st->last_ts)
         st->last_ts = r->ts;
     st->seen = true;
@@ -608,8 +613,8 @@ static void eng__site_reading(struct eng *e, const struct dreg_site *site,
     /* a site catching up on old data (a backfill) is given the slack from
      * the watermark, not offline at once for being behind */
     eng__deadline(e, site->id,
-                  st->last_ts + interval + st->finest_us + slack > e->wm + slack
-                      ? st->last_ts + interval + st->finest_us + slack
+                  st->last_ts + interval + st->avail_us + slack > e->wm + slack
+                      ? st->last_ts + interval + st->avail_us + slack
                       : e->wm + slack);
 }
 

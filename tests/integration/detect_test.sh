@@ -112,12 +112,27 @@ eco_psql "INSERT INTO obs.reading (site_id, param_id, period, ts, value, flag)
                (VALUES ('$(t 8)', 100, 'N'), ('$(t 9)', 600, 'N'), ('$(t 10)', 700, 'N'),
                        ('$(t 11)', 470, 'N'), ('$(t 12)', 100, 'N')) v (ts, value, flag)
           WHERE s.code = '$p-s0' AND p.code = 'so2'" >/dev/null
+eco_psql "INSERT INTO alarm.setting (rule, name, value, site) VALUES ('offline', 'min_minutes', 0.05, '$p-s3')" >/dev/null
 detect_start
 eco_wait_until 20 eco_psql_is "2 1" "SELECT count(*) || ' ' || count(*) FILTER (WHERE state = 'open') FROM rpt.alarm WHERE site = '$p-s0' AND rule = 'limit'"
 eco_assert_eq "15:00" "$(eco_psql "SELECT to_char(opened_at AT TIME ZONE 'Asia/Shanghai', 'HH24:MI') FROM rpt.alarm WHERE site = '$p-s0' AND rule = 'limit' AND state = 'open'")" \
     "the warm-up raised the alarm of the readings stored while detect was down, and only that"
 eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM rpt.alarm WHERE site = '$p-s0' AND rule = 'flag'")" \
     "no alarm raised twice across the restart"
+
+# offline on the wall clock: a real-time site that stops sending is raised
+# although no message arrives. s3 reports every 5 s up to now; its slack is
+# set to 3 s: due 8 s after its last reading.
+now=$(date +%s)
+rt=""
+for k in 15 10 5 0; do
+    rt+="${rt:+,}{\"device\":\"$p-d3\",\"ts\":\"$(date -u -d "@$((now - k))" +%Y-%m-%dT%H:%M:%SZ)\",\"period\":\"rt\",\"values\":{\"no2\":{\"v\":$((20 + k)),\"unit\":\"ug/m3\",\"flag\":\"N\"}}}"
+done
+eco_mqtt_pub admin -q 1 -t "eco/v1/obs/$p-s3" -m "{\"site\":\"$p-s3\",\"readings\":[$rt]}"
+eco_wait_until 30 eco_psql_is open "SELECT state FROM rpt.alarm WHERE site = '$p-s3' AND rule = 'offline'"
+eco_assert_eq "$(date -u -d "@$((now + 8))" +%H:%M:%S)" \
+    "$(eco_psql "SELECT to_char(opened_at AT TIME ZONE 'UTC', 'HH24:MI:SS') FROM rpt.alarm WHERE site = '$p-s3' AND rule = 'offline'")" \
+    "offline fired on the wall clock with no message arriving, at its due data time"
 
 # acknowledge
 open_id=$(eco_psql "SELECT id FROM rpt.alarm WHERE site = '$p-s0' AND rule = 'limit' AND state = 'open'")
