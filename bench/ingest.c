@@ -110,7 +110,8 @@ int main(int argc, char **argv)
     char id[64];
     uv_loop_t loop;
 
-    for (int i = 1; i < argc; i++) {
+    /* options come in pairs: name and value */
+    for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "bench_ingest: %s needs a value\n", argv[i]);
@@ -134,7 +135,6 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_ingest: unknown option %s\n", argv[i]);
             return 2;
         }
-        i++;
     }
     if (!p.devices || p.values < 1 || p.values > 6 || !url || !p.count ||
         etime_parse_rfc3339(start, strlen(start), &p.start_us, NULL)) {

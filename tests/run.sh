@@ -3,9 +3,11 @@
 #
 #   tests/run.sh [--quick] [-L LABEL]... [--build-root DIR] [--no-deps]
 #
-#   build/       RelWithDebInfo, warnings as errors   ctest: all labels
-#   build-asan/  Debug, address + undefined sanitizers ctest: all labels (runs first)
-#   build-fuzz/  clang, libFuzzer targets only         ctest -L fuzz (when tests/fuzz has any)
+#   build/          RelWithDebInfo, warnings as errors   ctest: all labels
+#   build-asan/     Debug, address + undefined sanitizers ctest: all labels (runs first)
+#   build-fuzz/     clang, libFuzzer targets only         ctest -L fuzz (when tests/fuzz has any)
+#   build-release/  GCC, Release (-O3), warnings as errors: builds only
+#   build-clang/    clang, Release, warnings as errors    ctest -L unit
 #
 #   --quick           build/ only
 #   -L LABEL          passed to ctest (unit, integration, fuzz); repeatable
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,17s/^# \{0,1\}//p' "$0"
+        sed -n '2,19s/^# \{0,1\}//p' "$0"
         exit 0
         ;;
     *)
@@ -178,6 +180,18 @@ if [ "$quick" = 0 ]; then
     fi
 fi
 
+# Users and packagers build with other build types and compilers: CI builds
+# them once with warnings as errors, so a warning is found here, not there.
+have_clang_build=0
+if [ "$quick" = 0 ]; then
+    configure_and_build build-release -DCMAKE_BUILD_TYPE=Release -DECO_WERROR=ON
+    if command -v clang >/dev/null 2>&1; then
+        configure_and_build build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
+            -DECO_WERROR=ON
+        have_clang_build=1
+    fi
+fi
+
 asan_opts="detect_leaks=1:abort_on_error=0"
 if [ "$quick" = 0 ] && ! lsan_works; then
     echo "run.sh: note: LeakSanitizer cannot run here (ptrace is not allowed);" \
@@ -190,6 +204,9 @@ if [ "$quick" = 0 ]; then
         run_ctest build-asan "${labels[@]}"
 fi
 run_ctest build "${labels[@]}"
+if [ "$have_clang_build" = 1 ]; then
+    run_ctest build-clang -L unit
+fi
 if [ "$have_fuzz" = 1 ]; then
     want_fuzz=1
     if [ "${#labels[@]}" -gt 0 ]; then
