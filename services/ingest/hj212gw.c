@@ -234,12 +234,33 @@ static bool gw__value_end(char ch)
     return ch == ';' || ch == ',' || ch == '&' || ch == '\r' || ch == '\n';
 }
 
+/* The CRC of a frame is computed over its password: next to the rest of
+ * the frame it narrows an offline search of a 6-digit PW to a handful of
+ * candidates. In a frame whose credentials were masked, "&&" + 4 hex digits
+ * at the end of a frame becomes "&&****". */
+static void gw__mask_crc(struct buf *out)
+{
+    char *p = out->p;
+    size_t n = out->len;
+
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (p[i] != '&' || p[i + 1] != '&' || !isxdigit((unsigned char)p[i + 2]) ||
+            !isxdigit((unsigned char)p[i + 3]) || !isxdigit((unsigned char)p[i + 4]) ||
+            !isxdigit((unsigned char)p[i + 5]))
+            continue;
+        if (i + 6 == n || p[i + 6] == '\r' || p[i + 6] == '\n' || p[i + 6] == '#')
+            memset(p + i + 2, '*', 4);
+    }
+}
+
 /* Dead letters, the spool and the dlq topic are read by analysts and
  * integrators: a logger's PW must not reach them. Every "key=value" whose
- * key names a credential keeps its key and loses its value. */
+ * key names a credential keeps its key and loses its value (and the frame
+ * its CRC, above). */
 int hj212gw_mask(const char *data, size_t len, struct buf *out)
 {
     size_t i = 0, from = 0;
+    bool masked = false;
     int rc = 0;
 
     buf_reset(out);
@@ -260,8 +281,11 @@ int hj212gw_mask(const char *data, size_t len, struct buf *out)
         for (i++; i < len && !gw__value_end(data[i]); i++)
             ;
         from = i;
+        masked = true;
     }
     rc = rc ? rc : buf_add(out, data + from, len - from);
+    if (!rc && masked)
+        gw__mask_crc(out);
     return rc;
 }
 
@@ -329,8 +353,12 @@ static int gw__reject(struct gw__conn *c, const char *mn, const char *reason, co
                   reason);
         return 0;
     }
-    data = gw->mask.p;
-    len = gw->mask.len;
+    if (gw->mask.len != len || memcmp(gw->mask.p, data, len) != 0) {
+        data = gw->mask.p;
+        len = gw->mask.len;
+        if (strcmp(reason, "crc") == 0)
+            detail = "does not match (the expected one is withheld: it depends on the password)";
+    }
     buf_reset(m);
     rc = buf_addstr(m, "{\"reason\":\"");
     rc = rc ? rc : buf_add_json_str(m, reason, strlen(reason));

@@ -161,7 +161,7 @@ void hj212gw_close(struct hj212gw *gw, void (*done)(void *ud), void *ud);
  * credential field replaced by "***": a key ending in "PW" (PW=, NewPW=),
  * "passwd" or "password", in any case, up to the next ';', ',', '&', CR or LF.
  * The rest is kept as it was. out is reset first; it needs room for 2 * len
- * + 1 bytes. Returns 0 or -ENOMEM (out's cap). */
+ * + 1 bytes. Returns 0, or -E2BIG beyond out's cap (-ENOMEM). */
 int hj212gw_mask(const char *data, size_t len, struct buf *out);
 
 /* True when a CP or frame key names a credential (as hj212gw_mask). */
