@@ -26,7 +26,7 @@
  * made the records they acknowledge durable: all connections' answers of a
  * loop iteration wait for one flush, done from a uv_check handle.
  *
- * Password checks use bcrypt, ~10-20 ms of CPU: they run on libuv's thread
+ * Password checks use bcrypt, ~50 ms of CPU at cost 10: they run on libuv's thread
  * pool (uv_queue_work) and the connection's frames wait meanwhile (one frame
  * held, reading paused: the kernel's socket buffer is the bound). The verdict
  * is cached on the connection per (MN, PW, stored hash), so a logger pays
