@@ -10,8 +10,11 @@
 #       ahead, default 1) or 4 (no answers: as fast as TCP takes them)
 #
 # Method: a private broker + database (deploy/stack.sh, durable settings as in
-# production), CONNS hj212 devices registered with one bcrypt (cost 8) hash,
-# eco-ingest with the gateway on a free port, then bench_hj212 load (one
+# production), CONNS hj212 devices registered with one bcrypt hash (cost 10 as
+# registry load makes them, or ECO_BENCH_BCRYPT_COST),
+# eco-ingest with the gateway on a free port (every logger comes from
+# 127.0.0.1 and connects at once: PEER_MAX and UNAUTH_PCT are raised so that
+# none is refused), then bench_hj212 load (one
 # libuv process). Phase 1: every logger sends one frame and waits for its
 # answer: the gateway verifies each password once (bcrypt on the thread pool),
 # which is what a reconnect storm costs. Phase 2 (timed): the other
@@ -42,7 +45,7 @@ q "INSERT INTO core.region (code, name, kind, geom) VALUES ('ZS', 'Zhoushan', 'c
      ('o3', 'a05024', 'O3', 'ug/m3', 0, 2000), ('co', 'a21005', 'CO', 'mg/m3', 0, 100);
    INSERT INTO core.site (code, name, kind, region, geom) SELECT 'hjb' || g, 'bench', 'air', 'ZS',
      ST_SetSRID(ST_MakePoint(122.1, 30.0), 4326) FROM generate_series(0, $C - 1) g;
-   WITH h AS (SELECT crypt('123456', gen_salt('bf', 8)) AS hash)
+   WITH h AS (SELECT crypt('123456', gen_salt('bf', ${ECO_BENCH_BCRYPT_COST:-10})) AS hash)
    INSERT INTO core.device (code, site, protocol, password_hash, hj212_st)
      SELECT 'BENCH' || lpad(g::text, 19, '0'), 'hjb' || g, 'hj212', h.hash, '22'
      FROM generate_series(0, $C - 1) g, h;"
@@ -50,7 +53,8 @@ q "INSERT INTO core.region (code, name, kind, geom) VALUES ('ZS', 'Zhoushan', 'c
 ECO_PG_DSN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_ingest password=$ECO_PG_INGEST_PASSWORD" \
 ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
 ECO_INGEST_INSTANCE=bench ECO_INGEST_SPOOL_DIR="$DIR/spool" ECO_INGEST_HJ212_ADDR=127.0.0.1:0 \
-ECO_INGEST_HJ212_MAX_CONN=$((C + 10)) ECO_INGEST_STATUS_S=3600 ECO_LOG_LEVEL=info \
+ECO_INGEST_HJ212_MAX_CONN=$((C + 10)) ECO_INGEST_HJ212_PEER_MAX=$((C + 10)) \
+ECO_INGEST_HJ212_UNAUTH_PCT=100 ECO_INGEST_STATUS_S=3600 ECO_LOG_LEVEL=info \
     "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
 ingest_pid=$!
 for _ in $(seq 100); do

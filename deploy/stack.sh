@@ -371,9 +371,10 @@ connection_messages true
 listener $STACK_MQTT_PORT 127.0.0.1
 protocol mqtt
 
-# Debian's 2.0.11 binds websockets to every address despite the 127.0.0.1:
-# the password file and ACLs protect it.
-listener $STACK_WS_PORT 127.0.0.1
+# Websockets (no TLS): loopback only. mosquitto 2.0.11 hands a websockets
+# listener's address to libwebsockets, which binds every address for an IP
+# but takes an interface name: "lo" (docs/DEPLOY.md).
+listener $STACK_WS_PORT lo
 protocol websockets
 EOF
 }
@@ -538,7 +539,7 @@ cmd_status() {
         return 3
     fi
     if pid=$(mq_pid); then
-        echo "mosquitto: running (pid $pid), mqtt 127.0.0.1:$STACK_MQTT_PORT, ws :$STACK_WS_PORT"
+        echo "mosquitto: running (pid $pid), mqtt 127.0.0.1:$STACK_MQTT_PORT, ws 127.0.0.1:$STACK_WS_PORT"
     else
         echo "mosquitto: stopped"
         rc=3

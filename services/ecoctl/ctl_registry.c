@@ -22,7 +22,7 @@
  * the exception: it is replaced by the list in departments.csv).
  *
  * Device passwords travel only inside the transaction and are hashed in SQL
- * with crypt(pw, gen_salt('bf', 8)); they are never printed. */
+ * with crypt(pw, gen_salt('bf', RG_BCRYPT_COST)); they are never printed. */
 #include "ecoctl.h"
 
 #include "json.h"
@@ -56,6 +56,12 @@
 #define RG_MAX_WARNINGS 100u
 #define RG_MAXCOL 10
 #define RG_COPY_CHUNK 65536u
+/* bcrypt cost of device password hashes: ~52 ms of CPU per check at 10 on
+ * the reference machine, what the gateway can afford when every logger
+ * reconnects at once (docs/HJ212.md "Passwords", docs/PERFORMANCE.md). A
+ * stored hash of a lower cost is replaced at the next load that gives the
+ * password. */
+#define RG_BCRYPT_COST "10"
 
 enum {
     RG_REGION,
@@ -2207,16 +2213,20 @@ static const char *const ctl_registry__upserts[RG_NFILES] = {
         " OR NOT ST_OrderingEquals(t.geom, EXCLUDED.geom)"
         " RETURNING (t.xmax = 0) AS ins)"
         " SELECT count(*) FILTER (WHERE ins), count(*) FILTER (WHERE NOT ins) FROM u",
-    /* A stored hash is kept when the file's password still matches it (so a
-     * repeated load changes nothing) or when the file leaves it empty. */
+    /* A stored hash is kept when the file's password still matches it and
+     * its bcrypt cost is RG_BCRYPT_COST or more (so a repeated load changes
+     * nothing), or when the file leaves the password empty. A weaker hash
+     * whose password the file gives is re-hashed at the current cost. */
     [RG_DEVICE] =
         "WITH u AS (INSERT INTO core.device AS t"
         " (code, site, protocol, password_hash, hj212_st, active)"
         " SELECT s.code, s.site, s.protocol,"
         " CASE WHEN s.password IS NULL THEN d.password_hash"
         "  WHEN d.password_hash IS NOT NULL"
+        "  AND coalesce(substring(d.password_hash from '^\\$2[abxy]\\$([0-9]{2})\\$')::int, 0)"
+        "  >= " RG_BCRYPT_COST
         "  AND d.password_hash = crypt(s.password, d.password_hash) THEN d.password_hash"
-        "  ELSE crypt(s.password, gen_salt('bf', 8)) END,"
+        "  ELSE crypt(s.password, gen_salt('bf', " RG_BCRYPT_COST ")) END,"
         " s.hj212_st, coalesce(s.active, d.active, true)"
         " FROM rg_device s LEFT JOIN core.device d ON d.code = s.code ORDER BY s.ord"
         " ON CONFLICT (code) DO UPDATE SET site = EXCLUDED.site, protocol = EXCLUDED.protocol,"

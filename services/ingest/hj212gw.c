@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Bytes read from a socket at once: the framer copies them, so this only
  * sets how often a busy connection goes back to libuv. */
@@ -32,16 +33,24 @@
  * the dead-letter table. The rest is counted. */
 #define GW_JUNK_DEAD_MAX 16
 #define GW_JUNK_KEEP 1024
-/* Housekeeping period; a partial frame is given up after GW_PARTIAL_MS
- * without bytes (3 × the standard's 10 s timeout). */
+/* Housekeeping period: the deadlines below are checked this often. */
 #define GW_TICK_MS 250
-#define GW_PARTIAL_MS 30000
 #define GW_REFUSE_LOG_MS 10000
 #define GW_REPORT_DEVICES 20
 #define GW_HASH_MAX 128
 #define GW_PEER_MAX 64
 
 enum gw__hold { GW_HOLD_NONE = 0, GW_HOLD_AUTH, GW_HOLD_REGISTRY };
+
+/* Connections ended by the admission rules: each is logged at debug level,
+ * and a warning with the count goes out at most every GW_REFUSE_LOG_MS. */
+enum gw__note { GW_NOTE_PEER = 0, GW_NOTE_EVICT, GW_NOTE_AUTH, GW_NOTE_SLOW };
+static const char *const gw__note_msg[] = {
+    [GW_NOTE_PEER] = "hj212 connections refused: too many unauthenticated from one address",
+    [GW_NOTE_EVICT] = "hj212 connections evicted: unauthenticated while the gateway was full",
+    [GW_NOTE_AUTH] = "hj212 connections closed: no authenticated frame in time",
+    [GW_NOTE_SLOW] = "hj212 connections closed: a frame took too long",
+};
 
 struct gw__auth {
     bool used, ok;
@@ -76,7 +85,13 @@ struct gw__conn {
     struct hj212_chunk held;
     struct gw__job *job;
     char peer[GW_PEER_MAX];
-    uint64_t last_rx; /* uv_now of the last bytes */
+    unsigned char addr[16];         /* peer address (IPv4, or IPv6 /64), for peer_max */
+    struct gw__conn *uprev, *unext; /* gw->unauth (oldest first) until authenticated */
+    bool authed, in_unauth;
+    bool partial;           /* the framer holds part of a frame, since partial_since */
+    uint64_t opened_at;     /* uv_now at accept: the auth_s deadline */
+    uint64_t partial_since; /* uv_now of the first byte of the partial frame */
+    uint64_t last_rx;       /* uv_now of the last bytes */
     unsigned bad_streak, junk_dead;
     size_t junk_since_good;
     size_t out_bytes;
@@ -118,29 +133,36 @@ struct hj212gw {
     struct hj212gw_sink sink;
     char host[CFG_STR_MAX];
     int port, max_conn;
-    uint64_t idle_ms;
+    uint64_t idle_ms, auth_ms, frame_ms;
+    size_t peer_max, unauth_max;
     uv_tcp_t server;
     uv_timer_t tick;
     uv_check_t check;
     bool listening, server_closed, stopping, closing, need_flush;
     int handles_open; /* of server, tick, check */
     size_t nconn;     /* allocated connections, open or closing */
+    size_t nlive;     /* open connections (not closing) */
+    size_t nunauth;   /* of them, not authenticated: the unauth list */
+    struct gw__conn *unauth, *unauth_tail;
     size_t njobs;
     struct gw__conn *conns, *dirty;
     struct gw__job *jobs;
     struct hj212_cp *cp; /* scratch: one CP parsed at a time, ~20 KiB */
     struct buf msg;      /* scratch: the record being built */
     struct buf why, bad; /* scratch: unmapped codes, bad values of a frame */
+    struct buf mask;     /* scratch: a refused frame with its credentials masked */
     const struct reg_param *used[HJ212_CP_ITEMS_MAX]; /* scratch: params of a frame */
     struct hmap devs;                                 /* MN -> struct gw__dev */
     struct hmap okpw;                                 /* MN -> struct gw__okpw */
     struct hj212gw_counters n;
-    uint64_t refuse_logged_at, refused_unlogged, reported_frames;
+    uint64_t refuse_logged_at, refused_unlogged, reported_frames, reported_ended;
+    uint64_t note_at[4], note_unlogged[4]; /* enum gw__note, rate-limited warnings */
     void (*done)(void *);
     void *done_ud;
 };
 
 static void gw__conn_close(struct gw__conn *c, enum elog_level lvl, const char *why);
+static void gw__authenticated(struct gw__conn *c);
 static void gw__pump(struct gw__conn *c);
 static void gw__flush_all(struct hj212gw *gw);
 
@@ -186,6 +208,85 @@ static bool gw__same(const char *a, const char *b)
     for (size_t i = 0; i < la && i < lb; i++)
         d |= (unsigned char)(a[i] ^ b[i]);
     return d == 0;
+}
+
+/* ---- credentials --------------------------------------------------------- */
+
+static bool gw__ends_with(const char *s, size_t n, const char *suffix)
+{
+    size_t m = strlen(suffix);
+    return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
+}
+
+bool hj212gw_secret_key(const char *key, size_t klen)
+{
+    return gw__ends_with(key, klen, "pw") || gw__ends_with(key, klen, "passwd") ||
+           gw__ends_with(key, klen, "password");
+}
+
+static bool gw__key_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '-' || ch == '_';
+}
+
+static bool gw__value_end(char ch)
+{
+    return ch == ';' || ch == ',' || ch == '&' || ch == '\r' || ch == '\n';
+}
+
+/* The CRC of a frame is computed over its password: next to the rest of
+ * the frame it narrows an offline search of a 6-digit PW to a handful of
+ * candidates. In a frame whose credentials were masked, "&&" + 4 hex digits
+ * at the end of a frame becomes "&&****". */
+static void gw__mask_crc(struct buf *out)
+{
+    char *p = out->p;
+    size_t n = out->len;
+
+    for (size_t i = 0; i + 6 <= n; i++) {
+        if (p[i] != '&' || p[i + 1] != '&' || !isxdigit((unsigned char)p[i + 2]) ||
+            !isxdigit((unsigned char)p[i + 3]) || !isxdigit((unsigned char)p[i + 4]) ||
+            !isxdigit((unsigned char)p[i + 5]))
+            continue;
+        if (i + 6 == n || p[i + 6] == '\r' || p[i + 6] == '\n' || p[i + 6] == '#')
+            memset(p + i + 2, '*', 4);
+    }
+}
+
+/* Dead letters, the spool and the dlq topic are read by analysts and
+ * integrators: a logger's PW must not reach them. Every "key=value" whose
+ * key names a credential keeps its key and loses its value (and the frame
+ * its CRC, above). */
+int hj212gw_mask(const char *data, size_t len, struct buf *out)
+{
+    size_t i = 0, from = 0;
+    bool masked = false;
+    int rc = 0;
+
+    buf_reset(out);
+    while (i < len && !rc) {
+        size_t k;
+        if (data[i] != '=') {
+            i++;
+            continue;
+        }
+        for (k = i; k > 0 && gw__key_char(data[k - 1]); k--)
+            ;
+        if (!hj212gw_secret_key(data + k, i - k)) {
+            i++;
+            continue;
+        }
+        rc = buf_add(out, data + from, i + 1 - from);
+        rc = rc ? rc : buf_addstr(out, "***");
+        for (i++; i < len && !gw__value_end(data[i]); i++)
+            ;
+        from = i;
+        masked = true;
+    }
+    rc = rc ? rc : buf_add(out, data + from, len - from);
+    if (!rc && masked)
+        gw__mask_crc(out);
+    return rc;
 }
 
 static void gw__dirty_unlink(struct gw__conn *c)
@@ -247,6 +348,17 @@ static int gw__reject(struct gw__conn *c, const char *mn, const char *reason, co
     int rc;
 
     gw->n.rejected++;
+    if (hj212gw_mask(data, len, &gw->mask)) {
+        elog_warn("hj212: dead letter too large; dropped", "peer=%s reason=\"%s\"", c->peer,
+                  reason);
+        return 0;
+    }
+    if (gw->mask.len != len || memcmp(gw->mask.p, data, len) != 0) {
+        data = gw->mask.p;
+        len = gw->mask.len;
+        if (strcmp(reason, "crc") == 0)
+            detail = "does not match (the expected one is withheld: it depends on the password)";
+    }
     buf_reset(m);
     rc = buf_addstr(m, "{\"reason\":\"");
     rc = rc ? rc : buf_add_json_str(m, reason, strlen(reason));
@@ -712,7 +824,10 @@ static int gw__event(struct gw__conn *c, const struct reg_device *dev, int cn)
         rc = nkeys++ ? buf_addc(m, ',') : 0;
         rc = rc ? rc : gw__add_jstr(m, it->key, it->key_len);
         rc = rc ? rc : buf_addc(m, ':');
-        rc = rc ? rc : gw__add_jstr(m, it->val, it->val_len);
+        if (hj212gw_secret_key(it->key, it->key_len))
+            rc = rc ? rc : buf_addstr(m, "\"***\""); /* as hj212gw_mask */
+        else
+            rc = rc ? rc : gw__add_jstr(m, it->val, it->val_len);
     }
     rc = rc ? rc : buf_addstr(m, "}}");
     if (rc)
@@ -846,6 +961,56 @@ static int gw__auth_start(struct gw__conn *c, const char *hash)
     return 0;
 }
 
+/* ---- who may stay connected ------------------------------------------ */
+
+static void gw__unauth_unlink(struct gw__conn *c)
+{
+    struct hj212gw *gw = c->gw;
+
+    if (!c->in_unauth)
+        return;
+    if (c->uprev)
+        c->uprev->unext = c->unext;
+    else
+        gw->unauth = c->unext;
+    if (c->unext)
+        c->unext->uprev = c->uprev;
+    else
+        gw->unauth_tail = c->uprev;
+    c->uprev = c->unext = NULL;
+    c->in_unauth = false;
+    gw->nunauth--;
+}
+
+/* A password verified on this connection: it is a known logger's now, and
+ * no longer counts against the unauthenticated share or its address. */
+static void gw__authenticated(struct gw__conn *c)
+{
+    if (c->authed)
+        return;
+    c->authed = true;
+    gw__unauth_unlink(c);
+}
+
+/* Unauthenticated connections from c's address (an IPv6 /64). */
+static size_t gw__peer_count(const struct hj212gw *gw, const struct gw__conn *c)
+{
+    size_t n = 0;
+    for (const struct gw__conn *o = gw->unauth; o; o = o->unext)
+        n += memcmp(o->addr, c->addr, sizeof(c->addr)) == 0;
+    return n;
+}
+
+/* The oldest unauthenticated connection that can go: not one whose frame
+ * waits for a password check or for the registry (that logger did its part). */
+static struct gw__conn *gw__evictable(const struct hj212gw *gw)
+{
+    for (struct gw__conn *o = gw->unauth; o; o = o->unext)
+        if (!o->hold && !o->closing)
+            return o;
+    return NULL;
+}
+
 /* ---- one frame --------------------------------------------------------- */
 
 static void gw__read(struct gw__conn *c, bool on);
@@ -909,6 +1074,7 @@ static void gw__frame(struct gw__conn *c, const struct hj212_chunk *ch)
         gw__refuse(c, dev->code, "bad password", NULL, ch);
         return;
     }
+    gw__authenticated(c);
     cn = atoi(f->cn);
     if (cn < 9000 && dev->st[0] && strcmp(dev->st, f->st) != 0) {
         /* the ST selects the code map: a wrong one would store wrong units */
@@ -1041,10 +1207,22 @@ static void gw__pump(struct gw__conn *c)
     }
 }
 
+/* Starts or ends the partial frame's deadline after the framer was fed. */
+static void gw__partial_mark(struct gw__conn *c)
+{
+    if (!hj212_framer_pending(&c->fr)) {
+        c->partial = false;
+    } else if (!c->partial) {
+        c->partial = true;
+        c->partial_since = uv_now(c->gw->loop);
+    }
+}
+
 static void gw__resume(struct gw__conn *c)
 {
     if (c->closing || c->gw->stopping)
         return;
+    c->partial = false; /* the time we held its bytes up is not the sender's */
     if (c->hold) {
         struct hj212_chunk ch = c->held;
         c->hold = GW_HOLD_NONE;
@@ -1053,6 +1231,7 @@ static void gw__resume(struct gw__conn *c)
             return;
     }
     gw__pump(c);
+    gw__partial_mark(c);
 }
 
 static void gw__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -1067,6 +1246,7 @@ static void gw__on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         c->roff = 0;
         c->last_rx = uv_now(c->gw->loop);
         gw__pump(c);
+        gw__partial_mark(c);
         return;
     }
     if (nread == 0)
@@ -1108,6 +1288,8 @@ static void gw__conn_close(struct gw__conn *c, enum elog_level lvl, const char *
     if (c->closing)
         return;
     c->closing = true;
+    c->gw->nlive--;
+    gw__unauth_unlink(c);
     gw__dirty_unlink(c);
     if (c->job) {
         c->job->c = NULL; /* the verdict comes back to nobody */
@@ -1123,10 +1305,11 @@ static void gw__free_handle(uv_handle_t *h)
     free(h);
 }
 
-/* Beyond max_conn: accept (else libuv stops accepting) and close at once. */
-static void gw__refuse_conn(struct hj212gw *gw)
+/* Beyond max_conn: accept (else libuv stops accepting) and close at once.
+ * accepted: the caller has already accepted and closed it. */
+static void gw__refuse_conn(struct hj212gw *gw, bool accepted)
 {
-    uv_tcp_t *t = malloc(sizeof(*t));
+    uv_tcp_t *t = accepted ? NULL : malloc(sizeof(*t));
     uint64_t now = uv_now(gw->loop);
 
     gw->n.conns_refused++;
@@ -1145,6 +1328,25 @@ static void gw__refuse_conn(struct hj212gw *gw)
     }
 }
 
+/* Logs one admission event: at debug level each time, as a warning with the
+ * count at most every GW_REFUSE_LOG_MS per kind. */
+static void gw__note(struct hj212gw *gw, enum gw__note k, const struct gw__conn *c)
+{
+    uint64_t now = uv_now(gw->loop);
+
+    elog_debug("hj212 connection closed", "peer=%s reason=\"%s\"", c->peer, gw__note_msg[k]);
+    if (gw->note_at[k] == 0 || now - gw->note_at[k] >= GW_REFUSE_LOG_MS) {
+        elog_warn(gw__note_msg[k], "count=%llu last_peer=%s unauthenticated=%zu",
+                  (unsigned long long)gw->note_unlogged[k] + 1, c->peer, gw->nunauth);
+        gw->note_at[k] = now;
+        gw->note_unlogged[k] = 0;
+    } else {
+        gw->note_unlogged[k]++;
+    }
+}
+
+/* Fills c->peer (for logs and dead letters) and c->addr (the address an
+ * attacker cannot multiply cheaply: an IPv4 address, an IPv6 /64). */
 static void gw__peer(struct gw__conn *c)
 {
     struct sockaddr_storage ss;
@@ -1158,11 +1360,20 @@ static void gw__peer(struct gw__conn *c)
             uv_ip6_name(a, ip, sizeof(ip));
             port = ntohs(a->sin6_port);
             snprintf(c->peer, sizeof(c->peer), "[%s]:%d", ip, port);
+            if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+                memcpy(c->addr, a->sin6_addr.s6_addr + 12, 4);
+                c->addr[15] = 4;
+            } else {
+                memcpy(c->addr, a->sin6_addr.s6_addr, 8);
+                c->addr[15] = 6;
+            }
             return;
         }
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
         uv_ip4_name(a, ip, sizeof(ip));
         port = ntohs(a->sin_port);
+        memcpy(c->addr, &a->sin_addr, 4);
+        c->addr[15] = 4;
     }
     snprintf(c->peer, sizeof(c->peer), "%s:%d", ip, port);
 }
@@ -1176,8 +1387,9 @@ static void gw__on_connection(uv_stream_t *server, int status)
         elog_warn("hj212 accept failed", "error=\"%s\"", uv_strerror(status));
         return;
     }
-    if (gw->stopping || gw->nconn >= (size_t)gw->max_conn || !(c = calloc(1, sizeof(*c)))) {
-        gw__refuse_conn(gw);
+    /* closing connections still hold memory: bounded at twice the limit */
+    if (gw->stopping || gw->nconn >= 2 * (size_t)gw->max_conn || !(c = calloc(1, sizeof(*c)))) {
+        gw__refuse_conn(gw, false);
         return;
     }
     c->gw = gw;
@@ -1188,15 +1400,42 @@ static void gw__on_connection(uv_stream_t *server, int status)
         gw->conns->prev = c;
     gw->conns = c;
     gw->nconn++;
+    gw->nlive++;
     if (uv_accept(server, (uv_stream_t *)&c->tcp)) {
         gw__conn_close(c, ELOG_WARN, "accept failed");
         return;
     }
+    gw__peer(c);
+    if (gw__peer_count(gw, c) >= gw->peer_max) {
+        gw->n.conns_refused_peer++;
+        gw__note(gw, GW_NOTE_PEER, c);
+        gw__conn_close(c, ELOG_DEBUG, NULL);
+        return;
+    }
+    if (gw->nlive > (size_t)gw->max_conn || gw->nunauth >= gw->unauth_max) {
+        /* full: the oldest idle stranger makes room, else the newcomer goes */
+        struct gw__conn *old = gw__evictable(gw);
+        if (!old) {
+            gw__conn_close(c, ELOG_DEBUG, NULL);
+            gw__refuse_conn(gw, true);
+            return;
+        }
+        gw->n.conns_evicted++;
+        gw__note(gw, GW_NOTE_EVICT, old);
+        gw__conn_close(old, ELOG_DEBUG, NULL);
+    }
+    c->in_unauth = true;
+    c->uprev = gw->unauth_tail;
+    if (gw->unauth_tail)
+        gw->unauth_tail->unext = c;
+    else
+        gw->unauth = c;
+    gw->unauth_tail = c;
+    gw->nunauth++;
     uv_tcp_nodelay(&c->tcp, 1);
     uv_tcp_keepalive(&c->tcp, 1, 60);
-    gw__peer(c);
     hj212_framer_init(&c->fr, 0);
-    c->last_rx = uv_now(gw->loop);
+    c->last_rx = c->opened_at = uv_now(gw->loop);
     gw->n.conns_accepted++;
     elog_debug("hj212 connection", "peer=%s open=%zu", c->peer, gw->nconn);
     gw__read(c, true);
@@ -1221,12 +1460,28 @@ static void gw__on_tick(uv_timer_t *t)
         if (now - c->last_rx >= gw->idle_ms) {
             gw->n.conns_closed_idle++;
             gw__conn_close(c, ELOG_INFO, "idle");
-        } else if (!c->hold && !c->stalled && now - c->last_rx >= GW_PARTIAL_MS &&
-                   hj212_framer_pending(&c->fr)) {
+        } else if (!c->hold && !c->stalled && c->partial &&
+                   now - c->partial_since >= gw->frame_ms && hj212_framer_pending(&c->fr)) {
+            /* an absolute deadline from the frame's first byte: a sender
+             * trickling bytes gets no more time for it than a silent one */
             c->force_eof = true; /* releases the partial frame as "truncated" */
             gw__pump(c);
             c->force_eof = false;
+            if (!c->closing) {
+                gw->n.conns_closed_slow++;
+                gw__note(gw, GW_NOTE_SLOW, c);
+                gw__conn_close(c, ELOG_DEBUG, NULL);
+            }
         }
+    }
+    /* in accept order: stop at the first one still within its time */
+    for (struct gw__conn *c = gw->unauth, *next; c && now - c->opened_at >= gw->auth_ms; c = next) {
+        next = c->unext;
+        if (c->hold)
+            continue; /* its frame waits for a verdict or the registry: our delay */
+        gw->n.conns_closed_auth++;
+        gw__note(gw, GW_NOTE_AUTH, c);
+        gw__conn_close(c, ELOG_DEBUG, NULL);
     }
     gw__flush_all(gw);
 }
@@ -1255,10 +1510,17 @@ int hj212gw_new(uv_loop_t *loop, const struct hj212gw_opts *o, const struct hj21
     gw->sink = *sink;
     gw->max_conn = o->max_conn > 0 ? o->max_conn : 2000;
     gw->idle_ms = (uint64_t)(o->idle_s > 0 ? o->idle_s : 600) * 1000;
+    gw->auth_ms = (uint64_t)(o->auth_s > 0 ? o->auth_s : 10) * 1000;
+    gw->frame_ms = (uint64_t)(o->frame_s > 0 ? o->frame_s : 30) * 1000;
+    gw->peer_max = (size_t)(o->peer_max > 0 ? o->peer_max : 64);
+    gw->unauth_max = (size_t)gw->max_conn * (size_t)(o->unauth_pct > 0 ? o->unauth_pct : 50) / 100;
+    if (gw->unauth_max < 1)
+        gw->unauth_max = 1;
     /* a readings message of 512 values is ~25 KiB; the caps stop a runaway */
     buf_init(&gw->msg, 1u << 20);
     buf_init(&gw->why, 4096);
     buf_init(&gw->bad, 4096);
+    buf_init(&gw->mask, 2 * HJ212_FRAME_MAX + 1);
     hmap_init(&gw->devs);
     hmap_init(&gw->okpw);
     uv_tcp_init(loop, &gw->server);
@@ -1291,8 +1553,12 @@ int hj212gw_start(struct hj212gw *gw)
     }
     gw->listening = true;
     uv_timer_start(&gw->tick, gw__on_tick, GW_TICK_MS, GW_TICK_MS);
-    elog_info("hj212 gateway listening", "addr=%s:%d max_conn=%d idle_s=%llu", gw->host,
-              hj212gw_port(gw), gw->max_conn, (unsigned long long)gw->idle_ms / 1000);
+    elog_info("hj212 gateway listening",
+              "addr=%s:%d max_conn=%d idle_s=%llu auth_s=%llu frame_s=%llu peer_max=%zu "
+              "unauth_max=%zu",
+              gw->host, hj212gw_port(gw), gw->max_conn, (unsigned long long)gw->idle_ms / 1000,
+              (unsigned long long)gw->auth_ms / 1000, (unsigned long long)gw->frame_ms / 1000,
+              gw->peer_max, gw->unauth_max);
     return 0;
 }
 
@@ -1350,6 +1616,7 @@ static void gw__free(struct hj212gw *gw)
     buf_close(&gw->msg);
     buf_close(&gw->why);
     buf_close(&gw->bad);
+    buf_close(&gw->mask);
     free(gw->cp);
     free(gw);
 }
@@ -1398,6 +1665,7 @@ void hj212gw_get_counters(const struct hj212gw *gw, struct hj212gw_counters *out
 {
     *out = gw->n;
     out->conns_open = gw->nconn;
+    out->conns_unauth = gw->nunauth;
 }
 
 void hj212gw_report(struct hj212gw *gw)
@@ -1405,17 +1673,27 @@ void hj212gw_report(struct hj212gw *gw)
     size_t shown = 0, more = 0;
     uint64_t more_n = 0;
 
-    if (gw->n.frames != gw->reported_frames || gw->n.conns_refused) {
+    uint64_t ended = gw->n.conns_refused + gw->n.conns_refused_peer + gw->n.conns_evicted +
+                     gw->n.conns_closed_auth + gw->n.conns_closed_slow + gw->n.conns_closed_idle;
+
+    if (gw->n.frames != gw->reported_frames || ended != gw->reported_ended) {
         gw->reported_frames = gw->n.frames;
-        elog_info("hj212 counters",
-                  "connections=%zu accepted=%llu refused=%llu frames=%llu data=%llu values=%llu "
-                  "events=%llu rejected=%llu answers=%llu auth_checks=%llu junk_bytes=%llu",
-                  gw->nconn, (unsigned long long)gw->n.conns_accepted,
-                  (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.frames,
-                  (unsigned long long)gw->n.data_frames, (unsigned long long)gw->n.values,
-                  (unsigned long long)gw->n.events, (unsigned long long)gw->n.rejected,
-                  (unsigned long long)gw->n.answers, (unsigned long long)gw->n.auth_checks,
-                  (unsigned long long)gw->n.junk_bytes);
+        gw->reported_ended = ended;
+        elog_info(
+            "hj212 counters",
+            "connections=%zu unauthenticated=%zu accepted=%llu refused=%llu "
+            "refused_peer=%llu evicted=%llu closed_auth=%llu closed_slow=%llu "
+            "closed_idle=%llu closed_bad=%llu frames=%llu data=%llu values=%llu "
+            "events=%llu rejected=%llu answers=%llu auth_checks=%llu junk_bytes=%llu",
+            gw->nconn, gw->nunauth, (unsigned long long)gw->n.conns_accepted,
+            (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.conns_refused_peer,
+            (unsigned long long)gw->n.conns_evicted, (unsigned long long)gw->n.conns_closed_auth,
+            (unsigned long long)gw->n.conns_closed_slow,
+            (unsigned long long)gw->n.conns_closed_idle, (unsigned long long)gw->n.conns_closed_bad,
+            (unsigned long long)gw->n.frames, (unsigned long long)gw->n.data_frames,
+            (unsigned long long)gw->n.values, (unsigned long long)gw->n.events,
+            (unsigned long long)gw->n.rejected, (unsigned long long)gw->n.answers,
+            (unsigned long long)gw->n.auth_checks, (unsigned long long)gw->n.junk_bytes);
     }
     for (size_t i = 0; i < gw->devs.cap; i++) {
         struct gw__dev *d = gw->devs.slots[i].val;
@@ -1439,15 +1717,21 @@ void hj212gw_report(struct hj212gw *gw)
 
 size_t hj212gw_status_json(const struct hj212gw *gw, char *out, size_t cap)
 {
-    int n = snprintf(out, cap,
-                     "\"hj212\":{\"connections\":%zu,\"accepted\":%llu,\"refused\":%llu,"
-                     "\"frames\":%llu,\"data_frames\":%llu,\"values\":%llu,\"events\":%llu,"
-                     "\"rejected\":%llu,\"answers\":%llu}",
-                     gw->nconn, (unsigned long long)gw->n.conns_accepted,
-                     (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.frames,
-                     (unsigned long long)gw->n.data_frames, (unsigned long long)gw->n.values,
-                     (unsigned long long)gw->n.events, (unsigned long long)gw->n.rejected,
-                     (unsigned long long)gw->n.answers);
+    int n = snprintf(
+        out, cap,
+        "\"hj212\":{\"connections\":%zu,\"accepted\":%llu,\"refused\":%llu,"
+        "\"frames\":%llu,\"data_frames\":%llu,\"values\":%llu,\"events\":%llu,"
+        "\"rejected\":%llu,\"answers\":%llu,\"unauthenticated\":%zu,"
+        "\"refused_peer\":%llu,\"evicted\":%llu,\"closed_auth\":%llu,"
+        "\"closed_slow\":%llu,\"closed_idle\":%llu,\"closed_bad\":%llu}",
+        gw->nconn, (unsigned long long)gw->n.conns_accepted,
+        (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.frames,
+        (unsigned long long)gw->n.data_frames, (unsigned long long)gw->n.values,
+        (unsigned long long)gw->n.events, (unsigned long long)gw->n.rejected,
+        (unsigned long long)gw->n.answers, gw->nunauth,
+        (unsigned long long)gw->n.conns_refused_peer, (unsigned long long)gw->n.conns_evicted,
+        (unsigned long long)gw->n.conns_closed_auth, (unsigned long long)gw->n.conns_closed_slow,
+        (unsigned long long)gw->n.conns_closed_idle, (unsigned long long)gw->n.conns_closed_bad);
     if (n < 0 || (size_t)n >= cap) {
         if (cap)
             out[0] = '\0';

@@ -26,7 +26,7 @@
  * made the records they acknowledge durable: all connections' answers of a
  * loop iteration wait for one flush, done from a uv_check handle.
  *
- * Password checks use bcrypt, ~10-20 ms of CPU: they run on libuv's thread
+ * Password checks use bcrypt, ~50 ms of CPU at cost 10: they run on libuv's thread
  * pool (uv_queue_work) and the connection's frames wait meanwhile (one frame
  * held, reading paused: the kernel's socket buffer is the bound). The verdict
  * is cached on the connection per (MN, PW, stored hash), so a logger pays
@@ -34,6 +34,22 @@
  * the last password that verified for each MN is also kept for the
  * gateway's lifetime, so a logger that reconnects is not hashed again (a
  * restart of eco-ingest therefore costs one hash per logger).
+ *
+ * Connections are untrusted until a frame's password verifies
+ * ("authenticated"). An unauthenticated connection must present such a frame
+ * within auth_s (a frame waiting for its bcrypt verdict or for the registry
+ * is not held against it), or it is closed. Unauthenticated connections may
+ * take at most unauth_pct % of max_conn, and at most peer_max of them may
+ * come from one address (an IPv6 /64): a newcomer beyond the address's
+ * limit is refused; a newcomer that finds the connections or the
+ * unauthenticated share full evicts the oldest unauthenticated connection
+ * that has no frame in a check (else it is refused). So a flood of idle
+ * sockets can neither fill the gateway nor keep a real logger out: a logger
+ * sends its frame at once and is authenticated before the flood can push
+ * it out, and then it no longer counts against the unauthenticated share.
+ * A partial frame has an absolute deadline (frame_s from its first byte):
+ * a sender trickling bytes is closed when it passes. Credentials (PW=...)
+ * are masked in everything the gateway stores or publishes.
  *
  * Bounds: connections (max_conn; beyond it a connection is accepted and
  * closed at once, logged and counted), one read buffer and one framer per
@@ -49,6 +65,7 @@
 #ifndef ECO_INGEST_HJ212GW_H
 #define ECO_INGEST_HJ212GW_H
 
+#include "buf.h"
 #include "registry.h"
 
 #include <stdbool.h>
@@ -86,11 +103,20 @@ struct hj212gw_opts {
     const char *addr; /* host:port to listen on; copied */
     int max_conn;     /* connections at once; 0: 2000 */
     int idle_s;       /* close a connection silent for this long; 0: 600 */
+    int auth_s;       /* an authenticated frame within this long, or closed; 0: 10 */
+    int frame_s;      /* a frame complete within this long of its first byte; 0: 30 */
+    int peer_max;     /* unauthenticated connections from one address; 0: 64 */
+    int unauth_pct;   /* share of max_conn unauthenticated connections may take; 0: 50 */
 };
 
 struct hj212gw_counters {
     uint64_t conns_accepted, conns_refused, conns_open;
     uint64_t conns_closed_idle, conns_closed_bad; /* by the policies above */
+    uint64_t conns_refused_peer;                  /* refused: the address's limit */
+    uint64_t conns_evicted;                       /* unauthenticated, pushed out by a newcomer */
+    uint64_t conns_closed_auth;                   /* no authenticated frame within auth_s */
+    uint64_t conns_closed_slow;                   /* a frame not complete within frame_s */
+    uint64_t conns_unauth;                        /* open and not yet authenticated (gauge) */
     uint64_t frames;                              /* frames delimited by the framers */
     uint64_t data_frames;                         /* data uploads turned into readings messages */
     uint64_t values;                              /* values put into readings messages */
@@ -130,6 +156,16 @@ void hj212gw_stop(struct hj212gw *gw);
  * checks; `done(ud)` (may be NULL) runs on the loop once all of that is
  * over, after the gateway has been freed. NULL gw: done runs at once. */
 void hj212gw_close(struct hj212gw *gw, void (*done)(void *ud), void *ud);
+
+/* Copies data (len bytes: a frame or junk) into out with the value of every
+ * credential field replaced by "***": a key ending in "PW" (PW=, NewPW=),
+ * "passwd" or "password", in any case, up to the next ';', ',', '&', CR or LF.
+ * The rest is kept as it was. out is reset first; it needs room for 2 * len
+ * + 1 bytes. Returns 0, or -E2BIG beyond out's cap (-ENOMEM). */
+int hj212gw_mask(const char *data, size_t len, struct buf *out);
+
+/* True when a CP or frame key names a credential (as hj212gw_mask). */
+bool hj212gw_secret_key(const char *key, size_t klen);
 
 /* Copies the counters. */
 void hj212gw_get_counters(const struct hj212gw *gw, struct hj212gw_counters *out);

@@ -65,6 +65,14 @@ static const struct cfg_def ingest__defs[] = {
      "HJ 212 logger connections at once; more are refused"},
     {"ECO_INGEST_HJ212_IDLE_S", CFG_INT, "600", 5, 86400, C(hj212_idle_s),
      "close an HJ 212 connection silent for this long"},
+    {"ECO_INGEST_HJ212_AUTH_S", CFG_INT, "10", 1, 3600, C(hj212_auth_s),
+     "close a new HJ 212 connection without a frame whose password verified by then"},
+    {"ECO_INGEST_HJ212_FRAME_S", CFG_INT, "30", 1, 3600, C(hj212_frame_s),
+     "close an HJ 212 connection whose frame is not complete this long after its first byte"},
+    {"ECO_INGEST_HJ212_PEER_MAX", CFG_INT, "64", 1, 100000, C(hj212_peer_max),
+     "unauthenticated HJ 212 connections from one address (IPv6: one /64) at once"},
+    {"ECO_INGEST_HJ212_UNAUTH_PCT", CFG_INT, "50", 1, 100, C(hj212_unauth_pct),
+     "share of ECO_INGEST_HJ212_MAX_CONN (%) that unauthenticated connections may take"},
 };
 #undef C
 
@@ -917,7 +925,7 @@ static void ingest__on_db_state(void *ud, bool up)
 
 static void ingest__status(struct ingest *in)
 {
-    char topic[MQ_TOPIC_MAX], msg[1536], ts[ETIME_RFC3339_MAX], gw[512] = "";
+    char topic[MQ_TOPIC_MAX], msg[2048], ts[ETIME_RFC3339_MAX], gw[1024] = "";
     int n;
 
     etime_format(etime_now_us(), 0, ts, sizeof(ts));
@@ -1075,7 +1083,11 @@ int ingest_start(struct ingest *in)
     if (c->hj212_addr[0]) {
         struct hj212gw_opts go = {.addr = c->hj212_addr,
                                   .max_conn = (int)c->hj212_max_conn,
-                                  .idle_s = (int)c->hj212_idle_s};
+                                  .idle_s = (int)c->hj212_idle_s,
+                                  .auth_s = (int)c->hj212_auth_s,
+                                  .frame_s = (int)c->hj212_frame_s,
+                                  .peer_max = (int)c->hj212_peer_max,
+                                  .unauth_pct = (int)c->hj212_unauth_pct};
         struct hj212gw_sink gs = {.ud = in,
                                   .append = ingest__gw_append,
                                   .flush = ingest__gw_flush,

@@ -54,6 +54,7 @@ struct ingest_conf {
     int64_t outbox_max;
     int64_t hj212_max_conn;
     int64_t hj212_idle_s;
+    int64_t hj212_auth_s, hj212_frame_s, hj212_peer_max, hj212_unauth_pct;
 };
 
 /* The configuration table (cfg.h) of eco-ingest. */

@@ -17,8 +17,9 @@
 #      on an earlier connection, is not hashed again;
 #   6. events: 2081 restart and 3020 device info in obs.device_event and on
 #      eco/v1/event/<site>, a resent frame stored once; 1013 gets 9013 + 1012;
-#   7. connections beyond ECO_INGEST_HJ212_MAX_CONN are refused, idle ones
-#      closed; status counters; SIGTERM with an open connection exits 0.
+#   7. connections beyond ECO_INGEST_HJ212_MAX_CONN (all authenticated) are
+#      refused, idle ones closed; status counters; SIGTERM with an open
+#      connection exits 0.
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
@@ -259,8 +260,11 @@ eco_pass "1013 gets a 9013 and a 1012 with the platform's time"
 # ------------------------------------- 7. bounds, status, SIGTERM with a peer
 opened() { [ "$(grep -c 'msg="hj212 connection" ' "$LOG")" -ge "$1" ]; }
 before=$(grep -c 'msg="hj212 connection" ' "$LOG" || true)
+# known loggers (a heartbeat whose password verifies): an unauthenticated
+# newcomer cannot evict them, so the seventh connection is refused
+"$BENCH" frame "QN=20210601150000000;ST=31;CN=9015;PW=$GAS1_PW;MN=$GAS1;Flag=4;CP=&&&&" >"$T/hb.req"
 for i in 1 2 3 4 5 6; do
-    eco_spawn "hold$i" bash -c "sleep 30 | '$BENCH' send '$ADDR' --wait 60"
+    eco_spawn "hold$i" bash -c "{ cat '$T/hb.req'; sleep 30; } | '$BENCH' send '$ADDR' --wait 60"
 done
 eco_wait_until 10 opened "$((before + 6))"
 "$BENCH" send "$ADDR" --wait 10 </dev/null >"$T/refused.ans"

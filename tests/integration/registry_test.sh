@@ -116,8 +116,8 @@ eco_assert_eq "t f f" "$(eco_psql "SELECT concat_ws(' ', password_hash = crypt('
     password_hash = '$pw', strpos(password_hash, '$pw') > 0) FROM core.device WHERE code = '$mn'")" \
     "device password verifies with crypt() and is not stored in clear"
 eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM core.device WHERE protocol = 'hj212'
-    AND (password_hash IS NULL OR password_hash NOT LIKE '\$2a\$08\$%')")" \
-    "every hj212 device has a bcrypt (bf, 8) hash"
+    AND (password_hash IS NULL OR password_hash NOT LIKE '\$2a\$10\$%')")" \
+    "every hj212 device has a bcrypt (bf, 10) hash"
 if grep -Fq -- ",$pw," "$T/load1.out" "$T/load1.err" "$T/load2.out" "$T/load2.err"; then
     eco_fail "a password appears in ecoctl's output"
 fi
