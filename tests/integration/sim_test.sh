@@ -213,7 +213,7 @@ while True:
 EOF
 if command -v python3 >/dev/null; then
     eco_spawn gw python3 "$ECO_TEST_TMP/gw.py" "$ECO_TEST_TMP/gw.out"
-    eco_wait_until 10 test -s "$ECO_TEST_TMP/gw.out.port"
+    eco_wait_until 30 test -s "$ECO_TEST_TMP/gw.out.port"
     port=$(cat "$ECO_TEST_TMP/gw.out.port")
     run_sim sim4 60 --speed 0 --from "$day_from" --to "$day_to" --kinds gas_outlet,water_outlet \
         --hj212 "127.0.0.1:$port" || eco_fail "ecosim with an HJ 212 gateway failed"
