@@ -59,9 +59,10 @@ int hj212_qnrtn(int reason)
 }
 
 static const char *const hj212__lax_names[] = {
-    "crc_lower", "no_crlf",  "lf_only", "trailing_space", "len_chars",  "oversize",
-    "order",     "no_qn",    "no_flag", "zero_pad",       "split_no_d", "extra_field",
-    "cp_space",  "cp_empty", "cp_dup",  "cp_bare_flag",
+    "crc_lower",   "no_crlf",     "lf_only",   "trailing_space", "len_chars",     "oversize",
+    "order",       "no_qn",       "no_flag",   "zero_pad",       "split_no_d",    "extra_field",
+    "cp_space",    "cp_empty",    "cp_dup",    "cp_bare_flag",   "split_no_pnum", "dup_field",
+    "empty_field", "datatime_ms", "begin_end",
 };
 #define HJ212__NLAX (sizeof(hj212__lax_names) / sizeof(hj212__lax_names[0]))
 
@@ -312,8 +313,10 @@ static int hj212__check_xval(const char *v, size_t n)
 }
 
 /* Cross-field rules, after all fields are known: required fields, Flag
- * version, split consistency. Both the parser and the encoder use it. */
-static void hj212__check_frame(const struct hj212_frame *f, struct hj212_err *err)
+ * version, split consistency. Both the parser and the encoder use it; only
+ * the encoder refuses Flag bit D without PNUM/PNO (the parser reads such a
+ * frame as whole: "split_no_pnum"). */
+static void hj212__check_frame(const struct hj212_frame *f, bool encoding, struct hj212_err *err)
 {
     if (!(f->fields & HJ212_F_ST))
         hj212__fail(err, HJ212_E_ST, "ST missing");
@@ -336,7 +339,7 @@ static void hj212__check_frame(const struct hj212_frame *f, struct hj212_err *er
                     has_pnum ? "PNO" : "PNUM");
     else if (has_pnum && (f->pnum < 1 || f->pnum > 9999 || f->pno < 1 || f->pno > f->pnum))
         hj212__fail(err, HJ212_E_FIELD, "PNO=%d PNUM=%d: need 1 <= PNO <= PNUM", f->pno, f->pnum);
-    else if (!has_pnum && (f->fields & HJ212_F_FLAG) && (f->flag & HJ212_FLAG_D))
+    else if (encoding && !has_pnum && (f->fields & HJ212_F_FLAG) && (f->flag & HJ212_FLAG_D))
         hj212__fail(err, HJ212_E_FIELD, "Flag=%d marks a split packet but PNUM/PNO missing",
                     f->flag);
 }
@@ -373,6 +376,36 @@ static void hj212__copy(char *dst, const char *src, size_t n)
     dst[n] = '\0';
 }
 
+/* Does a repeated field carry the value already decoded for it? */
+static bool hj212__same_field(const struct hj212_frame *f, unsigned bit, const char *v, size_t n)
+{
+    unsigned dummy = 0;
+    long x;
+
+    switch (bit) {
+    case HJ212_F_QN:
+        return hj212__eq(v, n, f->qn);
+    case HJ212_F_ST:
+        return hj212__eq(v, n, f->st);
+    case HJ212_F_CN:
+        return hj212__eq(v, n, f->cn);
+    case HJ212_F_PW:
+        return hj212__eq(v, n, f->pw);
+    case HJ212_F_MN:
+        return hj212__eq(v, n, f->mn);
+    case HJ212_F_FLAG:
+        x = hj212__small_uint(v, n, 3, &dummy);
+        return x >= 0 && x == f->flag;
+    case HJ212_F_PNUM:
+        x = hj212__small_uint(v, n, 4, &dummy);
+        return x >= 1 && x == f->pnum;
+    case HJ212_F_PNO:
+        x = hj212__small_uint(v, n, 4, &dummy);
+        return x >= 1 && x == f->pno;
+    }
+    return false;
+}
+
 /* Decodes the fields of a data segment into f. Fields are "Name=value"
  * separated by ';'; CP comes last and runs to the end of the segment (its
  * own ';' belong to it), which is why the segment length, not a search for
@@ -388,6 +421,11 @@ static void hj212__parse_fields(const char *s, size_t n, struct hj212_frame *f,
         size_t k = pos, eq, end;
         int order = -1;
 
+        if (s[pos] == ';') { /* ";;": an empty field, nothing lost */
+            f->lax |= HJ212_LAX_EMPTY_FIELD;
+            pos++;
+            continue;
+        }
         while (k < n && s[k] != '=' && s[k] != ';')
             k++;
         if (k >= n || s[k] != '=') {
@@ -442,8 +480,13 @@ static void hj212__parse_fields(const char *s, size_t n, struct hj212_frame *f,
             bit = HJ212_F_PNO, order = HJ212__O_PNO;
 
         if (bit && (f->fields & bit)) {
-            hj212__fail(err, HJ212_E_FIELD, "duplicate field %s",
-                        hj212__show(key, klen, show, sizeof(show)));
+            /* The same value twice says nothing new; two values leave us
+             * to guess which one the logger meant. */
+            if (hj212__same_field(f, bit, val, vlen))
+                f->lax |= HJ212_LAX_DUP_FIELD;
+            else
+                hj212__fail(err, HJ212_E_FIELD, "field %s given twice with different values",
+                            hj212__show(key, klen, show, sizeof(show)));
             pos = end + 1;
             continue;
         }
@@ -604,7 +647,7 @@ int hj212_parse_frame(const char *buf, size_t len, struct hj212_frame *f, struct
         }
     }
     hj212__parse_fields(seg, seg_len, f, &ferr);
-    hj212__check_frame(f, &ferr);
+    hj212__check_frame(f, false, &ferr);
 
     if ((size_t)declared != seg_len) {
         /* Some loggers count characters, not bytes, when the CP carries
@@ -642,8 +685,10 @@ int hj212_parse_frame(const char *buf, size_t len, struct hj212_frame *f, struct
                      : v == 2 ? HJ212_V2025
                               : HJ212_V_UNKNOWN;
         f->ack = (f->flag & HJ212_FLAG_A) != 0;
-        if (f->flag & HJ212_FLAG_D)
-            f->split = true;
+        /* D without PNUM/PNO (common in the field): the frame is complete
+         * by its length and CRC, so it is read as one whole packet. */
+        if ((f->flag & HJ212_FLAG_D) && !(f->fields & HJ212_F_PNUM))
+            f->lax |= HJ212_LAX_SPLIT_NO_PNUM;
     } else {
         /* 2005 loggers commonly omit Flag (and QN) in uploads. */
         f->version = HJ212_V2005;
@@ -729,7 +774,7 @@ static void hj212__enc_check(const struct hj212_frame *f, struct hj212_err *err)
             break;
         }
     }
-    hj212__check_frame(f, err);
+    hj212__check_frame(f, true, err);
 }
 
 /* Writes (or, with o->p NULL, measures) the data segment. */
@@ -984,6 +1029,122 @@ static void hj212__bind_bare_flags(struct hj212_cp *cp)
     }
 }
 
+static const char *const hj212__bad_names[HJ212_BAD_COUNT] = {
+    [HJ212_BAD_SYNTAX] = "syntax",   [HJ212_BAD_CONFLICT] = "conflict",
+    [HJ212_BAD_UNKNOWN] = "unknown", [HJ212_BAD_NUMBER] = "number",
+    [HJ212_BAD_FLAG] = "flag",       [HJ212_BAD_TIME] = "time",
+};
+
+const char *hj212_bad_str(int why)
+{
+    if (why <= 0 || why >= HJ212_BAD_COUNT)
+        return "unknown";
+    return hj212__bad_names[why];
+}
+
+/* Lists a refused stretch of CP text (counted always, listed up to the
+ * bound: the dead letter keeps the whole frame anyway). */
+static void hj212__bad(struct hj212_cp *cp, const char *text, size_t len, int why)
+{
+    cp->nbad_total++;
+    if (cp->nbad >= HJ212_BAD_MAX)
+        return;
+    struct hj212_bad *b = &cp->bad[cp->nbad++];
+    b->text = text;
+    b->len = (uint16_t)(len > HJ212_BAD_TEXT_MAX ? HJ212_BAD_TEXT_MAX : len);
+    b->why = (uint8_t)why;
+}
+
+/* Refuses one item: marked (lookups skip it) and listed as written. */
+static void hj212__bad_item(struct hj212_cp *cp, struct hj212_item *it, int why)
+{
+    if (it->bad)
+        return;
+    it->bad = true;
+    const char *end = it->val + it->val_len + (it->text ? 2 : 0);
+    hj212__bad(cp, it->key, (size_t)(end - it->key), why);
+}
+
+/* The suffix of an item: what follows "code-", or the key of a bare Flag
+ * bound to a code. Items without a code have none. */
+static const char *hj212__suffix(const struct hj212_item *it, size_t *len)
+{
+    if (it->code != it->key) {
+        *len = it->key_len;
+        return it->key;
+    }
+    *len = (size_t)it->key_len - it->code_len - 1;
+    return it->key + it->code_len + 1;
+}
+
+/* Do two items say something about the same thing? "w01018-Flag" and a
+ * bare "Flag" bound to w01018 do; two bare Flags of different codes do not. */
+static bool hj212__same_item(const struct hj212_item *a, const struct hj212_item *b)
+{
+    if (!a->code || !b->code)
+        return !a->code && !b->code && a->key_len == b->key_len &&
+               memcmp(a->key, b->key, a->key_len) == 0;
+    size_t al, bl;
+    const char *as = hj212__suffix(a, &al), *bs = hj212__suffix(b, &bl);
+    return a->code_len == b->code_len && memcmp(a->code, b->code, a->code_len) == 0 && al == bl &&
+           memcmp(as, bs, al) == 0;
+}
+
+/* Repeated items: the same value again is harmless ("cp_dup"); another
+ * value leaves no way to tell which is meant, so every item of that key is
+ * refused ("conflict"). DataTime dates the whole frame: two of them
+ * refuse the frame. */
+static int hj212__repeats(struct hj212_cp *cp, struct hj212_err *err)
+{
+    for (size_t i = 1; i < cp->nitems; i++) {
+        struct hj212_item *it = &cp->items[i];
+        for (size_t j = 0; j < i; j++) {
+            struct hj212_item *o = &cp->items[j];
+            if (!hj212__same_item(o, it))
+                continue;
+            if (o->text == it->text && o->val_len == it->val_len &&
+                memcmp(o->val, it->val, it->val_len) == 0) {
+                cp->lax |= HJ212_LAX_CP_DUP;
+                continue;
+            }
+            if (!it->code && hj212__eq(it->key, it->key_len, "DataTime")) {
+                hj212__fail(err, HJ212_E_TIME, "DataTime given twice with different values");
+                return -EBADMSG;
+            }
+            hj212__bad_item(cp, o, HJ212_BAD_CONFLICT);
+            hj212__bad_item(cp, it, HJ212_BAD_CONFLICT);
+        }
+    }
+    return 0;
+}
+
+/* An item that is not key=value (or whose key is malformed) runs to the
+ * next separator: refused on its own, the items around it stand. Only when
+ * it holds "//" can its end not be told (text may hold separators), and
+ * then nothing after it can be trusted. Returns the index of the separator
+ * (or n), or 0 after setting err. */
+static size_t hj212__skip_bad(struct hj212_cp *cp, const char *s, size_t ks, size_t n,
+                              struct hj212_err *err)
+{
+    char show[40];
+    size_t e = ks;
+
+    for (; e < n && s[e] != ';' && s[e] != ','; e++) {
+        if (hj212__is_ctl(s[e])) {
+            hj212__fail(err, HJ212_E_CP, "control character 0x%02x at byte %zu",
+                        (unsigned char)s[e], e);
+            return 0;
+        }
+        if (s[e] == '/' && e + 1 < n && s[e + 1] == '/') {
+            hj212__fail(err, HJ212_E_CP, "item without key=value at byte %zu: %s", ks,
+                        hj212__show(s + ks, (n - ks) < 24 ? n - ks : 24, show, sizeof(show)));
+            return 0;
+        }
+    }
+    hj212__bad(cp, s + ks, e - ks, HJ212_BAD_SYNTAX);
+    return e;
+}
+
 int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_err *err)
 {
     struct hj212_err local;
@@ -1001,6 +1162,7 @@ int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_er
     cp->datatime[0] = '\0';
     cp->datatime_us = 0;
     cp->nitems = 0;
+    cp->nbad = cp->nbad_total = 0;
     if (n > HJ212_SEG_MAX) {
         hj212__fail(err, HJ212_E_CP, "CP of %zu bytes exceeds %d", n, HJ212_SEG_MAX);
         return -EBADMSG;
@@ -1026,14 +1188,16 @@ int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_er
         ke = i;
         while (i < n && hj212__is_sp(s[i]))
             i++, cp->lax |= HJ212_LAX_CP_SPACE;
-        if (ke == ks || i >= n || s[i] != '=') {
-            hj212__fail(err, HJ212_E_CP, "item without key=value at byte %zu: %s", ks,
-                        hj212__show(s + ks, (n - ks) < 24 ? n - ks : 24, show, sizeof(show)));
-            return -EBADMSG;
-        }
-        if (ke - ks > HJ212_CP_KEY_MAX) {
-            hj212__fail(err, HJ212_E_CP, "key longer than %d at byte %zu", HJ212_CP_KEY_MAX, ks);
-            return -EBADMSG;
+        if (ke == ks || i >= n || s[i] != '=' || ke - ks > HJ212_CP_KEY_MAX) {
+            if ((i = hj212__skip_bad(cp, s, ks, n, err)) == 0)
+                return -EBADMSG;
+            if (i < n) {
+                group += s[i] == ';';
+                if (i + 1 == n)
+                    cp->lax |= HJ212_LAX_CP_EMPTY;
+                i++;
+            }
+            continue;
         }
         i++; /* '=' */
         while (i < n && hj212__is_sp(s[i]))
@@ -1075,6 +1239,7 @@ int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_er
         it->val_len = (uint16_t)(ve - vs);
         it->group = (uint16_t)group;
         it->text = text;
+        it->bad = false;
         it->code = NULL;
         it->code_len = 0;
         const char *dash = memchr(it->key, '-', it->key_len);
@@ -1082,13 +1247,6 @@ int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_er
             dash + 1 < it->key + it->key_len) {
             it->code = it->key;
             it->code_len = (uint16_t)(dash - it->key);
-        }
-        for (size_t j = 0; j + 1 < cp->nitems; j++) {
-            if (cp->items[j].key_len == it->key_len &&
-                memcmp(cp->items[j].key, it->key, it->key_len) == 0) {
-                cp->lax |= HJ212_LAX_CP_DUP;
-                break;
-            }
         }
         if (i < n) {
             if (s[i] != ';' && s[i] != ',') { /* only after a //text// value */
@@ -1102,15 +1260,22 @@ int hj212_cp_parse(const char *s, size_t n, struct hj212_cp *cp, struct hj212_er
         }
     }
     hj212__bind_bare_flags(cp);
+    if (hj212__repeats(cp, err))
+        return -EBADMSG;
 
     const char *dt;
     size_t dtl;
     if (hj212_cp_find(cp, "DataTime", &dt, &dtl) == 0) {
-        if (dtl != 14 || etime_parse_hj212(dt, dtl, ETIME_BEIJING_OFFSET, &cp->datatime_us)) {
+        /* Milliseconds (17 digits, as in QN) are sent by some loggers; the
+         * time they give is exact, so they are kept. */
+        if ((dtl != 14 && dtl != 17) ||
+            etime_parse_hj212(dt, dtl, ETIME_BEIJING_OFFSET, &cp->datatime_us)) {
             hj212__fail(err, HJ212_E_TIME, "DataTime is not YYYYMMDDhhmmss: %s",
                         hj212__show(dt, dtl, show, sizeof(show)));
             return -EBADMSG;
         }
+        if (dtl == 17)
+            cp->lax |= HJ212_LAX_TIME_MS;
         memcpy(cp->datatime, dt, 14);
         cp->datatime[14] = '\0';
         cp->has_datatime = true;
@@ -1124,7 +1289,7 @@ int hj212_cp_find(const struct hj212_cp *cp, const char *key, const char **val, 
 
     for (size_t i = 0; i < cp->nitems; i++) {
         const struct hj212_item *it = &cp->items[i];
-        if (it->key_len == kl && memcmp(it->key, key, kl) == 0) {
+        if (!it->bad && it->key_len == kl && memcmp(it->key, key, kl) == 0) {
             *val = it->val;
             *val_len = it->val_len;
             return 0;
@@ -1171,14 +1336,14 @@ static void hj212__fold(struct hj212_pollutant *p, const struct hj212_item *it)
     const char *sfx;
     size_t sl;
 
-    p->nitems++;
-    if (it->code != it->key) { /* a bare "Flag" bound to this code */
-        sfx = it->key;
-        sl = it->key_len;
-    } else {
-        sfx = it->key + it->code_len + 1;
-        sl = it->key_len - it->code_len - 1;
+    sfx = hj212__suffix(it, &sl);
+    if (it->bad) { /* refused: only its shadow remains */
+        p->nbad++;
+        if (hj212__eq(sfx, sl, "Flag"))
+            p->flag_bad = true;
+        return;
     }
+    p->nitems++;
     for (int v = 0; v < HJ212_NVALS; v++) {
         if (!hj212__eq(sfx, sl, hj212__val_names[v]))
             continue;
@@ -1215,15 +1380,16 @@ int hj212_cp_pollutant(const struct hj212_cp *cp, size_t *pos, struct hj212_poll
         const struct hj212_item *it = &cp->items[i];
         bool earlier = false;
 
-        if (!it->code)
+        /* A code is listed where its first item that stands is. */
+        if (!it->code || it->bad)
             continue;
         for (size_t j = 0; j < i && !earlier; j++)
-            earlier = hj212__same_code(&cp->items[j], it);
+            earlier = !cp->items[j].bad && hj212__same_code(&cp->items[j], it);
         if (earlier)
             continue;
         memset(out, 0, sizeof(*out));
         hj212__copy(out->code, it->code, it->code_len);
-        for (size_t j = i; j < cp->nitems; j++)
+        for (size_t j = 0; j < cp->nitems; j++)
             if (hj212__same_code(&cp->items[j], it))
                 hj212__fold(out, &cp->items[j]);
         *pos = i + 1;
@@ -1231,6 +1397,172 @@ int hj212_cp_pollutant(const struct hj212_cp *cp, size_t *pos, struct hj212_poll
     }
     *pos = cp->nitems;
     return -ENOENT;
+}
+
+bool hj212_cn_is_data(int cn)
+{
+    return cn == 2011 || cn == 2051 || cn == 2061 || cn == 2031;
+}
+
+/* Keys without a code that a data upload may carry. */
+static bool hj212__data_key(const struct hj212_item *it)
+{
+    static const char *const keys[] = {"DataTime", "BeginTime", "EndTime", "PolId", "Flag"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        if (hj212__eq(it->key, it->key_len, keys[k]))
+            return true;
+    return false;
+}
+
+/* Index of a numeric suffix (HJ212_RTD, ...), -1 for others. */
+static int hj212__numeric(const char *sfx, size_t sl)
+{
+    for (int v = 0; v < HJ212_NVALS; v++)
+        if (hj212__eq(sfx, sl, hj212__val_names[v]))
+            return v;
+    return -1;
+}
+
+static bool hj212__text_suffix(const char *sfx, size_t sl)
+{
+    static const char *const t[] = {"Flag", "EFlag", "SampleTime", "Info", "SN"};
+    for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+        if (hj212__eq(sfx, sl, t[k]))
+            return true;
+    return false;
+}
+
+/* Does BeginTime..EndTime (d microseconds) name exactly one period of cn?
+ * Loggers write the end as the next period's start or as its last second. */
+static bool hj212__one_period(int cn, int64_t d)
+{
+    const int64_t s = ETIME_US_PER_SEC;
+    if (d == 0)
+        return true;
+    for (int late = 0; late <= 1; late++) {
+        int64_t p = d + late * s;
+        if ((cn == 2061 && p == 3600 * s) || (cn == 2031 && p == 86400 * s) ||
+            (cn == 2051 && p % (60 * s) == 0 && p >= 60 * s && p <= 3600 * s))
+            return true;
+    }
+    return false;
+}
+
+/* A BeginTime/EndTime value: 14 digits, or 17 with milliseconds. When it
+ * is malformed and the frame has a DataTime, only the item is refused. */
+static int hj212__time(struct hj212_cp *cp, const char *key, bool *has, int64_t *us,
+                       struct hj212_err *err)
+{
+    char show[40];
+    size_t kl = strlen(key);
+
+    *has = false;
+    for (size_t i = 0; i < cp->nitems; i++) {
+        struct hj212_item *it = &cp->items[i];
+        if (it->bad || it->key_len != kl || memcmp(it->key, key, kl) != 0)
+            continue;
+        if (it->text || (it->val_len != 14 && it->val_len != 17) ||
+            etime_parse_hj212(it->val, it->val_len, ETIME_BEIJING_OFFSET, us)) {
+            if (cp->has_datatime) {
+                hj212__bad_item(cp, it, HJ212_BAD_TIME);
+                return 0;
+            }
+            hj212__fail(err, HJ212_E_TIME, "%s is not YYYYMMDDhhmmss: %s", key,
+                        hj212__show(it->val, it->val_len, show, sizeof(show)));
+            return -EBADMSG;
+        }
+        if (it->val_len == 17)
+            cp->lax |= HJ212_LAX_TIME_MS;
+        *has = true;
+        return 0;
+    }
+    return 0;
+}
+
+int hj212_cp_data(struct hj212_cp *cp, int cn, int64_t *ts_us, struct hj212_err *err)
+{
+    struct hj212_err local;
+    bool has_b, has_e;
+    int64_t b = 0, e = 0;
+
+    if (!err)
+        err = &local;
+    memset(err, 0, sizeof(*err));
+    for (size_t i = 0; i < cp->nitems; i++) {
+        struct hj212_item *it = &cp->items[i];
+        size_t sl;
+        const char *sfx;
+        int v;
+
+        if (it->bad)
+            continue;
+        if (!it->code) {
+            if (!hj212__data_key(it))
+                hj212__bad_item(cp, it, HJ212_BAD_UNKNOWN);
+            continue;
+        }
+        sfx = hj212__suffix(it, &sl);
+        if ((v = hj212__numeric(sfx, sl)) >= 0) {
+            double d;
+            /* empty means "no value"; anything else must be a number */
+            if ((it->text || it->val_len) &&
+                (it->text || hj212_parse_number(it->val, it->val_len, &d)))
+                hj212__bad_item(cp, it, HJ212_BAD_NUMBER);
+        } else if (hj212__eq(sfx, sl, "Flag")) {
+            if (it->val_len && (it->text || it->val_len != 1 || !hj212__is_alnum(it->val[0])))
+                hj212__bad_item(cp, it, HJ212_BAD_FLAG);
+        }
+    }
+    /* Unknown suffixes: a vendor's extra value beside a known one stays; a
+     * code whose values all come under names the standard does not know
+     * has lost them to a misspelling ("LA-td" for "LA-Rtd"). */
+    for (size_t i = 0; i < cp->nitems; i++) {
+        struct hj212_item *it = &cp->items[i];
+        size_t sl;
+        const char *sfx;
+        bool known = false;
+
+        if (it->bad || !it->code)
+            continue;
+        sfx = hj212__suffix(it, &sl);
+        if (hj212__numeric(sfx, sl) >= 0 || hj212__text_suffix(sfx, sl))
+            continue;
+        for (size_t j = 0; j < cp->nitems && !known; j++) {
+            const struct hj212_item *o = &cp->items[j];
+            size_t ol = 0;
+            const char *os;
+            if (!hj212__same_code(o, it))
+                continue;
+            os = hj212__suffix(o, &ol);
+            known = hj212__numeric(os, ol) >= 0;
+        }
+        if (!known)
+            hj212__bad_item(cp, it, HJ212_BAD_UNKNOWN);
+    }
+
+    if (hj212__time(cp, "BeginTime", &has_b, &b, err) ||
+        hj212__time(cp, "EndTime", &has_e, &e, err))
+        return -EBADMSG;
+    if (has_b || has_e)
+        cp->lax |= HJ212_LAX_BEGIN_END;
+    if (cp->has_datatime) {
+        *ts_us = cp->datatime_us;
+        return 0;
+    }
+    /* No DataTime: BeginTime dates the upload only when the span is one
+     * period of this CN; anything else would be a guess. */
+    if (!has_b) {
+        hj212__fail(err, HJ212_E_TIME, "a data upload without DataTime");
+        return -EBADMSG;
+    }
+    if (has_e && !hj212__one_period(cn, e - b)) {
+        hj212__fail(err, HJ212_E_TIME,
+                    "no DataTime, and BeginTime..EndTime (%llds) is not one period of CN %d",
+                    (long long)((e - b) / ETIME_US_PER_SEC), cn);
+        return -EBADMSG;
+    }
+    *ts_us = b;
+    return 0;
 }
 
 /* ---- stream framer -------------------------------------------------- */

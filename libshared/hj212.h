@@ -20,8 +20,12 @@
  * "&&", field syntax); lenient where real loggers deviate harmlessly
  * (lower-case CRC hex, missing CR LF, missing QN/Flag, field order, PNO
  * before PNUM, zero padding, oversize segments, trailing ';', spaces in
- * CP). Every leniency applied is reported as an HJ212_LAX_* bit so callers
- * can count it. docs/HJ212.md is the user-facing description.
+ * CP, a DataTime with milliseconds, a repeated field). Every leniency
+ * applied is reported as an HJ212_LAX_* bit so callers can count it. A CP
+ * item that is wrong on its own (not key=value, a key repeated with another
+ * value, a misspelt item of a data upload) does not sink the frame: it is
+ * listed in hj212_cp.bad with its reason and left out, and the rest of the
+ * frame stands. docs/HJ212.md is the user-facing description.
  *
  * Failures return -EBADMSG (bad input) or -EINVAL/-ENOSPC/-EMSGSIZE (bad
  * arguments to the encoder); the reason comes back in a struct hj212_err. */
@@ -85,7 +89,8 @@ enum hj212_reason {
     HJ212_E_FLAG,      /* "flag": Flag not 0..255 or an unknown version */
     HJ212_E_FIELD,     /* "field": malformed/duplicate field, bad PNUM/PNO */
     HJ212_E_CP,        /* "cp": CP missing, not "&&..&&", or bad item syntax */
-    HJ212_E_TIME,      /* "time": DataTime is not a valid YYYYMMDDhhmmss */
+    HJ212_E_TIME,      /* "time": DataTime is not a valid YYYYMMDDhhmmss[zzz], given
+                        * twice, or a data upload has no time */
     HJ212_E_COUNT
 };
 
@@ -108,22 +113,27 @@ int hj212_qnrtn(int reason);
 /* Deviations that were accepted. A frame's bits are in hj212_frame.lax, the
  * CP parser's in hj212_cp.lax (disjoint bits, so they can be OR-ed). */
 enum hj212_lax {
-    HJ212_LAX_CRC_LOWER = 1u << 0,     /* "crc_lower": lower-case CRC hex */
-    HJ212_LAX_NO_TERM = 1u << 1,       /* "no_crlf": no terminator after the CRC */
-    HJ212_LAX_LF_ONLY = 1u << 2,       /* "lf_only": LF without CR */
-    HJ212_LAX_TRAIL_WS = 1u << 3,      /* "trailing_space": other whitespace at the end */
-    HJ212_LAX_LEN_CHARS = 1u << 4,     /* "len_chars": length counts UTF-8 characters */
-    HJ212_LAX_OVERSIZE = 1u << 5,      /* "oversize": segment > 1024 or CP > 950 */
-    HJ212_LAX_ORDER = 1u << 6,         /* "order": fields not in the standard order */
-    HJ212_LAX_NO_QN = 1u << 7,         /* "no_qn": QN absent */
-    HJ212_LAX_NO_FLAG = 1u << 8,       /* "no_flag": Flag absent (read as 2005) */
-    HJ212_LAX_ZERO_PAD = 1u << 9,      /* "zero_pad": Flag/PNUM/PNO with leading zeros */
-    HJ212_LAX_SPLIT_NO_D = 1u << 10,   /* "split_no_d": PNUM/PNO without Flag bit D */
-    HJ212_LAX_EXTRA = 1u << 11,        /* "extra_field": unknown fields kept */
-    HJ212_LAX_CP_SPACE = 1u << 12,     /* "cp_space": spaces around CP keys/values */
-    HJ212_LAX_CP_EMPTY = 1u << 13,     /* "cp_empty": empty item or trailing ';' */
-    HJ212_LAX_CP_DUP = 1u << 14,       /* "cp_dup": a key repeated (first one wins) */
-    HJ212_LAX_CP_BARE_FLAG = 1u << 15, /* "cp_bare_flag": "Flag=N" without a code */
+    HJ212_LAX_CRC_LOWER = 1u << 0,      /* "crc_lower": lower-case CRC hex */
+    HJ212_LAX_NO_TERM = 1u << 1,        /* "no_crlf": no terminator after the CRC */
+    HJ212_LAX_LF_ONLY = 1u << 2,        /* "lf_only": LF without CR */
+    HJ212_LAX_TRAIL_WS = 1u << 3,       /* "trailing_space": other whitespace at the end */
+    HJ212_LAX_LEN_CHARS = 1u << 4,      /* "len_chars": length counts UTF-8 characters */
+    HJ212_LAX_OVERSIZE = 1u << 5,       /* "oversize": segment > 1024 or CP > 950 */
+    HJ212_LAX_ORDER = 1u << 6,          /* "order": fields not in the standard order */
+    HJ212_LAX_NO_QN = 1u << 7,          /* "no_qn": QN absent */
+    HJ212_LAX_NO_FLAG = 1u << 8,        /* "no_flag": Flag absent (read as 2005) */
+    HJ212_LAX_ZERO_PAD = 1u << 9,       /* "zero_pad": Flag/PNUM/PNO with leading zeros */
+    HJ212_LAX_SPLIT_NO_D = 1u << 10,    /* "split_no_d": PNUM/PNO without Flag bit D */
+    HJ212_LAX_EXTRA = 1u << 11,         /* "extra_field": unknown fields kept */
+    HJ212_LAX_CP_SPACE = 1u << 12,      /* "cp_space": spaces around CP keys/values */
+    HJ212_LAX_CP_EMPTY = 1u << 13,      /* "cp_empty": empty item or trailing ';' */
+    HJ212_LAX_CP_DUP = 1u << 14,        /* "cp_dup": a key repeated (first one wins) */
+    HJ212_LAX_CP_BARE_FLAG = 1u << 15,  /* "cp_bare_flag": "Flag=N" without a code */
+    HJ212_LAX_SPLIT_NO_PNUM = 1u << 16, /* "split_no_pnum": Flag bit D without PNUM/PNO */
+    HJ212_LAX_DUP_FIELD = 1u << 17,     /* "dup_field": a field repeated with the same value */
+    HJ212_LAX_EMPTY_FIELD = 1u << 18,   /* "empty_field": an empty field (";;") */
+    HJ212_LAX_TIME_MS = 1u << 19,       /* "datatime_ms": DataTime with milliseconds */
+    HJ212_LAX_BEGIN_END = 1u << 20,     /* "begin_end": BeginTime/EndTime in a data upload */
 };
 
 /* Name of one HJ212_LAX_* bit (static storage), NULL if not exactly one
@@ -200,7 +210,7 @@ struct hj212_frame {
     /* Filled by parsing, ignored by the encoder: */
     enum hj212_version version; /* from the Flag version bits; 2005 if no Flag */
     bool ack;                   /* Flag bit A: the sender wants an answer */
-    bool split;                 /* Flag bit D, or PNUM/PNO present */
+    bool split;                 /* PNUM/PNO present (bit D alone: split_no_pnum) */
     unsigned lax;               /* HJ212_LAX_* applied */
     size_t seg_len;             /* actual data-segment bytes */
     int declared_len;           /* the length field, -1 when not 4 digits */
@@ -263,16 +273,46 @@ struct hj212_item {
     uint16_t key_len, val_len, code_len;
     uint16_t group; /* index of the ';'-separated group, from 0 */
     bool text;      /* the value was written as //text// */
+    bool bad;       /* refused (listed in hj212_cp.bad): lookups skip it */
+};
+
+/* Why one CP item was refused while the rest of the frame was taken. */
+enum hj212_bad_why {
+    HJ212_BAD_SYNTAX = 1, /* "syntax": not key=value, or a malformed key */
+    HJ212_BAD_CONFLICT,   /* "conflict": the key is repeated with another value */
+    HJ212_BAD_UNKNOWN,    /* "unknown": a data upload's item the standard does not
+                           * define and that carries no known value ("LA-td") */
+    HJ212_BAD_NUMBER,     /* "number": a numeric value (-Rtd, -Avg, ...) that is not a number */
+    HJ212_BAD_FLAG,       /* "flag": a -Flag that is not one letter or digit */
+    HJ212_BAD_TIME,       /* "time": a malformed BeginTime/EndTime beside a DataTime */
+    HJ212_BAD_COUNT
+};
+
+/* Short stable name of a hj212_bad_why ("syntax", ...), "unknown" for others. */
+const char *hj212_bad_str(int why);
+
+/* One refused CP item: its text "key=value" as written (borrowed from the
+ * CP text, at most HJ212_BAD_TEXT_MAX bytes of it) and why. */
+#define HJ212_BAD_MAX 32
+#define HJ212_BAD_TEXT_MAX 64
+struct hj212_bad {
+    const char *text;
+    uint16_t len;
+    uint8_t why; /* enum hj212_bad_why */
 };
 
 struct hj212_cp {
     const char *text; /* the parsed CP text (borrowed) */
     size_t len;
-    unsigned lax; /* HJ212_LAX_CP_* applied */
+    unsigned lax; /* HJ212_LAX_CP_* (and TIME_MS, BEGIN_END) applied */
     bool has_datatime;
-    char datatime[15];   /* "YYYYMMDDhhmmss" when has_datatime */
+    char datatime[15];   /* "YYYYMMDDhhmmss" when has_datatime (milliseconds cut) */
     int64_t datatime_us; /* microseconds since the epoch, read as Beijing time */
     size_t nitems;
+    /* Items refused on their own: the first HJ212_BAD_MAX are listed, all
+     * are counted in nbad_total. */
+    size_t nbad, nbad_total;
+    struct hj212_bad bad[HJ212_BAD_MAX];
     struct hj212_item items[HJ212_CP_ITEMS_MAX];
 };
 
@@ -281,15 +321,51 @@ struct hj212_cp {
  * and may contain ';' or ','. Keys are 1..32 of [A-Za-z0-9_-]. Spaces
  * around keys and values, empty items and a trailing ';' are tolerated. A
  * "Flag=N" item without a code takes the code of its group's neighbour.
- * DataTime (first occurrence) must be YYYYMMDDhhmmss, read as Beijing time.
+ * DataTime must be YYYYMMDDhhmmss, or YYYYMMDDhhmmsszzz (milliseconds,
+ * "datatime_ms"), read as Beijing time.
  *
- * Returns 0, or -EBADMSG with err (may be NULL) reason HJ212_E_CP (syntax,
- * more than HJ212_CP_ITEMS_MAX items) or HJ212_E_TIME. out borrows from cp.
- * out is large (~20 KiB): embed it or allocate it, mind small stacks. */
+ * Refused on their own, listed in out->bad and left out of the items (or
+ * marked bad): an item that is not key=value or whose key is malformed
+ * ("syntax"; it runs to the next ',' or ';'), and every item of a key given
+ * twice with different values ("conflict"; the same value twice is
+ * "cp_dup"). A bare Flag's key is its code's "-Flag".
+ *
+ * Returns 0, or -EBADMSG with err (may be NULL) reason HJ212_E_CP (an
+ * unterminated or followed //text//, a control character, more than
+ * HJ212_CP_ITEMS_MAX items: nothing can be trusted after them) or
+ * HJ212_E_TIME (DataTime malformed or given twice with different values).
+ * out borrows from cp. out is large (~22 KiB): embed it or allocate it,
+ * mind small stacks. */
 int hj212_cp_parse(const char *cp, size_t len, struct hj212_cp *out, struct hj212_err *err);
 
-/* Looks up the first item with this key (case-sensitive, e.g. "QnRtn").
- * The value (val, val_len bytes) borrows from the CP text. Returns 0 or -ENOENT. */
+/* Is cn a data upload whose pollutant values are readings (2011 real-time,
+ * 2051 minute, 2061 hour, 2031 day)? */
+bool hj212_cn_is_data(int cn);
+
+/* Checks the CP of a data upload (cn as hj212_cn_is_data) and finds its
+ * time. Refuses, each on its own (out->bad, the item marked bad):
+ *   - "unknown": an item without a code that the standard does not define
+ *     for data (anything but DataTime, BeginTime, EndTime, PolId, a bare
+ *     Flag), and the items of a code with an unknown suffix when the code
+ *     has no value under a known suffix (a misspelt "LA-td=50.1");
+ *     unknown suffixes beside a known value are vendor extensions (-ValidNum,
+ *     -Ia) and stay;
+ *   - "number": a non-empty value of a numeric suffix that is not a number;
+ *   - "flag": a non-empty -Flag that is not one letter or digit;
+ *   - "time": a malformed BeginTime or EndTime when DataTime is there.
+ * The time is DataTime; without it, BeginTime when it names one period
+ * unambiguously (EndTime absent, equal to it, or one period later, or one
+ * period less a second: an hour for 2061, a day for 2031, a whole number
+ * of minutes up to an hour for 2051, none for 2011). BeginTime/EndTime are
+ * reported as "begin_end" in out->lax.
+ *
+ * Returns 0 with *ts_us set, or -EBADMSG with err (may be NULL) reason
+ * HJ212_E_TIME when there is no unambiguous time. Call once per parse. */
+int hj212_cp_data(struct hj212_cp *cp, int cn, int64_t *ts_us, struct hj212_err *err);
+
+/* Looks up the first item with this key (case-sensitive, e.g. "QnRtn"),
+ * refused items skipped. The value (val, val_len bytes) borrows from the CP
+ * text. Returns 0 or -ENOENT. */
 int hj212_cp_find(const struct hj212_cp *cp, const char *key, const char **val, size_t *val_len);
 
 /* Numeric values of a pollutant, by key suffix. */
@@ -315,19 +391,21 @@ enum hj212_val {
 /* Suffix name of an hj212_val ("Rtd", ...), NULL when out of range. */
 const char *hj212_val_name(int v);
 
-/* Everything the CP says about one code (all groups merged, first value
- * wins on repeats). */
+/* Everything the CP says about one code (all groups merged; refused items
+ * left out, so a repeat is always of the same value). */
 struct hj212_pollutant {
     char code[HJ212_CODE_MAX + 1]; /* "w01018", "a34004", "L10", "SB1", "i12001" */
     unsigned has;                  /* 1u << HJ212_* for values that are numbers */
     unsigned seen;                 /* 1u << HJ212_* for values present at all */
     double v[HJ212_NVALS];
     char flag;                           /* -Flag letter (N, F, M, S, D, C, T, B, ...); 0 if none */
+    bool flag_bad;                       /* a -Flag item was refused: no value is trustworthy */
     char eflag[HJ212_EFLAG_MAX + 1];     /* -EFlag, "" if none */
     const char *sample_time, *info, *sn; /* -SampleTime, -Info, -SN, borrowed; NULL if none */
     size_t sample_time_len, info_len, sn_len;
-    size_t nitems; /* items with this code */
+    size_t nitems; /* items with this code that stand */
     size_t nother; /* of which with other suffixes (find them in cp->items) */
+    size_t nbad;   /* items with this code that were refused (hj212_cp.bad) */
 };
 
 /* Iterates the codes of the CP in order of first appearance. Start with

@@ -1,8 +1,10 @@
 /* ecoctl hj212 check [FILE]: reads HJ 212 frames one per line (from FILE,
  * or stdin when FILE is absent or "-") and says for each line whether the
  * gateway would accept the frame and, if not, why. The verdict is the
- * codec's (libshared/hj212.h): frame, fields, then the CP items, exactly
- * what eco-ingest checks before storing anything. No database, no broker.
+ * codec's (libshared/hj212.h): frame, fields, then the CP items (for a data
+ * upload also its time and the items refused on their own), exactly what
+ * eco-ingest checks before storing anything. No database, no broker, so
+ * what depends on the registry (MN, password, the code map) is not checked.
  *
  * Lines are bounded (CTL_HJ212_LINE_MAX); a longer line is reported as
  * "too_long" and skipped, never read into unbounded memory. Blank lines are
@@ -29,7 +31,9 @@ struct ctl_hj212_res {
     char detail[HJ212_DETAIL_MAX];
     struct hj212_frame f; /* fields valid per f.fields, even when refused */
     bool have_cp;         /* cp below was parsed */
-    unsigned lax;         /* frame and CP leniencies, line-ending ones masked */
+    bool have_ts;         /* ts_us: the data upload's time */
+    int64_t ts_us;
+    unsigned lax; /* frame and CP leniencies, line-ending ones masked */
 };
 
 static void ctl_hj212__usage(FILE *out)
@@ -76,10 +80,20 @@ static void ctl_hj212__check(const char *line, size_t len, struct hj212_cp *cp,
 {
     struct hj212_err err;
 
-    r->have_cp = false;
+    r->have_cp = r->have_ts = false;
     if (hj212_parse_frame(line, len, &r->f, &err) == 0 &&
-        hj212_cp_parse(r->f.cp, r->f.cp_len, cp, &err) == 0)
+        hj212_cp_parse(r->f.cp, r->f.cp_len, cp, &err) == 0) {
+        int cn = (int)strtol(r->f.cn, NULL, 10);
         r->have_cp = true;
+        /* An empty CP with a data CN is the platform's request ("start
+         * real-time data", B-12), not an upload: nothing to date. */
+        if (hj212_cn_is_data(cn) && cp->nitems > 0) {
+            if (hj212_cp_data(cp, cn, &r->ts_us, &err) == 0)
+                r->have_ts = true;
+            else
+                r->have_cp = false;
+        }
+    }
     r->reason = err.reason;
     memcpy(r->detail, err.detail, sizeof(r->detail));
     /* Line mode: a missing CR LF is how lines come, not a leniency. */
@@ -88,7 +102,24 @@ static void ctl_hj212__check(const char *line, size_t len, struct hj212_cp *cp,
         r->lax |= cp->lax;
 }
 
-static void ctl_hj212__print_text(const struct ctl_hj212_res *r)
+/* A refused item as the logger wrote it: printable ASCII, a credential's
+ * value (NewPW=) withheld. */
+static const char *ctl_hj212__item(const struct hj212_bad *b, char *out, size_t cap)
+{
+    const char *eq = memchr(b->text, '=', b->len);
+    size_t show = b->len, o = 0;
+
+    if (eq && (size_t)(eq - b->text) >= 2 && memcmp(eq - 2, "PW", 2) == 0)
+        show = (size_t)(eq - b->text) + 1;
+    for (size_t i = 0; i < show && o + 4 < cap; i++)
+        out[o++] = b->text[i] >= 0x20 && b->text[i] < 0x7f ? b->text[i] : '?';
+    if (show < b->len && o + 4 < cap)
+        memcpy(out + o, "***", 3), o += 3;
+    out[o] = '\0';
+    return out;
+}
+
+static void ctl_hj212__print_text(const struct ctl_hj212_res *r, const struct hj212_cp *cp)
 {
     const struct hj212_frame *f = &r->f;
     char lax[256];
@@ -101,6 +132,15 @@ static void ctl_hj212__print_text(const struct ctl_hj212_res *r)
            hj212_version_str(f->version));
     if (r->lax)
         printf("; lenient: %s", hj212_lax_names(r->lax, lax, sizeof(lax)));
+    if (r->have_cp && cp->nbad_total) {
+        char item[HJ212_BAD_TEXT_MAX + 8];
+        printf("; rejected fields:");
+        for (size_t i = 0; i < cp->nbad; i++)
+            printf("%s %s (%s)", i ? "," : "", ctl_hj212__item(&cp->bad[i], item, sizeof(item)),
+                   hj212_bad_str(cp->bad[i].why));
+        if (cp->nbad_total > cp->nbad)
+            printf(" and %zu more", cp->nbad_total - cp->nbad);
+    }
     putchar('\n');
 }
 
@@ -144,9 +184,12 @@ static int ctl_hj212__print_json(const struct ctl_hj212_res *r, const struct hj2
         !ctl_hj212__jnum(o, "pnum", f->fields & HJ212_F_PNUM, f->pnum) ||
         !ctl_hj212__jnum(o, "pno", f->fields & HJ212_F_PNO, f->pno))
         goto out;
-    if (r->have_cp && cp->has_datatime)
+    /* a data upload's time may come from BeginTime (hj212_cp_data) */
+    if (r->have_ts)
+        etime_format(r->ts_us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
+    else if (r->have_cp && cp->has_datatime)
         etime_format(cp->datatime_us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
-    if (!ctl_hj212__jstr(o, "datatime", r->have_cp && cp->has_datatime, ts) ||
+    if (!ctl_hj212__jstr(o, "datatime", r->have_ts || (r->have_cp && cp->has_datatime), ts) ||
         !ctl_hj212__jnum(o, "items", r->have_cp, r->have_cp ? (double)cp->nitems : 0))
         goto out;
     if (!(arr = cJSON_AddArrayToObject(o, "lenient")))
@@ -163,6 +206,25 @@ static int ctl_hj212__print_json(const struct ctl_hj212_res *r, const struct hj2
             goto out;
         }
     }
+    /* items refused on their own: the frame is accepted without them */
+    if (!(arr = cJSON_AddArrayToObject(o, "rejected_fields")))
+        goto out;
+    for (size_t i = 0; r->have_cp && i < cp->nbad; i++) {
+        char item[HJ212_BAD_TEXT_MAX + 8];
+        cJSON *it = cJSON_CreateObject();
+        if (!it)
+            goto out;
+        if (!cJSON_AddItemToArray(arr, it)) {
+            cJSON_Delete(it);
+            goto out;
+        }
+        if (!cJSON_AddStringToObject(it, "field",
+                                     ctl_hj212__item(&cp->bad[i], item, sizeof(item))) ||
+            !cJSON_AddStringToObject(it, "reason", hj212_bad_str(cp->bad[i].why)))
+            goto out;
+    }
+    if (!cJSON_AddNumberToObject(o, "rejected_total", r->have_cp ? (double)cp->nbad_total : 0))
+        goto out;
     if (json_print(o, &text, &len))
         goto out;
     fwrite(text, 1, len, stdout);
@@ -230,7 +292,7 @@ static int ctl_hj212_check(const struct ctl_opts *o, const char *path)
                 goto out;
             }
         } else {
-            ctl_hj212__print_text(r);
+            ctl_hj212__print_text(r, cp);
         }
     }
     if (got < 0) {

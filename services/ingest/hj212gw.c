@@ -590,6 +590,30 @@ static void gw__why(struct buf *why, const char *code, const char *suffix)
     buf_printf(why, "%s%s%s", code, suffix ? "-" : "", suffix ? suffix : "");
 }
 
+/* The CP items the codec refused on their own, as "text (why)", ", "-
+ * separated, into out (the text is the logger's: printable ASCII only, a
+ * credential's value masked as in hj212gw_mask). */
+static void gw__rejected(const struct hj212_cp *cp, struct buf *out)
+{
+    buf_reset(out);
+    for (size_t i = 0; i < cp->nbad; i++) {
+        const struct hj212_bad *b = &cp->bad[i];
+        const char *eq = memchr(b->text, '=', b->len);
+        size_t show = eq && hj212gw_secret_key(b->text, (size_t)(eq - b->text))
+                          ? (size_t)(eq - b->text) + 1
+                          : b->len;
+        if (out->len)
+            buf_addstr(out, ", ");
+        for (size_t k = 0; k < show; k++) {
+            char ch = b->text[k];
+            buf_addc(out, ch >= 0x20 && ch < 0x7f ? ch : '?');
+        }
+        buf_printf(out, "%s (%s)", show < b->len ? "***" : "", hj212_bad_str(b->why));
+    }
+    if (cp->nbad_total > cp->nbad)
+        buf_printf(out, " and %zu more", cp->nbad_total - cp->nbad);
+}
+
 /* Adds one value to the readings message unless its parameter already has
  * one from this frame (first wins, as with repeated CP keys). */
 static int gw__value(struct hj212gw *gw, const struct reg_param *p, double v, char flag,
@@ -618,9 +642,11 @@ static int gw__value(struct hj212gw *gw, const struct reg_param *p, double v, ch
  *     with its -Flag (N when absent);
  *   - secondary values (-Min, -Max, -Cou, -Zs*, ...) only where the map has
  *     a row "<code>-<Suffix>"; otherwise they are ignored (counted).
- * Primary values whose code has no parameter, and values that are not
- * numbers, go to one dead letter per frame ("unmapped pollutant code: ...")
- * with the whole frame; the rest of the frame is stored. */
+ * Primary values whose code has no parameter, values whose flag is bad, and
+ * the items the codec refused on their own (hj212_cp_data: misspelt, not a
+ * number, ...) go to one dead letter per frame ("unmapped pollutant code:
+ * ...; rejected fields: ...") with the whole frame; the rest of the frame
+ * is stored and answered. */
 static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const struct reg *reg,
                     const struct reg_device *dev, char period)
 {
@@ -630,25 +656,27 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
     const char *st = dev->st[0] ? dev->st : f->st;
     const int primary = period == 'r' ? HJ212_RTD : HJ212_AVG;
     const struct reg_param **used = gw->used;
-    struct buf *m = &gw->msg, *why = &gw->why, *bad = &gw->bad;
+    struct buf *m = &gw->msg, *why = &gw->why, *bad = &gw->bad, *rej = &gw->mask;
     struct hj212_pollutant pol;
+    struct hj212_err err;
     char ts[ETIME_RFC3339_MAX], key[HJ212_CP_KEY_MAX + 8];
     size_t pos = 0, nused = 0;
+    int64_t ts_us;
     int rc;
 
-    if (!cp->has_datatime) {
-        gw__refuse(c, dev->code, "time", "a data upload without DataTime", ch);
+    if (hj212_cp_data(gw->cp, (int)strtol(f->cn, NULL, 10), &ts_us, &err)) {
+        gw__refuse(c, dev->code, hj212_reason_str(err.reason), err.detail, ch);
         return -EBADMSG;
     }
     buf_reset(m);
     buf_reset(why);
     buf_reset(bad);
-    etime_format(cp->datatime_us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
+    etime_format(ts_us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
     rc =
         buf_printf(m, "{\"ts\":\"%s\",\"period\":\"%s\",\"values\":{", ts, gw__period_name(period));
     while (!rc && hj212_cp_pollutant(cp, &pos, &pol) == 0) {
         char flag = pol.flag ? pol.flag : 'N';
-        bool flag_ok = isalnum((unsigned char)flag) != 0;
+        bool flag_ok = !pol.flag_bad && isalnum((unsigned char)flag) != 0;
 
         for (int vi = 0; vi < HJ212_NVALS && !rc; vi++) {
             const char *vname = hj212_val_name(vi);
@@ -657,15 +685,8 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
             if (vi == HJ212_RS || vi == HJ212_RT || !(pol.seen & (1u << vi)))
                 continue;
             if (vi == primary) {
-                if (!(pol.has & (1u << vi))) {
-                    const char *val;
-                    size_t vlen;
-                    snprintf(key, sizeof(key), "%s-%s", pol.code, vname);
-                    /* an empty value means "no value"; anything else is bad */
-                    if (hj212_cp_find(cp, key, &val, &vlen) == 0 && vlen)
-                        gw__why(bad, pol.code, vname);
-                    continue;
-                }
+                if (!(pol.has & (1u << vi)))
+                    continue; /* empty: no value (a bad one is in cp->bad) */
                 p = reg_hj212_param(reg, st, pol.code);
                 if (!p) {
                     gw__why(why, pol.code, NULL);
@@ -698,13 +719,16 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
         if ((rc = gw__append(c, "eco/v1/in/", dev->code, m->p, m->len)))
             return rc;
     }
-    if (why->len || bad->len) {
-        char reason[HJ212_DETAIL_MAX + 256];
-        snprintf(reason, sizeof(reason), "%s%.*s%s%s%.*s",
-                 why->len ? "unmapped pollutant code: " : "",
-                 (int)(why->len > 200 ? 200 : why->len), why->len ? why->p : "",
-                 why->len && bad->len ? "; " : "", bad->len ? "not a number or bad flag: " : "",
-                 (int)(bad->len > 120 ? 120 : bad->len), bad->len ? bad->p : "");
+    gw__rejected(gw->cp, rej);
+    if (why->len || bad->len || rej->len) {
+        char reason[HJ212_DETAIL_MAX + 512];
+        snprintf(
+            reason, sizeof(reason), "%s%.*s%s%s%.*s%s%s%.*s",
+            why->len ? "unmapped pollutant code: " : "", (int)(why->len > 200 ? 200 : why->len),
+            why->len ? why->p : "", why->len && bad->len ? "; " : "", bad->len ? "bad flag: " : "",
+            (int)(bad->len > 120 ? 120 : bad->len), bad->len ? bad->p : "",
+            (why->len || bad->len) && rej->len ? "; " : "", rej->len ? "rejected fields: " : "",
+            (int)(rej->len > 240 ? 240 : rej->len), rej->len ? rej->p : "");
         if (why->len)
             gw->n.unmapped++;
         /* not a refusal of the frame: counted for the device, no streak */
@@ -712,7 +736,7 @@ static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const stru
         if (d) {
             d->rejected++;
             snprintf(d->last_reason, sizeof(d->last_reason), "%s",
-                     why->len ? "unmapped pollutant code" : "bad value");
+                     why->len ? "unmapped pollutant code" : "rejected fields");
         }
         rc = gw__reject(c, dev->code, reason, NULL, ch->data, ch->len);
     }
@@ -781,7 +805,8 @@ static bool gw__event_time(const struct hj212_cp *cp, int64_t *us)
 /* Any other upload, and the logger's answers, become one record on
  * $hj212/event/<MN>: the frame's fields and every CP item as text (the first
  * of repeated keys), which ingest stores in obs.device_event as jsonb. */
-static int gw__event(struct gw__conn *c, const struct reg_device *dev, int cn)
+static int gw__event(struct gw__conn *c, const struct hj212_chunk *ch, const struct reg_device *dev,
+                     int cn)
 {
     struct hj212gw *gw = c->gw;
     const struct hj212_frame *f = &c->frame;
@@ -819,7 +844,7 @@ static int gw__event(struct gw__conn *c, const struct reg_device *dev, int cn)
         for (size_t j = 0; j < i && !dup; j++)
             dup = cp->items[j].key_len == it->key_len &&
                   memcmp(cp->items[j].key, it->key, it->key_len) == 0;
-        if (dup)
+        if (dup || it->bad)
             continue;
         rc = nkeys++ ? buf_addc(m, ',') : 0;
         rc = rc ? rc : gw__add_jstr(m, it->key, it->key_len);
@@ -833,7 +858,14 @@ static int gw__event(struct gw__conn *c, const struct reg_device *dev, int cn)
     if (rc)
         return rc;
     gw->n.events++;
-    return gw__append(c, HJ212GW_TOPIC_EVENT, dev->code, m->p, m->len);
+    if ((rc = gw__append(c, HJ212GW_TOPIC_EVENT, dev->code, m->p, m->len)) || !cp->nbad_total)
+        return rc;
+    /* items refused on their own: dead-lettered beside the event */
+    char reason[HJ212_DETAIL_MAX + 256];
+    gw__rejected(cp, &gw->why);
+    snprintf(reason, sizeof(reason), "rejected fields: %.*s",
+             (int)(gw->why.len > 240 ? 240 : gw->why.len), gw->why.p);
+    return gw__reject(c, dev->code, reason, NULL, ch->data, ch->len);
 }
 
 /* ---- password checks --------------------------------------------------- */
@@ -1093,7 +1125,7 @@ static void gw__frame(struct gw__conn *c, const struct hj212_chunk *ch)
     else if (cn == 9015)
         rc = 0; /* HJ 212-2025 heartbeat: keeps the link up, nothing to store */
     else
-        rc = gw__event(c, dev, cn);
+        rc = gw__event(c, ch, dev, cn);
     if (rc || c->closing)
         return;
     c->bad_streak = 0;

@@ -24,7 +24,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # Frames and expected verdicts, one per line, in the same order. The file
-# says "valid" or "invalid" (optionally "invalid:<reason>").
+# says "valid", "invalid" (optionally "invalid:<reason>") or, for frames of
+# field devices, "accepted:<lenient names>/<reasons of refused items>".
 awk -F'\t' 'NR > 1 && NF >= 3 { print $3 }' "$TSV" >"$tmp/frames"
 awk -F'\t' 'NR > 1 && NF >= 3 { print $2 }' "$TSV" >"$tmp/expected"
 nfile=$(wc -l <"$tmp/frames")
@@ -71,6 +72,17 @@ check_json() { # file-with-json-lines label
                 [ "$reason" = "${want#invalid:}" ] || fail "$label line $n: expected $want, got $reason"
             fi
             ;;
+        accepted:*)
+            # a field device's frame: accepted, with these deviations noted
+            # and these items refused ("accepted:<lenient>/<reasons>")
+            [ "$ok" = true ] || fail "$label line $n: expected $want, got ok=$ok reason=$reason: $line"
+            local spec=${want#accepted:} wl got
+            wl=$(printf '%s' "${spec%%/*}" | sed 's/[^,][^,]*/"&"/g')
+            printf '%s' "$line" | grep -qF "\"lenient\":[$wl]," ||
+                fail "$label line $n: lenient not [$wl]: $line"
+            got=$(printf '%s' "$line" | { grep -o '"reason":"[a-z]*"}' || true; } | sed 's/"reason":"\([a-z]*\)"}/\1/' | paste -sd, -)
+            [ "$got" = "${spec#*/}" ] || fail "$label line $n: rejected fields '$got', expected '${spec#*/}': $line"
+            ;;
         *) fail "unknown expected value '$want' on line $n" ;;
         esac
     done <"$out" 3<"$tmp/expected"
@@ -83,6 +95,9 @@ check_json "$tmp/out.json" file
 grep -q '"version":"2017"' "$tmp/out.json" || fail "no 2017 version reported"
 grep -q '"version":"2025"' "$tmp/out.json" || fail "no 2025 version reported (A-02, Flag=9)"
 grep -q '"mn":"010000A8900016F000169DC0"' "$tmp/out.json" || fail "MN not decoded"
+grep -q '"rejected_fields":\[{"field":"LA-td=50.1","reason":"unknown"}\],"rejected_total":1}' "$tmp/out.json" ||
+    fail "the misspelt item of R-01 is not listed as a rejected field"
+grep -q '"datatime":"2021-06-01T08:00:00+08:00"' "$tmp/out.json" || fail "R-04's time (BeginTime) not reported"
 
 # The same from stdin, with CR LF line ends, and --json after the verb.
 sed 's/$/\r/' "$tmp/frames" >"$tmp/frames.crlf"
@@ -96,6 +111,8 @@ grep -q '^line 1: ok ST=32 CN=1062 MN=010000A8900016F000169DC0 (2017)$' "$tmp/ou
     fail "text mode: line 1 not as documented: $(head -n 1 "$tmp/out.txt")"
 grep -q "^line $((nfile + 1)): refused (crc): expected $crc, got ${crc:0:3}$other\$" "$tmp/out.txt" ||
     fail "text mode: CRC refusal not as documented"
+grep -q '^line [0-9]*: ok ST=22 CN=2011 MN=010000A8900016F000169DC0 (2017); lenient: crc_lower,cp_empty,split_no_pnum; rejected fields: LA-td=50.1 (unknown)$' "$tmp/out.txt" ||
+    fail "text mode: the accepted frame with a rejected field not as documented"
 
 # Exit codes: 2 on bad usage, 1 on an unreadable file.
 expect_rc() { # rc command...
