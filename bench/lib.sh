@@ -7,6 +7,8 @@
 #                              eco-ingest and the stack and removes DIR
 #   bench_stack_up             a private stack in DIR/stack, its env sourced, ADMIN
 #                              (admin DSN), q SQL (psql on it), schema migrated
+#   bench_wait_ingest LOG INSTANCE   waits until ingest INSTANCE has committed every
+#                              message ecosim reported published in LOG (or stalls)
 
 bench__cleanup() {
     [ -n "${ingest_pid:-}" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
@@ -34,4 +36,17 @@ bench_stack_up() {
     source "$DIR/stack/env"
     ADMIN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_admin password=$ECO_PG_ADMIN_PASSWORD"
     ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" db migrate >/dev/null
+}
+
+bench_wait_ingest() {
+    local msgs pos last=-1
+    msgs=$(grep -o ' published=[0-9]*' "$1" | head -1 | cut -d= -f2 || true)
+    while :; do
+        pos=$(q "SELECT coalesce((SELECT seq FROM obs.spool_position WHERE instance = '$2'), 0)")
+        [ -n "$msgs" ] && [ "$pos" -ge "$msgs" ] && break
+        [ "$pos" = "$last" ] && break
+        last=$pos
+        sleep 1
+    done
+    BENCH_MSGS=$msgs
 }

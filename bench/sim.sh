@@ -26,15 +26,8 @@ t0=$(date +%s.%N)
 ECO_MQTT_USER=$ECO_MQTT_SIM_USER ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD \
     "$BUILD/services/ecosim/ecosim" --speed 0 --from "$from" --to "$to" --incidents 6 \
     --labels "$DIR/labels.jsonl" >"$DIR/sim.out" 2>"$DIR/sim.log"
-msgs=$(grep -o 'published=[0-9]*' "$DIR/sim.log" "$DIR/sim.out" | head -1 | cut -d= -f2 || true)
-last=-1
-while :; do
-    pos=$(q "SELECT coalesce((SELECT seq FROM obs.spool_position WHERE instance = 'bench'), 0)")
-    [ -n "$msgs" ] && [ "$pos" -ge "$msgs" ] && break
-    [ "$pos" = "$last" ] && break
-    last=$pos
-    sleep 1
-done
+bench_wait_ingest "$DIR/sim.log" bench
+msgs=$BENCH_MSGS
 t1=$(date +%s.%N)
 rows=$(q "SELECT count(*) FROM obs.reading")
 read -r ut st < <(awk '{print $14, $15}' "/proc/$ingest_pid/stat")
