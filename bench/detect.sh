@@ -23,8 +23,8 @@ bench_stack_up
 ECO_PG_DSN=$ADMIN "$BUILD/services/ecoctl/ecoctl" registry load deploy/sample >/dev/null
 ECO_PG_DSN="host=127.0.0.1 port=$ECO_PG_PORT dbname=ecowatch user=eco_ingest password=$ECO_PG_INGEST_PASSWORD" \
 ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
-ECO_INGEST_INSTANCE=bench ECO_INGEST_SHARE_GROUP= ECO_INGEST_SPOOL_DIR="$DIR/spool" \
-ECO_INGEST_HJ212_ADDR= ECO_LOG_LEVEL=warn \
+ECO_INGEST_INSTANCE=bench ECO_INGEST_SHARE_GROUP='' ECO_INGEST_SPOOL_DIR="$DIR/spool" \
+ECO_INGEST_HJ212_ADDR='' ECO_LOG_LEVEL=warn \
     "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
 ingest_pid=$!
 sleep 1

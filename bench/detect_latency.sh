@@ -28,8 +28,8 @@ q "INSERT INTO core.site (code, name, kind, region, geom)
 pg() { printf 'host=127.0.0.1 port=%s dbname=ecowatch user=eco_%s password=%s' "$ECO_PG_PORT" "$1" "$2"; }
 ECO_PG_DSN=$(pg ingest "$ECO_PG_INGEST_PASSWORD") ECO_MQTT_URL=$ECO_MQTT_URL \
 ECO_MQTT_USER=$ECO_MQTT_INGEST_USER ECO_MQTT_PASSWORD=$ECO_MQTT_INGEST_PASSWORD \
-ECO_INGEST_INSTANCE=bench ECO_INGEST_SHARE_GROUP= ECO_INGEST_SPOOL_DIR="$DIR/spool" \
-ECO_INGEST_HJ212_ADDR= ECO_LOG_LEVEL=warn "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
+ECO_INGEST_INSTANCE=bench ECO_INGEST_SHARE_GROUP='' ECO_INGEST_SPOOL_DIR="$DIR/spool" \
+ECO_INGEST_HJ212_ADDR='' ECO_LOG_LEVEL=warn "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
 ingest_pid=$!
 ECO_PG_DSN=$(pg detect "$ECO_PG_DETECT_PASSWORD") ECO_MQTT_URL=$ECO_MQTT_URL \
 ECO_MQTT_USER=$ECO_MQTT_DETECT_USER ECO_MQTT_PASSWORD=$ECO_MQTT_DETECT_PASSWORD \

@@ -48,5 +48,5 @@ bench_wait_ingest() {
         last=$pos
         sleep 1
     done
-    BENCH_MSGS=$msgs
+    export BENCH_MSGS=$msgs
 }
