@@ -237,14 +237,20 @@ static void test_rewind(void)
     latest_close(&lat);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_records),
+    CHECK_CASE(test_no_room),
+    CHECK_CASE(test_rewind),
+};
+
+int main(int argc, char **argv)
 {
+    int rc;
+
     build_reg(&reg, 0);
     rd_out_init(&rd);
-    test_records();
-    test_no_room();
-    test_rewind();
+    rc = CHECK_MAIN(argc, argv, cases);
     rd_out_close(&rd);
     reg_close(&reg);
-    return 0;
+    return rc;
 }

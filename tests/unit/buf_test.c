@@ -273,14 +273,12 @@ static void test_utf8_len_empty(void)
     CHECK_EQ_INT(u8("A", 0), 0);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_caps), CHECK_CASE(test_growth),   CHECK_CASE(test_json),
+    CHECK_CASE(test_copy), CHECK_CASE(test_utf8_len), CHECK_CASE(test_utf8_len_empty),
+};
+
+int main(int argc, char **argv)
 {
-    test_caps();
-    test_growth();
-    test_json();
-    test_copy();
-    test_utf8_len();
-    /* last: a known bug, so that the checks above still run */
-    test_utf8_len_empty();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -4,7 +4,7 @@
 
 #include <errno.h>
 
-int main(void)
+static void test_ctr(void)
 {
     struct ctr_set s = {0};
     struct buf b;
@@ -39,5 +39,13 @@ int main(void)
     CHECK(small.len <= 16);
     buf_close(&small);
     buf_close(&b);
-    return 0;
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_ctr),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
 }

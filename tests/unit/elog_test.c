@@ -45,7 +45,7 @@ static void ev_long(void)
     elog_warn("long", "v=%s", big);
 }
 
-int main(void)
+static void test_elog(void)
 {
     char q[64];
     enum elog_level lvl;
@@ -69,5 +69,13 @@ int main(void)
     CHECK_EQ_INT(elog_level_parse("warn", &lvl), 0);
     CHECK_EQ_INT(lvl, ELOG_WARN);
     CHECK_EQ_INT(elog_level_parse("loud", &lvl), -EINVAL);
-    return 0;
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_elog),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -361,19 +361,35 @@ static void test_note_open(struct dreg *r)
     eng_free(e);
 }
 
-int main(void)
+/* Every case gets the registry main builds (a copy, in its own process). */
+static struct dreg reg;
+#define ON_REG(fn)                                                                                 \
+    static void fn##_case(void)                                                                    \
+    {                                                                                              \
+        fn(&reg);                                                                                  \
+    }
+ON_REG(test_limit)
+ON_REG(test_quality)
+ON_REG(test_offline)
+ON_REG(test_baseline)
+ON_REG(test_regional)
+ON_REG(test_neighbour)
+ON_REG(test_hotspot)
+ON_REG(test_note_open)
+
+static const struct check_case cases[] = {
+    {"test_limit", test_limit_case},       {"test_quality", test_quality_case},
+    {"test_offline", test_offline_case},   {"test_baseline", test_baseline_case},
+    {"test_regional", test_regional_case}, {"test_neighbour", test_neighbour_case},
+    {"test_hotspot", test_hotspot_case},   {"test_note_open", test_note_open_case},
+};
+
+int main(int argc, char **argv)
 {
-    struct dreg r;
-    build(&r);
-    test_limit(&r);
-    test_quality(&r);
-    test_offline(&r);
-    test_baseline(&r);
-    test_regional(&r);
-    test_neighbour(&r);
-    test_hotspot(&r);
-    test_note_open(&r);
-    dreg_close(&r);
-    printf("engine_test: ok\n");
-    return 0;
+    int rc;
+
+    build(&reg);
+    rc = CHECK_MAIN(argc, argv, cases);
+    dreg_close(&reg);
+    return rc;
 }

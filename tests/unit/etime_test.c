@@ -11,7 +11,7 @@ static int64_t parse(const char *s)
     return us;
 }
 
-int main(void)
+static void test_etime(void)
 {
     char buf[ETIME_RFC3339_MAX], hj[18];
     int64_t us;
@@ -28,10 +28,11 @@ int main(void)
 
     /* refused: no offset, bad dates, trailing bytes, truncated */
     static const char *const bad[] = {
-        "2021-06-01T08:00:00",       "2021-02-29T00:00:00Z",      "2021-13-01T00:00:00Z",
-        "2021-06-01T24:00:00Z",      "2021-06-01T08:00:00+08:00x", "2021-06-01T08:00:00+8:00",
-        "2021-06-01X08:00:00Z",      "",                           "1969-12-31T23:59:59Z",
-        "2021-06-01T08:00:00.Z",
+        "2021-06-01T08:00:00",        "2021-02-29T00:00:00Z",
+        "2021-13-01T00:00:00Z",       "2021-06-01T24:00:00Z",
+        "2021-06-01T08:00:00+08:00x", "2021-06-01T08:00:00+8:00",
+        "2021-06-01X08:00:00Z",       "",
+        "1969-12-31T23:59:59Z",       "2021-06-01T08:00:00.Z",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_EQ_INT(etime_parse_rfc3339(bad[i], strlen(bad[i]), &us, NULL), -EINVAL);
@@ -65,5 +66,13 @@ int main(void)
         CHECK_EQ_INT(etime_parse_rfc3339(buf, strlen(buf), &us, NULL), 0);
         CHECK_EQ_INT(us, t);
     }
-    return 0;
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_etime),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
 }

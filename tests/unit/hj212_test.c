@@ -319,6 +319,9 @@ static void test_examples(void)
     }
     CHECK_EQ_INT(checked_valid, 33);
     CHECK_EQ_INT(checked_accepted, 4);
+    printf("# hj212: %zu examples, %d valid checked, %d re-encoded byte-identical, "
+           "%d single-byte mutants refused, %d field frames accepted leniently\n",
+           nex, checked_valid, checked_reencoded, checked_mutants, checked_accepted);
 }
 
 static void test_decoded_fields(void)
@@ -1438,22 +1441,22 @@ static void test_framer_limits(void)
     }
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_crc),
+    CHECK_CASE(test_examples),
+    CHECK_CASE(test_decoded_fields),
+    CHECK_CASE(test_frame_rules),
+    CHECK_CASE(test_numbers),
+    CHECK_CASE(test_cp),
+    CHECK_CASE(test_field_faults),
+    CHECK_CASE(test_encoder),
+    CHECK_CASE(test_framer_boundaries),
+    CHECK_CASE(test_framer_garbage),
+    CHECK_CASE(test_framer_limits),
+};
+
+int main(int argc, char **argv)
 {
     load_examples();
-    test_crc();
-    test_examples();
-    test_decoded_fields();
-    test_frame_rules();
-    test_numbers();
-    test_cp();
-    test_field_faults();
-    test_encoder();
-    test_framer_boundaries();
-    test_framer_garbage();
-    test_framer_limits();
-    printf("hj212: %zu examples, %d valid checked, %d re-encoded byte-identical, "
-           "%d single-byte mutants refused, %d field frames accepted leniently\n",
-           nex, checked_valid, checked_reencoded, checked_mutants, checked_accepted);
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

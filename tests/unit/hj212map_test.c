@@ -38,7 +38,7 @@ static const char *name(const struct reg_param *p)
     return p ? p->code : "(none)";
 }
 
-int main(void)
+static void test_hj212map(void)
 {
     static const char *const pcols[] = {"code", "hj212_code", "id", "unit", "min", "max"};
     static const char *const params[] = {
@@ -93,5 +93,13 @@ int main(void)
     PQclear(mr);
     reg_close(&r);
     printf("hj212map: ok\n");
-    return 0;
+}
+
+static const struct check_case cases[] = {
+    CHECK_CASE(test_hj212map),
+};
+
+int main(int argc, char **argv)
+{
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -164,9 +164,12 @@ static void test_many(void)
     hmap_close(&m);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_basic),
+    CHECK_CASE(test_many),
+};
+
+int main(int argc, char **argv)
 {
-    test_basic();
-    test_many();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

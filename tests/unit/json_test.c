@@ -25,7 +25,7 @@ static void parse_bad(const char *s, size_t n, const char *want_err)
     CHECK(j == NULL);
     if (want_err && !strstr(err, want_err)) {
         fprintf(stderr, "error \"%s\" lacks \"%s\"\n", err, want_err);
-        CHECK(!"error text");
+        FAIL("the error text");
     }
     /* err is optional */
     CHECK_EQ_INT(json_parse(s, n, &j, NULL, 0), -EBADMSG);
@@ -287,11 +287,13 @@ static void test_i64_2p53(void)
     cJSON_Delete(j);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_parse),
+    CHECK_CASE(test_getters),
+    CHECK_CASE(test_i64_2p53),
+};
+
+int main(int argc, char **argv)
 {
-    test_parse();
-    test_getters();
-    /* last: a known bug, so that the checks above still run */
-    test_i64_2p53();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

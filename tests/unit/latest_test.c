@@ -122,9 +122,12 @@ static void test_bound(void)
     latest_close(&l);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_batches),
+    CHECK_CASE(test_bound),
+};
+
+int main(int argc, char **argv)
 {
-    test_batches();
-    test_bound();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -103,6 +103,7 @@ static void test_bounds(void)
 {
     struct obsg g;
     struct got got = {0};
+    struct obsg_mark m;
     char obj[400];
 
     CHECK_EQ_INT(obsg_init(&g, 0, 1024, 1024), -EINVAL);
@@ -131,17 +132,35 @@ static void test_bounds(void)
     }
     obsg_close(&g);
 
-    /* the fragment buffer's cap ends the batch */
+    /* the fragment buffer's cap ends the batch: with 16 bytes, the first
+     * record takes 10 ("s1", NUL, 7 bytes of JSON); the next site code fits
+     * (13), its object does not, and the caller drops the record */
     CHECK_EQ_INT(obsg_init(&g, 16, 16, 1024), 0);
     add(&g, 1, "s1", "{\"a\":1}");
+    CHECK_EQ_INT(g.frags.len, 10);
+    m = obsg_mark(&g);
     struct buf *b = obsg_begin(&g, 1, "s1");
-    CHECK(b == NULL || buf_addstr(b, "{\"a\":12345678}") != 0);
+    CHECK(b != NULL);
+    CHECK_EQ_INT(buf_addstr(b, "{\"a\":12345678}"), -E2BIG);
+    CHECK_EQ_INT(obsg_end(&g), -ENOSPC);
+    obsg_rewind(&g, m);
+    CHECK_EQ_INT(obsg_count(&g), 1);
+    /* a site code that does not fit itself: no buffer at all */
+    CHECK(obsg_begin(&g, 2, "s-longer") == NULL);
+    CHECK_EQ_INT(g.frags.len, 10);
+    got = (struct got){0};
+    CHECK_EQ_INT(obsg_emit(&g, pub, &got), 0);
+    CHECK_EQ_INT(got.n, 1);
+    CHECK_EQ_STR(got.msg[0], "{\"site\":\"s1\",\"readings\":[{\"a\":1}]}");
     obsg_close(&g);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_group),
+    CHECK_CASE(test_bounds),
+};
+
+int main(int argc, char **argv)
 {
-    test_group();
-    test_bounds();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }

@@ -44,7 +44,7 @@ static void why_has(const char *s)
 {
     if (!strstr(why(), s)) {
         fprintf(stderr, "why \"%s\" lacks \"%s\"\n", why(), s);
-        CHECK(!"reason");
+        FAIL("the reason");
     }
 }
 
@@ -493,24 +493,29 @@ static void test_bounds(void)
     CHECK(out.why.len <= RD_WHY_MAX);
 }
 
-int main(void)
+/* the registry as built answers like registry.c's lookups */
+static void test_registry(void)
 {
-    build_reg(&reg, 0);
-    rd_out_init(&out);
-    /* the registry as built answers like registry.c's lookups */
     CHECK(reg_device(&reg, "AIR001", 6) == &reg.devices[0]);
     CHECK(reg_param(&reg, "so2", 3) == &reg.params[1]);
     CHECK(reg_param_by_id(&reg, P_SO2) == &reg.params[1]);
     CHECK(reg_param_by_id(&reg, 99) == NULL);
+}
 
-    test_contract_example();
-    test_units();
-    test_values();
-    test_objects();
-    test_envelope();
-    test_bounds();
+static const struct check_case cases[] = {
+    CHECK_CASE(test_registry), CHECK_CASE(test_contract_example), CHECK_CASE(test_units),
+    CHECK_CASE(test_values),   CHECK_CASE(test_objects),          CHECK_CASE(test_envelope),
+    CHECK_CASE(test_bounds),
+};
 
+int main(int argc, char **argv)
+{
+    int rc;
+
+    build_reg(&reg, 0);
+    rd_out_init(&out);
+    rc = CHECK_MAIN(argc, argv, cases);
     rd_out_close(&out);
     reg_close(&reg);
-    return 0;
+    return rc;
 }

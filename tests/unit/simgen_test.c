@@ -993,28 +993,66 @@ static void test_optional_files(const char *dir)
     simnet_free(net);
 }
 
-int main(void)
+/* Every case gets the fixture directory and the network main loads (a
+ * copy, in its own process: check.h). */
+static const char *fixture_dir;
+static struct simnet *fixture_net;
+#define ON_NET(fn)                                                                                 \
+    static void fn##_case(void)                                                                    \
+    {                                                                                              \
+        fn(fixture_net);                                                                           \
+    }
+ON_NET(test_network)
+ON_NET(test_determinism)
+ON_NET(test_aggregation)
+ON_NET(test_realism)
+ON_NET(test_flatline)
+ON_NET(test_exceedance)
+ON_NET(test_spike_negative_flag_offline)
+ON_NET(test_plume)
+ON_NET(test_river)
+ON_NET(test_mobile_source)
+ON_NET(test_json_and_hj212)
+ON_NET(test_labels)
+
+static void test_csv_case(void)
+{
+    test_csv(fixture_dir);
+}
+
+static void test_optional_files_case(void)
+{
+    test_optional_files(fixture_dir);
+}
+
+static const struct check_case cases[] = {
+    {"test_csv", test_csv_case},
+    {"test_network", test_network_case},
+    {"test_determinism", test_determinism_case},
+    {"test_aggregation", test_aggregation_case},
+    {"test_realism", test_realism_case},
+    CHECK_CASE(test_sample_network),
+    {"test_flatline", test_flatline_case},
+    {"test_exceedance", test_exceedance_case},
+    {"test_spike_negative_flag_offline", test_spike_negative_flag_offline_case},
+    {"test_plume", test_plume_case},
+    {"test_river", test_river_case},
+    {"test_mobile_source", test_mobile_source_case},
+    {"test_json_and_hj212", test_json_and_hj212_case},
+    {"test_labels", test_labels_case},
+    {"test_optional_files", test_optional_files_case},
+};
+
+int main(int argc, char **argv)
 {
     char tmpl[] = "/tmp/simgen_test.XXXXXX";
     char *dir = fixture(tmpl);
-    struct simnet *net = load(dir);
+    int rc;
 
-    test_csv(dir);
-    test_network(net);
-    test_determinism(net);
-    test_aggregation(net);
-    test_realism(net);
-    test_sample_network();
-    test_flatline(net);
-    test_exceedance(net);
-    test_spike_negative_flag_offline(net);
-    test_plume(net);
-    test_river(net);
-    test_mobile_source(net);
-    test_json_and_hj212(net);
-    test_labels(net);
-    simnet_free(net);
-    test_optional_files(dir);
+    fixture_dir = dir;
+    fixture_net = load(dir);
+    rc = CHECK_MAIN(argc, argv, cases);
+    simnet_free(fixture_net);
     {
         static const char *const files[] = {"params.csv", "sites.csv",     "devices.csv",
                                             "limits.csv", "hj212_map.csv", "bad.csv"};
@@ -1025,7 +1063,6 @@ int main(void)
         }
         rmdir(dir);
     }
-    printf("simgen_test: ok\n");
-    return 0;
+    return rc;
 }
 #endif
