@@ -368,7 +368,7 @@ static void l_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
 static void l_closed(uv_handle_t *h)
 {
     struct lconn *c = h->data;
-    if (c->L->finished + c->L->failed == c->L->nconns && !c->L->t_end)
+    if (c->L->finished + c->L->failed == c->L->nconns && c->L->t_end <= 0)
         c->L->t_end = now_s();
 }
 
@@ -453,16 +453,16 @@ static int cmd_load(const char *addr, int argc, char **argv)
         uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&L.sa, l_on_connect);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
-    if (!L.t_end)
+    if (L.t_end <= 0)
         L.t_end = now_s();
-    double el = L.t_auth ? L.t_end - L.t_auth : 0;
+    double el = L.t_auth > 0 ? L.t_end - L.t_auth : 0;
     uint64_t p2 = L.total_acked > L.authed ? L.total_acked - L.authed : 0;
     printf("conns=%u connected=%u finished=%u failed=%u flag=%u window=%u frames_sent=%llu "
            "frames_done=%llu auth_phase_s=%.3f phase2_frames=%llu phase2_s=%.3f "
            "phase2_frames_per_s=%.0f phase2_values_per_s=%.0f barrier_epoch_ms=%lld\n",
            L.nconns, L.connected, L.finished, L.failed, L.flag, L.window,
            (unsigned long long)L.total_sent, (unsigned long long)L.total_acked,
-           L.t_auth ? L.t_auth - L.t0 : -1.0, (unsigned long long)p2, el,
+           L.t_auth > 0 ? L.t_auth - L.t0 : -1.0, (unsigned long long)p2, el,
            el > 0 ? (double)p2 / el : 0, el > 0 ? (double)p2 * L.values / el : 0,
            (long long)L.barrier_epoch_ms);
     uv_loop_close(&loop);
