@@ -50,6 +50,18 @@ static int usage(void)
     return 2;
 }
 
+/* A whole decimal number for option k, or the program stops. */
+static unsigned opt_uint(const char *k, const char *v)
+{
+    char *end;
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end || n > 1000000000UL) {
+        fprintf(stderr, "bench_hj212: %s wants a number, not \"%s\"\n", k, v);
+        exit(2);
+    }
+    return (unsigned)n;
+}
+
 static double now_s(void)
 {
     struct timespec ts;
@@ -106,8 +118,12 @@ static int split_addr(const char *addr, char *host, size_t cap, int *port)
         return -EINVAL;
     memcpy(host, addr, (size_t)(colon - addr));
     host[colon - addr] = '\0';
-    *port = atoi(colon + 1);
-    return *port > 0 && *port < 65536 ? 0 : -EINVAL;
+    char *end;
+    long v = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || v <= 0 || v >= 65536)
+        return -EINVAL;
+    *port = (int)v;
+    return 0;
 }
 
 static int tcp_connect(const char *addr)
@@ -414,15 +430,15 @@ static int cmd_load(const char *addr, int argc, char **argv)
     for (int i = 0; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (strcmp(k, "--conns") == 0)
-            L.nconns = (unsigned)atoi(v);
+            L.nconns = opt_uint(k, v);
         else if (strcmp(k, "--frames") == 0)
             L.frames = strtoull(v, NULL, 10);
         else if (strcmp(k, "--values") == 0)
-            L.values = (unsigned)atoi(v);
+            L.values = opt_uint(k, v);
         else if (strcmp(k, "--window") == 0)
-            L.window = (unsigned)atoi(v);
+            L.window = opt_uint(k, v);
         else if (strcmp(k, "--flag") == 0)
-            L.flag = (unsigned)atoi(v);
+            L.flag = opt_uint(k, v);
         else if (strcmp(k, "--mn-prefix") == 0)
             L.prefix = v;
         else if (strcmp(k, "--pw") == 0)

@@ -129,7 +129,7 @@ int csv_open(struct csv *c, const char *path)
             rc = -EBADMSG;
             goto fail;
         }
-        strcpy(c->hdr[i], c->field[i]);
+        memcpy(c->hdr[i], c->field[i], strlen(c->field[i]) + 1); /* fits: checked above */
     }
     c->nhdr = c->nfields;
     return 0;

@@ -1,6 +1,8 @@
 #include "db.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -604,4 +606,25 @@ void db_close(struct db *db, void (*done)(void *ud))
     db->conn = NULL;
     uv_timer_stop(&db->retry);
     uv_close((uv_handle_t *)&db->retry, db__retry_closed);
+}
+
+int db_get_int(const PGresult *res, int row, int col, int *out)
+{
+    const char *s;
+    char *end;
+    long v;
+
+    if (!res || row < 0 || col < 0 || row >= PQntuples(res) || col >= PQnfields(res) ||
+        PQgetisnull(res, row, col))
+        return -EBADMSG;
+    s = PQgetvalue(res, row, col);
+    /* strtol would skip leading blanks and take "12x" as 12 */
+    if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && isdigit((unsigned char)s[1])))
+        return -EBADMSG;
+    errno = 0;
+    v = strtol(s, &end, 10);
+    if (errno || *end || v < INT_MIN || v > INT_MAX)
+        return -EBADMSG;
+    *out = (int)v;
+    return 0;
 }

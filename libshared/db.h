@@ -63,6 +63,12 @@ int db_query(struct db *db, const char *sql, int nparams, const char *const *par
 int db_copy(struct db *db, const char *sql, const char *data, size_t len, db_done_cb cb,
             void *ctx);
 
+/* The integer in row/col of a text-format result (PQgetvalue, checked: no
+ * atoi): 0, or -EBADMSG when the row or column does not exist, the field is
+ * NULL, or it is not a whole decimal integer within int's range. *out is
+ * left alone on error. */
+int db_get_int(const PGresult *res, int row, int col, int *out);
+
 /* Fails what is queued with -ENOTCONN, closes the connection and handles;
  * done (may be NULL) runs once all handles are closed and db is freed. */
 void db_close(struct db *db, void (*done)(void *ud));

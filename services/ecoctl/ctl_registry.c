@@ -827,12 +827,12 @@ static void ctl_registry__bool(struct ctl_registry__load *L, struct ctl_registry
         return;
     for (int i = 0; yes[i]; i++)
         if (strcasecmp(v, yes[i]) == 0) {
-            strcpy(v, "t");
+            memcpy(v, "t", 2); /* in place: v holds one of the words above */
             return;
         }
     for (int i = 0; no[i]; i++)
         if (strcasecmp(v, no[i]) == 0) {
-            strcpy(v, "f");
+            memcpy(v, "f", 2);
             return;
         }
     ctl_registry__reject(L, F, R, col, "%s is not true or false", ctl_registry__q(q, sizeof q, v));

@@ -174,10 +174,10 @@ static int simnet__params(struct simnet *net, const char *dir, char *err, size_t
             SIMNET_FAIL(-E2BIG, "%s: more than %d params", path, SIMNET_PARAMS_MAX);
         p = &net->params[net->nparams];
         memset(p, 0, sizeof(*p));
-        if (!simnet__pcode_ok(csv_get(&c, ccode)))
+        if (!simnet__pcode_ok(csv_get(&c, ccode)) ||
+            simnet__copy(p->code, sizeof(p->code), csv_get(&c, ccode)))
             SIMNET_FAIL(-EBADMSG, "%s:%ld: bad param code \"%s\"", path, c.line,
                         csv_get(&c, ccode));
-        strcpy(p->code, csv_get(&c, ccode));
         if (simnet__copy(p->hj212, sizeof(p->hj212), csv_get(&c, chj)) ||
             simnet__copy(p->hj2005, sizeof(p->hj2005), csv_get(&c, chj5)) ||
             simnet__copy(p->unit, sizeof(p->unit), csv_get(&c, cunit)))
@@ -230,9 +230,9 @@ static int simnet__sites(struct simnet *net, const char *dir, char *err, size_t 
             SIMNET_FAIL(-E2BIG, "%s: more than %d sites", path, SIMNET_SITES_MAX);
         s = &net->sites[net->nsites];
         memset(s, 0, sizeof(*s));
-        if (!simnet__code_ok(csv_get(&c, ccode), SIMNET_CODE_MAX))
+        if (!simnet__code_ok(csv_get(&c, ccode), SIMNET_CODE_MAX) ||
+            simnet__copy(s->code, sizeof(s->code), csv_get(&c, ccode)))
             SIMNET_FAIL(-EBADMSG, "%s:%ld: bad site code \"%s\"", path, c.line, csv_get(&c, ccode));
-        strcpy(s->code, csv_get(&c, ccode));
         if (simnet__find_site(net, s->code) >= 0)
             SIMNET_FAIL(-EBADMSG, "%s:%ld: duplicate site %s", path, c.line, s->code);
         snprintf(s->name, sizeof(s->name), "%s", csv_get(&c, cname));
@@ -287,10 +287,10 @@ static int simnet__devices(struct simnet *net, const char *dir, char *err, size_
             SIMNET_FAIL(-E2BIG, "%s: more than %d devices", path, SIMNET_DEVICES_MAX);
         d = &net->devices[net->ndevices];
         memset(d, 0, sizeof(*d));
-        if (!simnet__code_ok(csv_get(&c, ccode), SIMNET_CODE_MAX))
+        if (!simnet__code_ok(csv_get(&c, ccode), SIMNET_CODE_MAX) ||
+            simnet__copy(d->code, sizeof(d->code), csv_get(&c, ccode)))
             SIMNET_FAIL(-EBADMSG, "%s:%ld: bad device code \"%s\"", path, c.line,
                         csv_get(&c, ccode));
-        strcpy(d->code, csv_get(&c, ccode));
         for (size_t i = 0; i < net->ndevices; i++)
             if (strcmp(net->devices[i].code, d->code) == 0)
                 SIMNET_FAIL(-EBADMSG, "%s:%ld: duplicate device %s", path, c.line, d->code);

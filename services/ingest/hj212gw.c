@@ -1107,7 +1107,7 @@ static void gw__frame(struct gw__conn *c, const struct hj212_chunk *ch)
         return;
     }
     gw__authenticated(c);
-    cn = atoi(f->cn);
+    cn = (int)strtol(f->cn, NULL, 10); /* the parser checked it: 4 digits */
     if (cn < 9000 && dev->st[0] && strcmp(dev->st, f->st) != 0) {
         /* the ST selects the code map: a wrong one would store wrong units */
         snprintf(detail, sizeof(detail), "frame ST=%s, registered %s", f->st, dev->st);

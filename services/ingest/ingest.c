@@ -446,8 +446,10 @@ static void ingest__latest_rows(void *ctx, int rc, const PGresult *res)
     struct ingest *in = ctx;
     ingest__step_done(ctx, rc, res);
     for (int i = 0; !rc && res && i < PQntuples(res); i++) {
-        struct latest_ent *e =
-            latest_find(&in->lat, atoi(PQgetvalue(res, i, 0)), atoi(PQgetvalue(res, i, 1)));
+        struct latest_ent *e = NULL;
+        int site, param;
+        if (!db_get_int(res, i, 0, &site) && !db_get_int(res, i, 1, &param))
+            e = latest_find(&in->lat, site, param);
         if (e)
             e->changed = true;
     }

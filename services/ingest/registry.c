@@ -1,5 +1,7 @@
 #include "registry.h"
 
+#include "db.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,7 +74,8 @@ int reg_fill_devices(struct reg *r, const PGresult *res)
             reg__copy(d->pw_hash, sizeof(d->pw_hash), PQgetvalue(res, i, 5)) ||
             reg__copy(d->st, sizeof(d->st), PQgetvalue(res, i, 7)))
             continue; /* a code longer than any valid one cannot match */
-        d->site_id = atoi(PQgetvalue(res, i, 1));
+        if (db_get_int(res, i, 1, &d->site_id))
+            return -EBADMSG;
         d->mqtt = strcmp(PQgetvalue(res, i, 4), "mqtt") == 0;
         d->active = PQgetvalue(res, i, 6)[0] == 't';
         r->ndevices++;
@@ -99,7 +102,8 @@ int reg_fill_params(struct reg *r, const PGresult *res)
             reg__copy(p->hj212, sizeof(p->hj212), PQgetvalue(res, i, 1)) ||
             reg__copy(p->unit, sizeof(p->unit), PQgetvalue(res, i, 3)))
             continue;
-        p->id = atoi(PQgetvalue(res, i, 2));
+        if (db_get_int(res, i, 2, &p->id))
+            return -EBADMSG;
         p->vmin = strtod(PQgetvalue(res, i, 4), NULL);
         p->vmax = strtod(PQgetvalue(res, i, 5), NULL);
         r->nparams++;

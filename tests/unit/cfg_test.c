@@ -293,7 +293,7 @@ static void test_file(void)
         static char text[CFG_LINE_MAX + 100];
         int n = snprintf(text, sizeof(text), "ECOT_DSN=a\nECOT_NAME=");
         memset(text + n, 'x', CFG_LINE_MAX);
-        strcpy(text + n + CFG_LINE_MAX, "\n");
+        snprintf(text + n + CFG_LINE_MAX, sizeof(text) - (size_t)n - CFG_LINE_MAX, "\n");
         write_file(path_b, text);
         snprintf(want, sizeof(want), "%s:2", path_b);
         expect_err(cfg_load(&prog, &c, path_b, err, sizeof(err)), err, want, "longer");
@@ -385,7 +385,7 @@ static void test_split(void)
         "[::1]:x",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        strcpy(host, "untouched");
+        snprintf(host, sizeof(host), "untouched");
         port = -1;
         if (cfg_split_addr(bad[i], host, sizeof(host), &port) != -EINVAL) {
             fprintf(stderr, "accepted \"%s\"\n", bad[i]);

@@ -1083,11 +1083,11 @@ static void test_encoder(void)
     /* Built from scratch. */
     memset(&f, 0, sizeof(f));
     f.fields = HJ212_F_QN | HJ212_F_ST | HJ212_F_CN | HJ212_F_PW | HJ212_F_MN | HJ212_F_FLAG;
-    strcpy(f.qn, "20160801085857223");
-    strcpy(f.st, "32");
-    strcpy(f.cn, "1062");
-    strcpy(f.pw, "100000");
-    strcpy(f.mn, "010000A8900016F000169DC0");
+    snprintf(f.qn, sizeof(f.qn), "20160801085857223");
+    snprintf(f.st, sizeof(f.st), "32");
+    snprintf(f.cn, sizeof(f.cn), "1062");
+    snprintf(f.pw, sizeof(f.pw), "100000");
+    snprintf(f.mn, sizeof(f.mn), "010000A8900016F000169DC0");
     f.flag = 5;
     f.cp = "RtdInterval=30";
     f.cp_len = 14;
@@ -1099,7 +1099,7 @@ static void test_encoder(void)
     CHECK_EQ_INT(hj212_encode(&f, out, n, &n, NULL), -ENOSPC);
     /* Fields the parser would refuse are refused here. */
     g = f;
-    strcpy(g.mn, "a;b");
+    snprintf(g.mn, sizeof(g.mn), "a;b");
     CHECK_EQ_INT(hj212_encode(&g, out, sizeof(out), &n, &e), -EINVAL);
     CHECK_EQ_INT(e.reason, HJ212_E_MN);
     g = f;
@@ -1115,7 +1115,7 @@ static void test_encoder(void)
     CHECK_EQ_INT(hj212_encode(&g, out, sizeof(out), &n, &e), -EINVAL);
     g = f;
     g.nextra = 1;
-    strcpy(g.extra[0].key, "QN"); /* would duplicate a standard field */
+    snprintf(g.extra[0].key, sizeof(g.extra[0].key), "QN"); /* would duplicate a standard field */
     CHECK_EQ_INT(hj212_encode(&g, out, sizeof(out), &n, &e), -EINVAL);
     /* Segment size: 9999 fits, 10000 does not. */
     g = f;

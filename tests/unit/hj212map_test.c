@@ -95,8 +95,46 @@ static void test_hj212map(void)
     printf("hj212map: ok\n");
 }
 
+/* An id that is not a whole integer refuses the registry (atoi took "2x"
+ * as 2 and "" as 0). */
+static void test_bad_ids(void)
+{
+    static const char *const pcols[] = {"code", "hj212_code", "id", "unit", "min", "max"};
+    static const char *const bad[] = {"2x", "", " 2", "99999999999", "2.0"};
+    static const char *const dcols[] = {"code",   "site_id", "site",   "kind",
+                                        "source", "pw_hash", "active", "st"};
+    struct reg r;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *row[] = {"so2", "a21026", bad[i], "ug/m3", "0", "3000"};
+        const char *drow[] = {"AIR001", bad[i], "S1", "air", "mqtt", "", "t", "22"};
+        PGresult *pr = result(6, pcols, 1, row), *dr = result(8, dcols, 1, drow);
+        reg_init(&r);
+        CHECK_EQ_INT(reg_fill_params(&r, pr), -EBADMSG);
+        CHECK_EQ_INT(reg_fill_devices(&r, dr), -EBADMSG);
+        reg_close(&r);
+        PQclear(pr);
+        PQclear(dr);
+    }
+    /* and the good ones are read */
+    {
+        const char *row[] = {"so2", "a21026", "-7", "ug/m3", "0", "3000"};
+        const char *drow[] = {"AIR001", "2147483647", "S1", "air", "mqtt", "", "t", "22"};
+        PGresult *pr = result(6, pcols, 1, row), *dr = result(8, dcols, 1, drow);
+        reg_init(&r);
+        CHECK_EQ_INT(reg_fill_params(&r, pr), 0);
+        CHECK_EQ_INT(r.params[0].id, -7);
+        CHECK_EQ_INT(reg_fill_devices(&r, dr), 0);
+        CHECK_EQ_INT(r.devices[0].site_id, 2147483647);
+        reg_close(&r);
+        PQclear(pr);
+        PQclear(dr);
+    }
+}
+
 static const struct check_case cases[] = {
     CHECK_CASE(test_hj212map),
+    CHECK_CASE(test_bad_ids),
 };
 
 int main(int argc, char **argv)

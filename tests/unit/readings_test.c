@@ -234,10 +234,11 @@ static void test_values(void)
     /* keys from the sender are printed safely and cut */
     {
         char vals[2200], *p = vals;
-        p += sprintf(p, "{\"");
+        *p++ = '{';
+        *p++ = '"';
         for (int i = 0; i < 2000; i++)
             *p++ = 'k';
-        sprintf(p, "\":1,\"a\\u0001b\":2}");
+        snprintf(p, sizeof(vals) - (size_t)(p - vals), "\":1,\"a\\u0001b\":2}");
         CHECK_EQ_INT(parse("AIR001", obj(vals)), 0);
         CHECK_EQ_INT(out.nbad, 2);
         why_has("kkkkkkkkkk: unknown parameter; a?b: unknown parameter");
