@@ -15,6 +15,8 @@ PKGS=(
     gcc libc6-dev make cmake pkg-config
     # clang + compiler-rt: libFuzzer targets (tests/fuzz) and sanitizers
     clang libclang-rt-14-dev
+    # the lint gate (tests/lint.sh) pins clang-format 14
+    clang-format-14
     # libraries
     libmosquitto-dev libpq-dev libcjson-dev libuv1-dev libcrypt-dev
     # servers and clients used by deploy/stack.sh and the tests

@@ -3,14 +3,16 @@
 #
 #   tests/run.sh [--quick] [-L LABEL]... [--build-root DIR] [--no-deps]
 #
+#   lint            tests/lint.sh: clang-format 14, banned calls (no build; 1 test per check)
 #   build/          RelWithDebInfo, warnings as errors   ctest: all labels
 #   build-asan/     Debug, address + undefined sanitizers ctest: all labels (runs first)
 #   build-fuzz/     clang, libFuzzer targets only         ctest -L fuzz (when tests/fuzz has any)
 #   build-release/  GCC, Release (-O3), warnings as errors: builds only
 #   build-clang/    clang, Release, warnings as errors    ctest -L unit
 #
-#   --quick           build/ only
-#   -L LABEL          passed to ctest (unit, integration, fuzz); repeatable
+#   --quick           lint and build/ only
+#   -L LABEL          passed to ctest (unit, integration, fuzz); repeatable;
+#                     lint runs when no label or -L lint is given
 #   --build-root DIR  put the build directories in DIR instead of the source tree
 #                     (also: ECO_BUILD_ROOT)
 #   --no-deps         skip deploy/install-deps.sh
@@ -42,7 +44,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,19s/^# \{0,1\}//p' "$0"
+        sed -n '2,22s/^# \{0,1\}//p' "$0"
         exit 0
         ;;
     *)
@@ -128,6 +130,31 @@ run_ctest() {
     summaries+=("$line")
 }
 
+# wanted LABEL: true when no -L was given or one of them is LABEL
+wanted() {
+    local l
+    [ "${#labels[@]}" -eq 0 ] && return 0
+    for l in "${labels[@]}"; do
+        [ "$l" = "$1" ] && return 0
+    done
+    return 1
+}
+
+# run_lint: tests/lint.sh, each of its checks one test in the summary.
+run_lint() {
+    local log="$root/.lint.log" n f
+    phase "lint"
+    "$SRC/tests/lint.sh" 2>&1 | tee "$log"
+    n=$(grep -cE '^(ok|not ok) - ' "$log" || true)
+    f=$(grep -cE '^not ok - ' "$log" || true)
+    [ "$n" -gt 0 ] || { n=1; f=1; }
+    total_tests=$((total_tests + n))
+    total_failed=$((total_failed + f))
+    [ "$f" -eq 0 ] || status=1
+    names+=(lint)
+    summaries+=("$(((n - f) * 100 / n))% tests passed, $f tests failed out of $n")
+}
+
 # LeakSanitizer stops the world with ptrace; some containers forbid that and
 # every sanitized program then fails at exit. Find out once, here.
 lsan_works() {
@@ -156,6 +183,8 @@ if [ "$deps" = 1 ]; then
     "$SRC/deploy/install-deps.sh"
 fi
 
+wanted lint && run_lint
+
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECO_WERROR=ON
 
 fuzz_targets=()
@@ -176,7 +205,7 @@ if [ "$quick" = 0 ]; then
     else
         have_fuzz=1
         configure_and_build build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
-            -DECO_FUZZ=ON -DECO_SANITIZE=address,undefined -- "${fuzz_targets[@]}"
+            -DECO_FUZZ=ON -DECO_SANITIZE=address,undefined -DECO_WERROR=ON -- "${fuzz_targets[@]}"
     fi
 fi
 
@@ -189,6 +218,13 @@ if [ "$quick" = 0 ]; then
         configure_and_build build-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Release \
             -DECO_WERROR=ON
         have_clang_build=1
+    else
+        echo "run.sh: FAILED: clang not found; CI builds with it (deploy/install-deps.sh)" >&2
+        status=1
+        total_tests=$((total_tests + 1))
+        total_failed=$((total_failed + 1))
+        names+=(build-clang)
+        summaries+=("0% tests passed, 1 tests failed out of 1 (clang not found)")
     fi
 fi
 
@@ -204,7 +240,7 @@ if [ "$quick" = 0 ]; then
         run_ctest build-asan "${labels[@]}"
 fi
 run_ctest build "${labels[@]}"
-if [ "$have_clang_build" = 1 ]; then
+if [ "$have_clang_build" = 1 ] && wanted unit; then
     run_ctest build-clang -L unit
 fi
 if [ "$have_fuzz" = 1 ]; then
@@ -224,7 +260,7 @@ fi
 echo
 echo "=== summary ($((SECONDS - t0)) s; build directories in $root)"
 for i in "${!names[@]}"; do
-    printf '%-11s %s\n' "${names[$i]}:" "${summaries[$i]}"
+    printf '%-15s %s\n' "${names[$i]}:" "${summaries[$i]}"
 done
 if [ "$total_tests" -gt 0 ]; then
     pct=$(((total_tests - total_failed) * 100 / total_tests))
