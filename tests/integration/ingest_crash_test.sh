@@ -3,6 +3,11 @@
 # stream of 200 000 readings; after the restarts every reading is stored
 # exactly once (the spool is replayed, the broker redelivers what was never
 # acknowledged, and repeats land on the unique key).
+#
+# Each kill is aimed at a number of readings stored, drawn from a seed that
+# the test prints (ECO_TEST_CRASH_SEED=N repeats a run), and the test fails
+# if a kill did not land while readings were still in flight (fewer than N
+# stored right after it).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
@@ -11,6 +16,10 @@ source "$ECO_SOURCE_DIR/tests/harness/ingest.sh"
 
 N=${ECO_TEST_CRASH_READINGS:-200000}
 KILLS=${ECO_TEST_CRASH_KILLS:-4}
+SEED=${ECO_TEST_CRASH_SEED:-$(((RANDOM << 15 | RANDOM) % 1000000))}
+[[ "$SEED" =~ ^[0-9]+$ ]] || eco_fail "ECO_TEST_CRASH_SEED must be a number: $SEED"
+echo "ingest_crash_test: seed $SEED (ECO_TEST_CRASH_SEED=$SEED repeats the kill points)"
+RANDOM=$SEED
 eco_db_new t_ingest_crash
 p="tc$$"
 ingest_registry "$p"
@@ -21,11 +30,21 @@ eco_mqtt_as device
 eco_spawn pub "$(eco_bin bench_ingest)" --count "$N" --devices 100 --prefix "$p-b"
 pubdone() { grep -q '^published=' "$(eco_log pub)"; }
 
+stored_at_least() { [ "$(ingest_count "$p-b")" -ge "$1" ]; }
+# kill k aims at k/KILLS of the first 60 % of the stream, give or take a
+# quarter slot: the kill lands some way past the aim (the count is polled
+# while ingest stores tens of thousands a second), and must stay below N
+slot=$((N * 3 / 5 / KILLS))
 for k in $(seq 1 "$KILLS"); do
-    sleep "0.$((RANDOM % 6 + 3))"
-    stored=$(ingest_count "$p-b")
+    at=$((k * slot - slot / 4 + (RANDOM << 15 | RANDOM) % (slot / 2 + 1)))
+    eco_wait_until 180 stored_at_least "$at"
+    sending=yes
+    pubdone && sending=no
     eco_kill ingest KILL || true
-    echo "kill $k: SIGKILL with $stored readings stored"
+    stored=$(ingest_count "$p-b")
+    [ "$stored" -lt "$N" ] ||
+        eco_fail "kill $k (seed $SEED) landed after all $N readings were stored: not mid-stream"
+    echo "kill $k: SIGKILL at $stored of $N readings stored (aimed at $at; publisher sending: $sending)"
     ingest_start ingest "$p"
 done
 eco_wait_until 120 pubdone
