@@ -66,8 +66,11 @@ static void test_mask(void)
     buf_close(&b);
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_mask),
+};
+
+int main(int argc, char **argv)
 {
-    test_mask();
-    return 0;
+    return CHECK_MAIN(argc, argv, cases);
 }
