@@ -49,8 +49,8 @@ static void pump(struct pub *p)
     while (p->next < p->count) {
         uint64_t i = p->next + p->offset;
         int n, rc;
-        etime_format(p->start_us + (int64_t)(i / p->devices) * p->step_us, ETIME_BEIJING_OFFSET,
-                     ts, sizeof(ts));
+        etime_format(p->start_us + (int64_t)(i / p->devices) * p->step_us, ETIME_BEIJING_OFFSET, ts,
+                     sizeof(ts));
         snprintf(topic, sizeof(topic), "eco/v1/in/%s%u", p->prefix, (unsigned)(i % p->devices));
         n = snprintf(msg, sizeof(msg), "{\"ts\":\"%s\",\"period\":\"rt\",\"values\":{", ts);
         for (unsigned k = 0; k < p->values; k++)
@@ -103,7 +103,10 @@ static void on_published(void *ud, int mid)
 
 int main(int argc, char **argv)
 {
-    struct pub p = {.count = 1000, .devices = 100, .values = 1, .prefix = "bench",
+    struct pub p = {.count = 1000,
+                    .devices = 100,
+                    .values = 1,
+                    .prefix = "bench",
                     .step_us = 60 * ETIME_US_PER_SEC};
     const char *start = "2021-06-01T00:00:00+08:00";
     const char *url = getenv("ECO_MQTT_URL");

@@ -1,9 +1,8 @@
 /* csv: a small RFC 4180 CSV reader with a header row, for files read as a
- * stream (the sample network in ecosim, `ecoctl import readings`). Quoted fields may hold commas, doubled
- * quotes and line breaks; CR LF and LF both end a record; a UTF-8 byte
- * order mark is skipped; blank lines are skipped; spaces around unquoted
- * fields are trimmed. Columns are found by header name, so files may carry
- * extra columns in any order.
+ * stream (the sample network in ecosim, `ecoctl import readings`). Quoted fields may hold commas,
+ * doubled quotes and line breaks; CR LF and LF both end a record; a UTF-8 byte order mark is
+ * skipped; blank lines are skipped; spaces around unquoted fields are trimmed. Columns are found by
+ * header name, so files may carry extra columns in any order.
  *
  * Bounded: a record holds at most CSV_REC_MAX bytes and CSV_FIELDS_MAX
  * fields (fields beyond are read and ignored); a longer record is an error,

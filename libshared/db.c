@@ -49,7 +49,7 @@ struct db {
     size_t depth;
     struct db_req *cur; /* on the wire */
     enum db_phase phase;
-    PGresult *keep;     /* first error, or the last result, of cur */
+    PGresult *keep; /* first error, or the last result, of cur */
     int pending_closes;
     void (*done)(void *ud);
     char errbuf[256];
@@ -174,8 +174,8 @@ static void db__lost(struct db *db)
     if (was_ready && db->cbs.on_state)
         db->cbs.on_state(db->ud, false);
     uv_timer_start(&db->retry, db__on_retry, (uint64_t)db->backoff_ms, 0);
-    db->backoff_ms = db->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS
-                                                             : db->backoff_ms * 2;
+    db->backoff_ms =
+        db->backoff_ms * 2 > DB_BACKOFF_MAX_MS ? DB_BACKOFF_MAX_MS : db->backoff_ms * 2;
 }
 
 static void db__notice(void *arg, const char *msg)
@@ -345,8 +345,8 @@ static void db__collect(struct db *db)
          * caller wants the rows of the final statement). */
         if (db->keep) {
             ExecStatusType kst = PQresultStatus(db->keep);
-            bool kept_error = kst != PGRES_COMMAND_OK && kst != PGRES_TUPLES_OK &&
-                              kst != PGRES_EMPTY_QUERY;
+            bool kept_error =
+                kst != PGRES_COMMAND_OK && kst != PGRES_TUPLES_OK && kst != PGRES_EMPTY_QUERY;
             if (kept_error) {
                 PQclear(res);
                 continue;
@@ -573,14 +573,13 @@ static int db__enqueue(struct db *db, enum db_kind kind, const char *sql, int np
     return 0;
 }
 
-int db_query(struct db *db, const char *sql, int nparams, const char *const *params,
-             db_done_cb cb, void *ctx)
+int db_query(struct db *db, const char *sql, int nparams, const char *const *params, db_done_cb cb,
+             void *ctx)
 {
     return db__enqueue(db, DB_Q, sql, nparams, params, NULL, 0, cb, ctx);
 }
 
-int db_copy(struct db *db, const char *sql, const char *data, size_t len, db_done_cb cb,
-            void *ctx)
+int db_copy(struct db *db, const char *sql, const char *data, size_t len, db_done_cb cb, void *ctx)
 {
     return db__enqueue(db, DB_COPY, sql, 0, NULL, data, len, cb, ctx);
 }

@@ -35,9 +35,9 @@ struct db_cbs {
 };
 
 struct db_opts {
-    const char *dsn;         /* libpq connection string or URI */
-    const char *app_name;    /* application_name; may be NULL */
-    const char *init_sql;    /* run once after each connect before anything; may be NULL */
+    const char *dsn;      /* libpq connection string or URI */
+    const char *app_name; /* application_name; may be NULL */
+    const char *init_sql; /* run once after each connect before anything; may be NULL */
 };
 
 /* dsn/app_name/init_sql are copied; cbs/ud borrowed. Returns 0 or -ENOMEM. */
@@ -55,13 +55,12 @@ const char *db_last_error(const struct db *db);
  * (simple protocol); with parameters it is one statement (text format).
  * sql and params are copied. Returns 0, -ENOTCONN (not ready), -EAGAIN
  * (queue full), -EINVAL or -ENOMEM; on error cb is not called. */
-int db_query(struct db *db, const char *sql, int nparams, const char *const *params,
-             db_done_cb cb, void *ctx);
+int db_query(struct db *db, const char *sql, int nparams, const char *const *params, db_done_cb cb,
+             void *ctx);
 
 /* Queues COPY ... FROM STDIN of `len` bytes of data. sql is copied; data is
  * borrowed and must stay valid until cb runs. */
-int db_copy(struct db *db, const char *sql, const char *data, size_t len, db_done_cb cb,
-            void *ctx);
+int db_copy(struct db *db, const char *sql, const char *data, size_t len, db_done_cb cb, void *ctx);
 
 /* The integer in row/col of a text-format result (PQgetvalue, checked: no
  * atoi): 0, or -EBADMSG when the row or column does not exist, the field is

@@ -79,11 +79,10 @@ void elog_write(enum elog_level lvl, const char *msg, const char *fmt, ...)
         return;
     gettimeofday(&tv, NULL);
     gmtime_r(&tv.tv_sec, &tm);
-    k = snprintf(line, sizeof(line),
-                 "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=%s msg=%s",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                 tm.tm_sec, (long)(tv.tv_usec / 1000), elog__names[lvl], elog__prog,
-                 elog_q(qmsg, sizeof(qmsg), msg));
+    k = snprintf(
+        line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s prog=%s msg=%s",
+        tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+        (long)(tv.tv_usec / 1000), elog__names[lvl], elog__prog, elog_q(qmsg, sizeof(qmsg), msg));
     n = k < 0 ? 0 : (size_t)k;
     if (fmt && n < sizeof(line) - 2) {
         va_list ap;

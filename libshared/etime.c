@@ -91,8 +91,8 @@ int etime_parse_rfc3339(const char *s, size_t len, int64_t *us, int *offset_s)
     if ((s[i] == 'Z' || s[i] == 'z') && i + 1 == len) {
         off = 0;
     } else if ((s[i] == '+' || s[i] == '-') && i + 6 == len && s[i + 3] == ':' &&
-               !etime__digits(s + i + 1, 2, &oh) && !etime__digits(s + i + 4, 2, &om) &&
-               oh <= 23 && om <= 59) {
+               !etime__digits(s + i + 1, 2, &oh) && !etime__digits(s + i + 4, 2, &om) && oh <= 23 &&
+               om <= 59) {
         off = (oh * 3600 + om * 60) * (s[i] == '-' ? -1 : 1);
     } else {
         return -EINVAL;

@@ -41,9 +41,9 @@ struct mq {
     int sub_qos[MQ_MAX_SUBS];
     int nsubs;
     struct mq_watch *watch;
-    uv_timer_t tick;      /* keepalive and reconnect backoff */
+    uv_timer_t tick; /* keepalive and reconnect backoff */
     int backoff_ms;
-    uint64_t retry_at;    /* loop time of the next connect attempt; 0 = none */
+    uint64_t retry_at; /* loop time of the next connect attempt; 0 = none */
     bool connected;
     bool just_connected; /* CONNACK seen; subscriptions not yet renewed */
     bool paused;
@@ -52,7 +52,7 @@ struct mq {
     int pending_closes;
     void (*done)(void *ud);
     mosquitto_property *connect_props; /* until the first connect copies them */
-    int close_mid; /* the "offline" publication a close waits for */
+    int close_mid;                     /* the "offline" publication a close waits for */
 };
 
 void mq_global_init(void)
@@ -179,8 +179,8 @@ static void mq__schedule_retry(struct mq *mq)
     if (mq->closing || mq->retry_at)
         return;
     mq->retry_at = uv_now(mq->loop) + (uint64_t)mq->backoff_ms;
-    mq->backoff_ms = mq->backoff_ms * 2 > MQ_BACKOFF_MAX_MS ? MQ_BACKOFF_MAX_MS
-                                                             : mq->backoff_ms * 2;
+    mq->backoff_ms =
+        mq->backoff_ms * 2 > MQ_BACKOFF_MAX_MS ? MQ_BACKOFF_MAX_MS : mq->backoff_ms * 2;
 }
 
 static void mq__lost(struct mq *mq)
@@ -456,15 +456,19 @@ out:
 int mq_publish(struct mq *mq, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid)
 {
-    struct mq_pub p = {.topic = topic, .payload = payload, .len = len, .qos = qos,
-                       .retain = retain};
+    struct mq_pub p = {
+        .topic = topic, .payload = payload, .len = len, .qos = qos, .retain = retain};
     return mq_publish_ex(mq, &p, mid);
 }
 
 int mq_reply(struct mq *mq, const struct mq_msg *req, const void *payload, size_t len)
 {
-    struct mq_pub p = {.topic = req->response_topic, .payload = payload, .len = len, .qos = 1,
-                       .corr = req->corr, .corr_len = req->corr_len};
+    struct mq_pub p = {.topic = req->response_topic,
+                       .payload = payload,
+                       .len = len,
+                       .qos = 1,
+                       .corr = req->corr,
+                       .corr_len = req->corr_len};
     if (!req->response_topic)
         return -EINVAL;
     return mq_publish_ex(mq, &p, NULL);
@@ -601,8 +605,8 @@ int mq_new(uv_loop_t *loop, const struct mq_opts *o, const struct mq_cbs *cbs, v
         snprintf(id, sizeof(id), "%s-%s-%ld", o->service ? o->service : "eco",
                  o->instance ? o->instance : "x", (long)getpid());
     if (o->service && o->service[0]) {
-        int n = snprintf(mq->status_topic, sizeof(mq->status_topic), "eco/v1/sys/%s/%s",
-                         o->service, o->instance && *o->instance ? o->instance : id);
+        int n = snprintf(mq->status_topic, sizeof(mq->status_topic), "eco/v1/sys/%s/%s", o->service,
+                         o->instance && *o->instance ? o->instance : id);
         if (n < 0 || (size_t)n >= sizeof(mq->status_topic))
             goto fail;
     }

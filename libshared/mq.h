@@ -77,11 +77,11 @@ struct mq_opts {
     const char *client_id; /* unique per instance; NULL: generated */
     const char *service;   /* status topic eco/v1/sys/{service}/{instance}; NULL: none */
     const char *instance;
-    int keepalive_s;      /* 0: 30 */
-    bool persistent;      /* keep the session while away (clean start off) */
+    int keepalive_s; /* 0: 30 */
+    bool persistent; /* keep the session while away (clean start off) */
     uint32_t session_expiry_s;
-    int max_outstanding;  /* QoS 1 publishes awaiting PUBACK; 0: 1000 */
-    int receive_max;      /* inbound QoS 1 window granted to the broker; 0: 1000 */
+    int max_outstanding; /* QoS 1 publishes awaiting PUBACK; 0: 1000 */
+    int receive_max;     /* inbound QoS 1 window granted to the broker; 0: 1000 */
 };
 
 /* Initialises libmosquitto; call once from main before any mq_new. */

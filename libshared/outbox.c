@@ -39,8 +39,8 @@ void outbox_drain(struct outbox *ob)
 {
     struct outbox_item *it;
     while ((it = ob->head)) {
-        int rc = mq_publish(ob->mq, it->data, it->data + it->tlen + 1, it->len, 1, it->retain,
-                            NULL);
+        int rc =
+            mq_publish(ob->mq, it->data, it->data + it->tlen + 1, it->len, 1, it->retain, NULL);
         if (rc == -EAGAIN || rc == -ENOTCONN)
             return;
         /* Other errors (a topic the broker cannot take) would block the

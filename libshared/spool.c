@@ -24,16 +24,16 @@ struct spool {
     char dir[4096 - 64];
     struct spool_seg *segs;
     size_t nsegs, capsegs;
-    int wfd;           /* the last segment, open for append */
-    uint64_t head;     /* next sequence to assign */
+    int wfd;       /* the last segment, open for append */
+    uint64_t head; /* next sequence to assign */
     uint64_t seg_bytes, max_bytes;
     char *wbuf;
     size_t wlen;
     /* reader */
     int rfd;
-    size_t rseg;       /* index into segs */
-    uint64_t rnext;    /* sequence the reader returns next */
-    uint64_t roff;     /* file offset of rbuf[0] */
+    size_t rseg;    /* index into segs */
+    uint64_t rnext; /* sequence the reader returns next */
+    uint64_t roff;  /* file offset of rbuf[0] */
     char *rbuf;
     size_t rlen, rpos;
 };
@@ -301,8 +301,8 @@ static int spool__roll(struct spool *sp)
     return spool__open_writer(sp);
 }
 
-int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
-                 size_t plen, uint64_t *seq)
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
+                 uint64_t *seq)
 {
     uint32_t len, crc;
     uint16_t tl;

@@ -45,8 +45,8 @@ void spool_close(struct spool *sp);
 
 /* Appends a record (buffered until spool_flush). Returns 0, -E2BIG when the
  * record exceeds SPOOL_REC_MAX, or -errno from writing. */
-int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
-                 size_t plen, uint64_t *seq);
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
+                 uint64_t *seq);
 /* Writes buffered records to the file; with sync, also fdatasync. */
 int spool_flush(struct spool *sp, bool sync);
 

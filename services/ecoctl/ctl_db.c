@@ -95,8 +95,8 @@ static int ctl_db_migrate(const struct ctl_opts *o, int status_only)
             ctl_db__exec(c, "ROLLBACK", "rollback");
             goto out;
         }
-        r = PQexecParams(c, "INSERT INTO core.schema_migration (name, checksum) VALUES ($1, $2)",
-                         2, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(c, "INSERT INTO core.schema_migration (name, checksum) VALUES ($1, $2)", 2,
+                         NULL, params, NULL, NULL, 0);
         if (ctl_db__ok(c, r, "record migration")) {
             PQclear(r);
             ctl_db__exec(c, "ROLLBACK", "rollback");

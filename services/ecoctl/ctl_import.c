@@ -119,8 +119,9 @@ static int ctl_import__row(struct ctl_import *im, char *topic, size_t tcap, cons
     buf_reset(&im->msg);
     rc = buf_addstr(&im->msg, "{\"ts\":\"");
     rc = rc ? rc : buf_add_json_str(&im->msg, ts, strlen(ts));
-    rc = rc ? rc : buf_printf(&im->msg, "\",\"period\":\"%s\",\"values\":{\"%s\":{\"v\":%.17g",
-                              period, param, v);
+    rc = rc ? rc
+            : buf_printf(&im->msg, "\",\"period\":\"%s\",\"values\":{\"%s\":{\"v\":%.17g", period,
+                         param, v);
     if (!rc && *flag)
         rc = buf_printf(&im->msg, ",\"flag\":\"%c\"", flag[0]);
     if (!rc && *unit) {
@@ -168,8 +169,7 @@ static void ctl_import__pump(struct ctl_import *im)
         }
         rc = mq_publish(im->mq, topic, im->msg.p, im->msg.len, 1, false, NULL);
         if (rc) {
-            fprintf(stderr, "%s:%ld: not published: %s\n", im->path, im->csv.line,
-                    strerror(-rc));
+            fprintf(stderr, "%s:%ld: not published: %s\n", im->path, im->csv.line, strerror(-rc));
             im->failed = true;
             im->eof = true;
             break;
@@ -192,9 +192,8 @@ static void ctl_import__report(struct ctl_import *im, bool final)
         return;
     }
     fprintf(final ? stdout : stderr,
-            "%s: %lu rows read (%.0f%%), %lu published, %lu acknowledged, %lu bad%s\n",
-            im->path, im->rows, final ? 100.0 : pct, im->published, im->acked, im->bad,
-            final ? "" : " ...");
+            "%s: %lu rows read (%.0f%%), %lu published, %lu acknowledged, %lu bad%s\n", im->path,
+            im->rows, final ? 100.0 : pct, im->published, im->acked, im->bad, final ? "" : " ...");
 }
 
 static void ctl_import__on_progress(uv_timer_t *t)
@@ -287,8 +286,7 @@ static int ctl_import_readings(const struct ctl_opts *o, const char *path)
     buf_init(&im->msg, 8192);
     rc = csv_open(&im->csv, path);
     if (rc) {
-        fprintf(stderr, "ecoctl: %s: %s\n", path,
-                rc == -EBADMSG ? "no header row" : strerror(-rc));
+        fprintf(stderr, "ecoctl: %s: %s\n", path, rc == -EBADMSG ? "no header row" : strerror(-rc));
         goto out;
     }
     im->c_site = csv_col(&im->csv, "site");
@@ -301,8 +299,10 @@ static int ctl_import_readings(const struct ctl_opts *o, const char *path)
     im->c_unit = csv_col(&im->csv, "unit");
     if ((im->c_site < 0 && im->c_device < 0) || im->c_param < 0 || im->c_period < 0 ||
         im->c_ts < 0 || im->c_value < 0) {
-        fprintf(stderr, "ecoctl: %s:1: the header needs site (or device), param, period, ts "
-                        "and value columns\n", path);
+        fprintf(stderr,
+                "ecoctl: %s:1: the header needs site (or device), param, period, ts "
+                "and value columns\n",
+                path);
         goto out;
     }
     if (fstat(fileno(im->csv.f), &st) == 0)
@@ -318,8 +318,11 @@ static int ctl_import_readings(const struct ctl_opts *o, const char *path)
     uv_timer_init(&im->loop, &im->progress);
     im->progress.data = im;
     snprintf(id, sizeof(id), "ecoctl-import-%ld", (long)getpid());
-    struct mq_opts mo = {.url = o->mqtt_url, .user = o->mqtt_user, .password = o->mqtt_password,
-                         .client_id = id, .max_outstanding = CTL_IMPORT_WINDOW};
+    struct mq_opts mo = {.url = o->mqtt_url,
+                         .user = o->mqtt_user,
+                         .password = o->mqtt_password,
+                         .client_id = id,
+                         .max_outstanding = CTL_IMPORT_WINDOW};
     if (mq_new(&im->loop, &mo, &cbs, im, &im->mq) || mq_start(im->mq)) {
         fprintf(stderr, "ecoctl: bad ECO_MQTT_URL %s\n", o->mqtt_url);
         uv_close((uv_handle_t *)&im->progress, NULL);

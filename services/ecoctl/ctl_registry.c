@@ -201,14 +201,16 @@ static const struct ctl_registry__spec ctl_registry__specs[RG_NFILES] = {
                    "CREATE TEMP TABLE rg_region (ord int, line int, bad bool, code text, name text,"
                    " kind text, parent text, gjson text, geom geometry) ON COMMIT DROP",
                    "COPY rg_region (ord, line, bad, code, name, kind, parent, gjson) FROM STDIN",
-                   ctl_registry__check_region, 0},
+                   ctl_registry__check_region,
+                   0},
     [RG_DEPARTMENT] = {"departments.csv",
                        RG_DEP_CODE,
                        {"code", "name", "duties", "phone", "regions"},
                        "CREATE TEMP TABLE rg_department (ord int, line int, bad bool, code text,"
                        " name text, duties text, phone text, regions text) ON COMMIT DROP",
                        "COPY rg_department FROM STDIN",
-                       ctl_registry__check_department, 0},
+                       ctl_registry__check_department,
+                       0},
     [RG_ENTERPRISE] = {"enterprises.csv",
                        RG_ENT_CODE,
                        {"code", "name", "industry", "region", "regulator", "address", "lon", "lat"},
@@ -216,7 +218,8 @@ static const struct ctl_registry__spec ctl_registry__specs[RG_NFILES] = {
                        " name text, industry text, region text, regulator text, address text,"
                        " lon float8, lat float8) ON COMMIT DROP",
                        "COPY rg_enterprise FROM STDIN",
-                       ctl_registry__check_enterprise, 0},
+                       ctl_registry__check_enterprise,
+                       0},
     [RG_SITE] = {"sites.csv",
                  RG_SITE_CODE,
                  {"code", "name", "kind", "region", "enterprise", "target_class", "lon", "lat",
@@ -243,14 +246,16 @@ static const struct ctl_registry__spec ctl_registry__specs[RG_NFILES] = {
                   " hj212_code text, hj212_2005_code text, name text, unit text,"
                   " valid_min float8, valid_max float8) ON COMMIT DROP",
                   "COPY rg_param FROM STDIN",
-                  ctl_registry__check_param, 0},
+                  ctl_registry__check_param,
+                  0},
     [RG_UNIT] = {"unit_conversions.csv",
                  -1,
                  {"from_unit", "to_unit", "factor", "offset"},
                  "CREATE TEMP TABLE rg_unit (ord int, line int, bad bool, from_unit text,"
                  " to_unit text, factor float8, \"offset\" float8) ON COMMIT DROP",
                  "COPY rg_unit FROM STDIN",
-                 ctl_registry__check_unit, 0},
+                 ctl_registry__check_unit,
+                 0},
     [RG_LIMIT] = {"limits.csv",
                   -1,
                   {"site", "site_kind", "param", "period", "class", "lower", "upper", "standard",
@@ -259,14 +264,16 @@ static const struct ctl_registry__spec ctl_registry__specs[RG_NFILES] = {
                   " site_kind text, param text, period text, class smallint, lower float8,"
                   " upper float8, standard text, note text) ON COMMIT DROP",
                   "COPY rg_limit FROM STDIN",
-                  ctl_registry__check_limit, 0},
+                  ctl_registry__check_limit,
+                  0},
     [RG_HJ212MAP] = {"hj212_map.csv",
                      -1,
                      {"st", "hj212_code", "param"},
                      "CREATE TEMP TABLE rg_hj212_map (ord int, line int, bad bool, st text,"
                      " hj212_code text, param text) ON COMMIT DROP",
                      "COPY rg_hj212_map FROM STDIN",
-                     ctl_registry__check_map, 0},
+                     ctl_registry__check_map,
+                     0},
 };
 
 static const char *const ctl_registry__region_kinds[] = {"city", "district", "county",

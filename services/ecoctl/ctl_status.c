@@ -60,8 +60,8 @@ static void ctl_status__on_message(void *ud, const struct mq_msg *m)
                  valid && m->len < 900 ? (int)m->len : 4,
                  valid && m->len < 900 ? (const char *)m->payload : "null");
     else
-        snprintf(s->line[k], sizeof(s->line[0]), "  %-40.120s %-8.16s %.32s", m->topic + 11,
-                 status, version);
+        snprintf(s->line[k], sizeof(s->line[0]), "  %-40.120s %-8.16s %.32s", m->topic + 11, status,
+                 version);
     if (k == s->n)
         snprintf(s->topic[s->n++], sizeof(s->topic[0]), "%s", m->topic);
     cJSON_Delete(root);
@@ -84,8 +84,8 @@ static int ctl_status__mqtt(const struct ctl_opts *o, struct ctl_status_mq *s)
     uv_loop_t loop;
     char id[64];
     struct mq_cbs cbs = {.on_message = ctl_status__on_message};
-    struct mq_opts mo = {.url = o->mqtt_url, .user = o->mqtt_user, .password = o->mqtt_password,
-                         .client_id = id};
+    struct mq_opts mo = {
+        .url = o->mqtt_url, .user = o->mqtt_user, .password = o->mqtt_password, .client_id = id};
 
     snprintf(id, sizeof(id), "ecoctl-status-%ld", (long)getpid());
     mq_global_init();

@@ -10,8 +10,8 @@
 enum { CTL_OK = 0, CTL_REFUSED = 1, CTL_USAGE = 2 };
 
 struct ctl_opts {
-    bool json;         /* --json: machine output on stdout */
-    const char *pgdsn; /* ECO_PG_DSN (may be NULL when unset) */
+    bool json;                                        /* --json: machine output on stdout */
+    const char *pgdsn;                                /* ECO_PG_DSN (may be NULL when unset) */
     const char *mqtt_url, *mqtt_user, *mqtt_password; /* ECO_MQTT_* (may be NULL) */
 };
 

@@ -45,8 +45,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 1;
     if (elog_level_parse(conf.log_level, &lvl)) {
-        fprintf(stderr, "eco-ingest: bad configuration: ECO_LOG_LEVEL: expected debug, info, "
-                        "warn or error, got \"%s\"\n", conf.log_level);
+        fprintf(stderr,
+                "eco-ingest: bad configuration: ECO_LOG_LEVEL: expected debug, info, "
+                "warn or error, got \"%s\"\n",
+                conf.log_level);
         return 1;
     }
     elog_init("eco-ingest", lvl);

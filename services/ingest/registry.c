@@ -81,8 +81,7 @@ int reg_fill_devices(struct reg *r, const PGresult *res)
         r->ndevices++;
     }
     for (size_t i = 0; i < r->ndevices; i++)
-        if (hmap_put(&r->by_device, r->devices[i].code, strlen(r->devices[i].code),
-                     &r->devices[i]))
+        if (hmap_put(&r->by_device, r->devices[i].code, strlen(r->devices[i].code), &r->devices[i]))
             return -ENOMEM;
     return 0;
 }
@@ -111,13 +110,11 @@ int reg_fill_params(struct reg *r, const PGresult *res)
     for (size_t i = 0; i < r->nparams; i++) {
         char key[16];
         int k = snprintf(key, sizeof(key), "%d", r->params[i].id);
-        if (hmap_put(&r->by_param, r->params[i].code, strlen(r->params[i].code),
-                     &r->params[i]) ||
+        if (hmap_put(&r->by_param, r->params[i].code, strlen(r->params[i].code), &r->params[i]) ||
             hmap_put(&r->by_param_id, key, (size_t)k, &r->params[i]))
             return -ENOMEM;
         if (r->params[i].hj212[0] &&
-            hmap_put(&r->by_hj212, r->params[i].hj212, strlen(r->params[i].hj212),
-                     &r->params[i]))
+            hmap_put(&r->by_hj212, r->params[i].hj212, strlen(r->params[i].hj212), &r->params[i]))
             return -ENOMEM;
     }
     return 0;

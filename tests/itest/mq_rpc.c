@@ -76,8 +76,13 @@ static void on_later(uv_timer_t *h)
 
 static void send_request(struct t *t)
 {
-    struct mq_pub p = {.topic = t->req_topic, .payload = "hello", .len = 5, .qos = 1,
-                       .response_topic = t->reply_topic, .corr = "req-42", .corr_len = 6};
+    struct mq_pub p = {.topic = t->req_topic,
+                       .payload = "hello",
+                       .len = 5,
+                       .qos = 1,
+                       .response_topic = t->reply_topic,
+                       .corr = "req-42",
+                       .corr_len = 6};
     if (mq_publish_ex(t->client, &p, NULL))
         fprintf(stderr, "mq_rpc: request publish failed\n");
 }
@@ -113,9 +118,12 @@ int main(int argc, char **argv)
     snprintf(cid, sizeof(cid), "%s-client", argv[1]);
     mq_global_init();
     uv_loop_init(&loop);
-    struct mq_opts so = {.url = url, .user = getenv("ECO_MQTT_USER"),
-                         .password = getenv("ECO_MQTT_PASSWORD"), .client_id = sid,
-                         .service = argv[1], .instance = "server"};
+    struct mq_opts so = {.url = url,
+                         .user = getenv("ECO_MQTT_USER"),
+                         .password = getenv("ECO_MQTT_PASSWORD"),
+                         .client_id = sid,
+                         .service = argv[1],
+                         .instance = "server"};
     struct mq_opts co = so;
     co.client_id = cid;
     co.service = NULL;
