@@ -140,6 +140,9 @@ static const char ingest__sql_latest_position[] =
     "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $2)"
     " ON CONFLICT (instance) DO UPDATE SET latest_seq = EXCLUDED.latest_seq, updated_at = now()";
 
+/* What ingest subscribes to (plain or under $share/{group}/). */
+#define INGEST_FILTER "eco/v1/in/#"
+
 /* Records per batch when a batch keeps failing on the server: one at a time
  * finds the record the database refuses. */
 #define INGEST_POISON_TRIES 3
@@ -1067,10 +1070,16 @@ int ingest_start(struct ingest *in)
         return rc;
     }
     outbox_init(&in->ob, in->mq, (size_t)c->outbox_max, (size_t)c->outbox_max * 1024);
+    /* eco/v1/in/# and not eco/v1/in/+: a message on eco/v1/in itself or on
+     * eco/v1/in/{device}/{more} is acknowledged by the broker like any
+     * other, so it must arrive here to be dead-lettered ("topic is not
+     * eco/v1/in/{device}") rather than vanish. MQTT's "#" also matches the
+     * parent level (eco/v1/in), so one filter covers all of them; a second
+     * filter for eco/v1/in would deliver that message twice. */
     if (c->share_group[0])
-        snprintf(filter, sizeof(filter), "$share/%.64s/eco/v1/in/+", c->share_group);
+        snprintf(filter, sizeof(filter), "$share/%.64s/" INGEST_FILTER, c->share_group);
     else
-        snprintf(filter, sizeof(filter), "eco/v1/in/+");
+        snprintf(filter, sizeof(filter), INGEST_FILTER);
     if ((rc = mq_subscribe(in->mq, filter, 1)))
         return rc;
     if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))
