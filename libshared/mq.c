@@ -40,10 +40,13 @@ struct mq {
     char subs[MQ_MAX_SUBS][MQ_TOPIC_MAX];
     int sub_qos[MQ_MAX_SUBS];
     int nsubs;
+    char unsubs[MQ_MAX_SUBS][MQ_TOPIC_MAX]; /* removed from a kept session */
+    int nunsubs;
+    bool session_present; /* the last CONNACK said the broker kept our session */
     struct mq_watch *watch;
-    uv_timer_t tick;      /* keepalive and reconnect backoff */
+    uv_timer_t tick; /* keepalive and reconnect backoff */
     int backoff_ms;
-    uint64_t retry_at;    /* loop time of the next connect attempt; 0 = none */
+    uint64_t retry_at; /* loop time of the next connect attempt; 0 = none */
     bool connected;
     bool just_connected; /* CONNACK seen; subscriptions not yet renewed */
     bool paused;
@@ -52,7 +55,7 @@ struct mq {
     int pending_closes;
     void (*done)(void *ud);
     mosquitto_property *connect_props; /* until the first connect copies them */
-    int close_mid; /* the "offline" publication a close waits for */
+    int close_mid;                     /* the "offline" publication a close waits for */
 };
 
 void mq_global_init(void)
@@ -179,8 +182,8 @@ static void mq__schedule_retry(struct mq *mq)
     if (mq->closing || mq->retry_at)
         return;
     mq->retry_at = uv_now(mq->loop) + (uint64_t)mq->backoff_ms;
-    mq->backoff_ms = mq->backoff_ms * 2 > MQ_BACKOFF_MAX_MS ? MQ_BACKOFF_MAX_MS
-                                                             : mq->backoff_ms * 2;
+    mq->backoff_ms =
+        mq->backoff_ms * 2 > MQ_BACKOFF_MAX_MS ? MQ_BACKOFF_MAX_MS : mq->backoff_ms * 2;
 }
 
 static void mq__lost(struct mq *mq)
@@ -261,7 +264,6 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
 {
     struct mq *mq = ud;
     (void)m;
-    (void)flags;
     (void)props;
     if (rc != 0) {
         /* refused (bad credentials, ...): the broker closes; retry later */
@@ -272,6 +274,7 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
      * read that delivered the CONNACK returns (mq__connected). */
     mq->connected = true;
     mq->just_connected = true;
+    mq->session_present = (flags & 1) != 0; /* MQTT 5 CONNACK: session present */
     mq->backoff_ms = MQ_BACKOFF_MIN_MS;
     mq->retry_at = 0;
 }
@@ -279,6 +282,13 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
 static void mq__connected(struct mq *mq)
 {
     mq->just_connected = false;
+    /* A kept session holds the subscriptions of every earlier run, which may
+     * have asked for other filters: drop those first, or the broker keeps
+     * delivering to them (twice, when they overlap what we ask for now).
+     * The broker handles packets in order, so this precedes the renewal. */
+    if (mq->session_present)
+        for (int i = 0; i < mq->nunsubs; i++)
+            mosquitto_unsubscribe_v5(mq->mosq, NULL, mq->unsubs[i], NULL);
     for (int i = 0; i < mq->nsubs; i++)
         mosquitto_subscribe_v5(mq->mosq, NULL, mq->subs[i], mq->sub_qos[i], 0, NULL);
     mq__publish_status(mq, "online");
@@ -398,6 +408,29 @@ int mq_subscribe(struct mq *mq, const char *filter, int qos)
     return 0;
 }
 
+int mq_unsubscribe(struct mq *mq, const char *filter)
+{
+    size_t n = strlen(filter);
+
+    if (n == 0 || n >= MQ_TOPIC_MAX)
+        return -EINVAL;
+    for (int i = 0; i < mq->nsubs; i++)
+        if (strcmp(mq->subs[i], filter) == 0)
+            return -EINVAL; /* wanted and unwanted at once */
+    for (int i = 0; i < mq->nunsubs; i++)
+        if (strcmp(mq->unsubs[i], filter) == 0)
+            return 0;
+    if (mq->nunsubs >= MQ_MAX_SUBS)
+        return -ENOSPC;
+    memcpy(mq->unsubs[mq->nunsubs++], filter, n + 1);
+    if (mq->connected && !mq->just_connected) {
+        if (mosquitto_unsubscribe_v5(mq->mosq, NULL, filter, NULL) != MOSQ_ERR_SUCCESS)
+            return -EIO;
+        mq__rearm(mq);
+    }
+    return 0;
+}
+
 int mq_publish_ex(struct mq *mq, const struct mq_pub *p, int *mid)
 {
     mosquitto_property *props = NULL;
@@ -456,15 +489,19 @@ out:
 int mq_publish(struct mq *mq, const char *topic, const void *payload, size_t len, int qos,
                bool retain, int *mid)
 {
-    struct mq_pub p = {.topic = topic, .payload = payload, .len = len, .qos = qos,
-                       .retain = retain};
+    struct mq_pub p = {
+        .topic = topic, .payload = payload, .len = len, .qos = qos, .retain = retain};
     return mq_publish_ex(mq, &p, mid);
 }
 
 int mq_reply(struct mq *mq, const struct mq_msg *req, const void *payload, size_t len)
 {
-    struct mq_pub p = {.topic = req->response_topic, .payload = payload, .len = len, .qos = 1,
-                       .corr = req->corr, .corr_len = req->corr_len};
+    struct mq_pub p = {.topic = req->response_topic,
+                       .payload = payload,
+                       .len = len,
+                       .qos = 1,
+                       .corr = req->corr,
+                       .corr_len = req->corr_len};
     if (!req->response_topic)
         return -EINVAL;
     return mq_publish_ex(mq, &p, NULL);
@@ -601,8 +638,8 @@ int mq_new(uv_loop_t *loop, const struct mq_opts *o, const struct mq_cbs *cbs, v
         snprintf(id, sizeof(id), "%s-%s-%ld", o->service ? o->service : "eco",
                  o->instance ? o->instance : "x", (long)getpid());
     if (o->service && o->service[0]) {
-        int n = snprintf(mq->status_topic, sizeof(mq->status_topic), "eco/v1/sys/%s/%s",
-                         o->service, o->instance && *o->instance ? o->instance : id);
+        int n = snprintf(mq->status_topic, sizeof(mq->status_topic), "eco/v1/sys/%s/%s", o->service,
+                         o->instance && *o->instance ? o->instance : id);
         if (n < 0 || (size_t)n >= sizeof(mq->status_topic))
             goto fail;
     }

@@ -24,16 +24,16 @@ struct spool {
     char dir[4096 - 64];
     struct spool_seg *segs;
     size_t nsegs, capsegs;
-    int wfd;           /* the last segment, open for append */
-    uint64_t head;     /* next sequence to assign */
+    int wfd;       /* the last segment, open for append */
+    uint64_t head; /* next sequence to assign */
     uint64_t seg_bytes, max_bytes;
     char *wbuf;
     size_t wlen;
     /* reader */
     int rfd;
-    size_t rseg;       /* index into segs */
-    uint64_t rnext;    /* sequence the reader returns next */
-    uint64_t roff;     /* file offset of rbuf[0] */
+    size_t rseg;    /* index into segs */
+    uint64_t rnext; /* sequence the reader returns next */
+    uint64_t roff;  /* file offset of rbuf[0] */
     char *rbuf;
     size_t rlen, rpos;
 };
@@ -301,8 +301,8 @@ static int spool__roll(struct spool *sp)
     return spool__open_writer(sp);
 }
 
-int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
-                 size_t plen, uint64_t *seq)
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
+                 uint64_t *seq)
 {
     uint32_t len, crc;
     uint16_t tl;
@@ -499,4 +499,84 @@ uint64_t spool_head(const struct spool *sp)
 uint64_t spool_read_pos(const struct spool *sp)
 {
     return sp->rnext;
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+/* Names are [a-z0-9_]+ so that a name can never be a path, a segment or a
+ * temporary file of another name. */
+static int spool__meta_path(const struct spool *sp, const char *name, const char *suffix, char *out,
+                            size_t cap)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return -EINVAL;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return -EINVAL;
+    snprintf(out, cap, "%s/%s.meta%s", sp->dir, name, suffix);
+    return 0;
+}
+
+int spool_meta_get(struct spool *sp, const char *name, char *buf, size_t cap, size_t *len)
+{
+    char path[4200];
+    size_t n = 0;
+    int fd, rc;
+
+    if ((rc = spool__meta_path(sp, name, "", path, sizeof(path))))
+        return rc;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -errno;
+    rc = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == cap) {
+            rc = -E2BIG;
+            break;
+        }
+    }
+    close(fd);
+    if (!rc && len)
+        *len = n;
+    return rc;
+}
+
+int spool_meta_put(struct spool *sp, const char *name, const void *data, size_t len)
+{
+    char path[4200], tmp[4200];
+    int fd, rc;
+
+    if ((rc = spool__meta_path(sp, name, "", path, sizeof(path))) ||
+        (rc = spool__meta_path(sp, name, ".tmp", tmp, sizeof(tmp))))
+        return rc;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return -errno;
+    rc = spool__write_all(fd, data, len);
+    if (!rc && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    /* the new content replaces the old whole or not at all */
+    if (!rc && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if ((fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        if (fsync(fd) < 0)
+            rc = -errno;
+        close(fd);
+    }
+    return rc;
 }

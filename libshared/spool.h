@@ -69,6 +69,16 @@ uint64_t spool_head(const struct spool *sp);
 /* The sequence the reader returns next. */
 uint64_t spool_read_pos(const struct spool *sp);
 
+/* Small named files that travel with the spool (DIR/<name>.meta): what a
+ * service must know about the spool's past, e.g. which database it belongs
+ * to. name is [a-z0-9_]{1,64}. spool_meta_get reads the whole file into buf
+ * (*len, may be NULL, gets its size): 0, -ENOENT when there is none, -E2BIG
+ * when it does not fit cap, -EINVAL for a bad name, or -errno.
+ * spool_meta_put replaces it atomically and durably (temporary file, fsync,
+ * rename, fsync of the directory): 0 or -errno. */
+int spool_meta_get(struct spool *sp, const char *name, char *buf, size_t cap, size_t *len);
+int spool_meta_put(struct spool *sp, const char *name, const void *data, size_t len);
+
 /* CRC-32 (IEEE), exposed for tests. */
 uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len);
 

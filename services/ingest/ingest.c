@@ -214,6 +214,8 @@ struct ingest {
     void *done_arg;
     int exit_code;
     bool paused_full;
+    char filter[MQ_TOPIC_MAX]; /* what ingest subscribes to */
+    bool subs_recorded;        /* ... and the spool knows it */
     struct ingest_counters n;
 };
 
@@ -838,6 +840,55 @@ static void ingest__kick(struct ingest *in)
         ingest__run_tx(in);
 }
 
+/* Ingest owns its subscriptions. Its persistent session outlives the
+ * process and keeps whatever an earlier run subscribed: after a switch
+ * between the plain and the shared form (ECO_INGEST_SHARE_GROUP), or of
+ * share group, the old filter would stay beside the new one and every
+ * message would arrive twice. So on a connect that finds its session, ingest
+ * unsubscribes every other form it can know of: the one this spool's last
+ * run recorded (INGEST_META_SUBS), the other form of its filter, and the
+ * filters of earlier versions (eco/v1/in/+). The new filter is recorded
+ * once the broker has been told (ingest__on_mq_state). */
+#define INGEST_META_SUBS "subscriptions"
+
+static int ingest__own_subs(struct ingest *in, const char *filter)
+{
+    const char *g = in->conf->share_group[0] ? in->conf->share_group : "ingest";
+    static const char *const forms[] = {INGEST_FILTER, "eco/v1/in/+"};
+    char f[MQ_TOPIC_MAX], old[1024];
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        /* plain, shared in our group (or the default one) */
+        for (int shared = 0; shared < 2; shared++) {
+            if (shared)
+                snprintf(f, sizeof(f), "$share/%.64s/%s", g, forms[i]);
+            else
+                snprintf(f, sizeof(f), "%s", forms[i]);
+            if (strcmp(f, filter) != 0 && (rc = mq_unsubscribe(in->mq, f)))
+                return rc;
+        }
+    }
+    rc = spool_meta_get(in->sp, INGEST_META_SUBS, old, sizeof(old) - 1, &n);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc) {
+        elog_warn("cannot read the subscriptions of the last run", "error=\"%s\"", strerror(-rc));
+        return 0;
+    }
+    old[n] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(old, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strcmp(line, filter) == 0)
+            continue;
+        elog_info("removing a subscription of an earlier run", "filter=%s", line);
+        if ((rc = mq_unsubscribe(in->mq, line)) && rc != -EINVAL)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- MQTT side --------------------------------------------------------- */
 
 static void ingest__on_message(void *ud, const struct mq_msg *m)
@@ -900,6 +951,14 @@ static void ingest__on_mq_state(void *ud, bool up)
 {
     struct ingest *in = ud;
     elog_info(up ? "broker connected" : "broker connection lost", "url=%s", in->conf->mqtt_url);
+    if (up && !in->subs_recorded) {
+        /* the unsubscriptions went out before the subscription (mq.h):
+         * from now on only this filter can be in the session */
+        int rc = spool_meta_put(in->sp, INGEST_META_SUBS, in->filter, strlen(in->filter));
+        if (rc)
+            elog_warn("cannot record the subscription", "error=\"%s\"", strerror(-rc));
+        in->subs_recorded = rc == 0;
+    }
     if (up)
         outbox_drain(&in->ob);
 }
@@ -1029,7 +1088,6 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
 int ingest_start(struct ingest *in)
 {
     const struct ingest_conf *c = in->conf;
-    char filter[MQ_TOPIC_MAX];
     struct mq_opts mo = {
         .url = c->mqtt_url,
         .user = c->mqtt_user,
@@ -1077,10 +1135,10 @@ int ingest_start(struct ingest *in)
      * parent level (eco/v1/in), so one filter covers all of them; a second
      * filter for eco/v1/in would deliver that message twice. */
     if (c->share_group[0])
-        snprintf(filter, sizeof(filter), "$share/%.64s/" INGEST_FILTER, c->share_group);
+        snprintf(in->filter, sizeof(in->filter), "$share/%.64s/" INGEST_FILTER, c->share_group);
     else
-        snprintf(filter, sizeof(filter), INGEST_FILTER);
-    if ((rc = mq_subscribe(in->mq, filter, 1)))
+        snprintf(in->filter, sizeof(in->filter), INGEST_FILTER);
+    if ((rc = mq_subscribe(in->mq, in->filter, 1)) || (rc = ingest__own_subs(in, in->filter)))
         return rc;
     if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))
         return rc;

@@ -749,6 +749,39 @@ static void test_committed_ahead(void)
     spool_close(sp);
 }
 
+/* Named metadata travels with the spool: absent, written, replaced whole,
+ * read back after a reopen; names cannot escape the directory or clash
+ * with segments; a file larger than the caller's buffer is -E2BIG. */
+static void test_meta(void)
+{
+    const char *d = sdir("meta");
+    struct spool *sp;
+    char buf[64];
+    size_t n = 0;
+
+    CHECK_EQ_INT(spool_open(d, 0, 0, 0, &sp), 0);
+    CHECK_EQ_INT(spool_meta_get(sp, "database_id", buf, sizeof(buf), &n), -ENOENT);
+    CHECK_EQ_INT(spool_meta_put(sp, "database_id", "first value", 11), 0);
+    CHECK_EQ_INT(spool_meta_put(sp, "database_id", "abc", 3), 0);
+    CHECK_EQ_INT(spool_meta_get(sp, "database_id", buf, sizeof(buf), &n), 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK(memcmp(buf, "abc", 3) == 0);
+    CHECK_EQ_INT(spool_meta_get(sp, "database_id", buf, 3, &n), -E2BIG);
+    CHECK_EQ_INT(spool_meta_put(sp, "../x", "a", 1), -EINVAL);
+    CHECK_EQ_INT(spool_meta_put(sp, "", "a", 1), -EINVAL);
+    CHECK_EQ_INT(spool_meta_put(sp, "a.seg", "a", 1), -EINVAL);
+    CHECK_EQ_INT(spool_meta_put(sp, "empty", "", 0), 0);
+    spool_close(sp);
+    CHECK_EQ_INT(spool_open(d, 0, 0, 0, &sp), 0);
+    CHECK_EQ_INT(spool_meta_get(sp, "database_id", buf, sizeof(buf), &n), 0);
+    CHECK_EQ_INT(n, 3);
+    CHECK_EQ_INT(spool_meta_get(sp, "empty", buf, sizeof(buf), &n), 0);
+    CHECK_EQ_INT(n, 0);
+    CHECK_EQ_INT(spool_head(sp), 1); /* metadata is not mistaken for records */
+    expect_end(sp);
+    spool_close(sp);
+}
+
 /* The checks run in a child so that the temporary directory is removed
  * even when a check fails or a sanitizer aborts the run. */
 static int run_checks(void)
@@ -761,6 +794,7 @@ static int run_checks(void)
     test_torn_tail();
     test_corrupt();
     test_bounds();
+    test_meta();
     /* last: a known bug, so that the checks above still run */
     test_committed_ahead();
     return 0;
