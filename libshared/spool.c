@@ -1,3 +1,8 @@
+/* flock(2) is BSD/Linux, not POSIX: its lock belongs to the open file, so
+ * it also keeps out a second spool_open in the same process (an fcntl lock
+ * would not). */
+#define _DEFAULT_SOURCE 1
+
 #include "spool.h"
 
 #include <dirent.h>
@@ -7,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +30,7 @@ struct spool {
     char dir[4096 - 64];
     struct spool_seg *segs;
     size_t nsegs, capsegs;
+    int lockfd;    /* DIR/lock, flock()ed for as long as the spool is open */
     int wfd;       /* the last segment, open for append */
     uint64_t head; /* next sequence to assign */
     uint64_t seg_bytes, max_bytes;
@@ -180,8 +187,21 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
     sp = calloc(1, sizeof(*sp));
     if (!sp)
         return -ENOMEM;
-    sp->wfd = sp->rfd = -1;
+    sp->wfd = sp->rfd = sp->lockfd = -1;
     snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
+    {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/lock", dir);
+        if ((sp->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        /* one process per spool: two writers would number records twice */
+        if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+            rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+            goto fail;
+        }
+    }
     sp->seg_bytes = seg_bytes ? seg_bytes : 64u << 20;
     sp->max_bytes = max_bytes;
     sp->wbuf = malloc(SPOOL_WBUF);
@@ -269,6 +289,8 @@ void spool_close(struct spool *sp)
     }
     if (sp->rfd >= 0)
         close(sp->rfd);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd); /* releases the flock */
     free(sp->segs);
     free(sp->wbuf);
     free(sp->rbuf);

@@ -34,7 +34,9 @@ struct spool_rec {
     size_t len;
 };
 
-/* Opens (creating) DIR. `committed` is the last sequence known stored
+/* Opens (creating) DIR and locks it (flock on DIR/lock, released by
+ * spool_close or the process's exit): -EBUSY when another open spool, in
+ * this process or another, holds it. `committed` is the last sequence known stored
  * downstream: reading starts after it and new records are numbered above
  * it even when the spool is empty. seg_bytes: segment size before rolling
  * over; max_bytes: the bound spool_full reports against. */

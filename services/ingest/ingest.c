@@ -214,6 +214,10 @@ struct ingest {
     void *done_arg;
     int exit_code;
     bool paused_full;
+    /* the claim: this process alone is the instance (an advisory lock held
+     * by its database session) and the spool belongs to this database */
+    bool claimed, claiming;
+    bool io_started;           /* broker and gateway started (after the first claim) */
     char filter[MQ_TOPIC_MAX]; /* what ingest subscribes to */
     bool subs_recorded;        /* ... and the spool knows it */
     struct ingest_counters n;
@@ -329,7 +333,7 @@ static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
 static void ingest__pos_load(struct ingest *in)
 {
     const char *params[1] = {in->instance};
-    if (in->pos_known || in->pos_loading || !db_ready(in->db))
+    if (in->pos_known || in->pos_loading || !in->claimed || !db_ready(in->db))
         return;
     in->pos_loading = true;
     if (db_query(in->db,
@@ -819,7 +823,7 @@ static void ingest__kick(struct ingest *in)
 {
     bool drained, more_replay;
 
-    if (in->closing || in->bstate != B_IDLE || !in->pos_known || !in->reg_ready ||
+    if (in->closing || in->bstate != B_IDLE || !in->claimed || !in->pos_known || !in->reg_ready ||
         !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry) ||
         in->exit_code)
         return;
@@ -850,6 +854,8 @@ static void ingest__kick(struct ingest *in)
  * filters of earlier versions (eco/v1/in/+). The new filter is recorded
  * once the broker has been told (ingest__on_mq_state). */
 #define INGEST_META_SUBS "subscriptions"
+/* the spool's database (obs.database_id) */
+#define INGEST_META_DBID "database_id"
 
 static int ingest__own_subs(struct ingest *in, const char *filter)
 {
@@ -965,16 +971,126 @@ static void ingest__on_mq_state(void *ud, bool up)
 
 /* ---- database side ----------------------------------------------------- */
 
+/* A fatal condition found after start: log it (the caller did), exit 1. */
+static void ingest__fatal(struct ingest *in)
+{
+    in->exit_code = 1;
+    if (!in->stopping)
+        ingest_stop(in, in->done, in->done_arg);
+}
+
+static int ingest__start_io(struct ingest *in);
+static void ingest__claim(struct ingest *in);
+
+/* The claim's second step: the spool records the identity of the database
+ * it numbers its records for (obs.database_id, created by the first
+ * instance that asks). A spool of another database is refused: replaying it
+ * here would store another stream's records, and its positions mean
+ * nothing here. A spool without one (new, or from before 0010) takes this
+ * database's. */
+static void ingest__claim_id_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    char have[64];
+    size_t n = 0;
+    const char *id;
+
+    in->claiming = false;
+    if (rc || PQntuples(res) < 1) {
+        /* lost connection (retried on reconnect), or two instances created
+         * the row at once (retried on the next tick) */
+        if (rc && rc != -ENOTCONN)
+            elog_error("database identity query failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        return;
+    }
+    id = PQgetvalue(res, 0, 0);
+    rc = spool_meta_get(in->sp, INGEST_META_DBID, have, sizeof(have) - 1, &n);
+    if (rc == -ENOENT) {
+        if ((rc = spool_meta_put(in->sp, INGEST_META_DBID, id, strlen(id)))) {
+            elog_error("cannot record the database identity in the spool", "dir=%s error=\"%s\"",
+                       in->conf->spool_dir, strerror(-rc));
+            ingest__fatal(in);
+            return;
+        }
+        elog_info("spool bound to this database", "database_id=%s", id);
+    } else if (rc) {
+        elog_error("cannot read the database identity of the spool", "dir=%s error=\"%s\"",
+                   in->conf->spool_dir, strerror(-rc));
+        ingest__fatal(in);
+        return;
+    } else {
+        have[n] = '\0';
+        if (strcmp(have, id) != 0) {
+            elog_error("the spool belongs to another database; refusing to replay it here "
+                       "(point ECO_PG_DSN at its database, or move the spool directory away)",
+                       "dir=%s spool_database=%.40s database=%s", in->conf->spool_dir, have, id);
+            ingest__fatal(in);
+            return;
+        }
+    }
+    in->claimed = true;
+    if (!in->io_started && ingest__start_io(in)) {
+        ingest__fatal(in);
+        return;
+    }
+    ingest__pos_load(in);
+    if (!in->reg_ready || !in->reg_loading)
+        ingest__reg_load(in);
+    ingest__kick(in);
+}
+
+/* The claim's first step: one process per instance name. Two processes of
+ * one instance would share its spool position and MQTT client id and undo
+ * each other's work; the database session holds the lock, so it goes with
+ * a crashed process's connection. */
+static void ingest__claim_lock_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+
+    if (rc || PQntuples(res) != 1) {
+        in->claiming = false;
+        if (rc && rc != -ENOTCONN)
+            elog_error("instance lock query failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        in->claiming = false;
+        elog_error("another eco-ingest is running as this instance; refusing to start a second "
+                   "(give each its own ECO_INGEST_INSTANCE and ECO_INGEST_SPOOL_DIR)",
+                   "instance=%s", in->instance);
+        ingest__fatal(in);
+        return;
+    }
+    if (db_query(in->db,
+                 "WITH ins AS (INSERT INTO obs.database_id DEFAULT VALUES ON CONFLICT DO NOTHING"
+                 " RETURNING id) SELECT id::text FROM ins UNION ALL"
+                 " SELECT id::text FROM obs.database_id",
+                 0, NULL, ingest__claim_id_done, in))
+        in->claiming = false;
+}
+
+static void ingest__claim(struct ingest *in)
+{
+    const char *params[1] = {in->instance};
+
+    if (in->claimed || in->claiming || in->stopping || !db_ready(in->db))
+        return;
+    in->claiming = true;
+    if (db_query(in->db, "SELECT pg_try_advisory_lock(hashtext('eco-ingest'), hashtext($1))", 1,
+                 params, ingest__claim_lock_done, in))
+        in->claiming = false;
+}
+
 static void ingest__on_db_state(void *ud, bool up)
 {
     struct ingest *in = ud;
     if (up) {
         elog_info("database connected", NULL);
-        ingest__pos_load(in);
-        if (!in->reg_ready || !in->reg_loading)
-            ingest__reg_load(in);
-        ingest__kick(in);
+        ingest__claim(in);
     } else {
+        in->claimed = in->claiming = false; /* the lock went with the session */
         elog_warn("database connection lost; receiving into the spool", "error=\"%s\"",
                   db_last_error(in->db));
         in->reg_loading = false;
@@ -1035,7 +1151,9 @@ static void ingest__on_tick(uv_timer_t *t)
             ingest__kick(in);
         return;
     }
-    if (db_ready(in->db)) {
+    if (db_ready(in->db) && !in->claimed)
+        ingest__claim(in);
+    if (db_ready(in->db) && in->claimed) {
         ingest__pos_load(in);
         if (!in->reg_ready ||
             now - in->reg_loaded_at >= (uint64_t)in->conf->registry_refresh_s * 1000)
@@ -1116,6 +1234,12 @@ int ingest_start(struct ingest *in)
 
     rc = spool_open(c->spool_dir, 0, (uint64_t)c->spool_segment_mb << 20,
                     (uint64_t)c->spool_max_mb << 20, &in->sp);
+    if (rc == -EBUSY) {
+        elog_error("another eco-ingest is using this spool; refusing to start a second "
+                   "(give each instance its own ECO_INGEST_SPOOL_DIR)",
+                   "dir=%s", c->spool_dir);
+        return rc;
+    }
     if (rc) {
         elog_error("cannot open the spool", "dir=%s error=\"%s\"", c->spool_dir, strerror(-rc));
         return rc;
@@ -1143,10 +1267,28 @@ int ingest_start(struct ingest *in)
     if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))
         return rc;
     db_start(in->db);
-    if ((rc = mq_start(in->mq)))
-        return rc;
     uv_timer_start(&in->tick, ingest__on_tick, 200, 200);
     in->last_flush = uv_now(in->loop);
+    elog_info("started; waiting for the database to claim the instance",
+              "instance=%s spool=%s spool_head=%llu", in->instance, c->spool_dir,
+              (unsigned long long)in->head_at_open);
+    return 0;
+}
+
+/* Messages are taken (broker, HJ 212 gateway) only once the instance is
+ * claimed: a second process of one instance must not acknowledge anything
+ * into a spool it is about to give up. Until then the broker keeps them in
+ * the session and loggers retry. */
+static int ingest__start_io(struct ingest *in)
+{
+    const struct ingest_conf *c = in->conf;
+    int rc;
+
+    in->io_started = true;
+    if ((rc = mq_start(in->mq))) {
+        elog_error("cannot start the MQTT client", "error=\"%s\"", strerror(-rc));
+        return rc;
+    }
     if (c->hj212_addr[0]) {
         struct hj212gw_opts go = {.addr = c->hj212_addr,
                                   .max_conn = (int)c->hj212_max_conn,
@@ -1160,11 +1302,12 @@ int ingest_start(struct ingest *in)
                                   .flush = ingest__gw_flush,
                                   .full = ingest__gw_full,
                                   .registry = ingest__gw_registry};
-        if ((rc = hj212gw_new(in->loop, &go, &gs, &in->gw)) || (rc = hj212gw_start(in->gw)))
+        if ((rc = hj212gw_new(in->loop, &go, &gs, &in->gw)) || (rc = hj212gw_start(in->gw))) {
+            elog_error("cannot start the HJ 212 gateway", "addr=%s error=\"%s\"", c->hj212_addr,
+                       strerror(-rc));
             return rc;
+        }
     }
-    elog_info("started", "instance=%s spool=%s spool_head=%llu", in->instance, c->spool_dir,
-              (unsigned long long)in->head_at_open);
     return 0;
 }
 
@@ -1254,6 +1397,12 @@ void ingest_free(struct ingest *in)
     buf_close(&in->lstage);
     buf_close(&in->scratch);
     free(in);
+}
+
+void ingest_on_exit(struct ingest *in, void (*done)(void *arg), void *arg)
+{
+    in->done = done;
+    in->done_arg = arg;
 }
 
 int ingest_exit_code(const struct ingest *in)

@@ -45,8 +45,10 @@ int main(int argc, char **argv)
     if (rc)
         return rc > 0 ? 0 : 1;
     if (elog_level_parse(conf.log_level, &lvl)) {
-        fprintf(stderr, "eco-ingest: bad configuration: ECO_LOG_LEVEL: expected debug, info, "
-                        "warn or error, got \"%s\"\n", conf.log_level);
+        fprintf(stderr,
+                "eco-ingest: bad configuration: ECO_LOG_LEVEL: expected debug, info, "
+                "warn or error, got \"%s\"\n",
+                conf.log_level);
         return 1;
     }
     elog_init("eco-ingest", lvl);
@@ -57,8 +59,10 @@ int main(int argc, char **argv)
     uv_signal_init(&loop, &a.sigterm);
     uv_signal_init(&loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
-    if ((rc = ingest_new(&loop, &conf, &a.in)) == 0)
+    if ((rc = ingest_new(&loop, &conf, &a.in)) == 0) {
+        ingest_on_exit(a.in, app_closed, &a);
         rc = ingest_start(a.in);
+    }
     if (rc) {
         elog_error("cannot start", "error=\"%s\"", strerror(-rc));
         if (a.in)

@@ -79,7 +79,8 @@ static size_t list_segs(const char *dir, uint64_t *firsts, size_t cap, size_t *o
         *others = 0;
     while ((e = readdir(d))) {
         size_t l = strlen(e->d_name);
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strcmp(e->d_name, "lock") == 0) /* the spool's lock file */
             continue;
         if (l == 24 && strcmp(e->d_name + 20, ".seg") == 0) {
             CHECK(n < cap);
@@ -782,6 +783,21 @@ static void test_meta(void)
     spool_close(sp);
 }
 
+/* One process per spool: a second open of the directory is refused while
+ * the first is open, and allowed once it is closed. */
+static void test_lock(void)
+{
+    const char *d = sdir("lock");
+    struct spool *a, *b = (struct spool *)1;
+
+    CHECK_EQ_INT(spool_open(d, 0, 0, 0, &a), 0);
+    CHECK_EQ_INT(spool_open(d, 0, 0, 0, &b), -EBUSY);
+    CHECK(b == NULL);
+    spool_close(a);
+    CHECK_EQ_INT(spool_open(d, 0, 0, 0, &b), 0);
+    spool_close(b);
+}
+
 /* The checks run in a child so that the temporary directory is removed
  * even when a check fails or a sanitizer aborts the run. */
 static int run_checks(void)
@@ -795,6 +811,7 @@ static int run_checks(void)
     test_corrupt();
     test_bounds();
     test_meta();
+    test_lock();
     /* last: a known bug, so that the checks above still run */
     test_committed_ahead();
     return 0;
