@@ -36,6 +36,8 @@ struct spool {
     uint64_t seg_bytes, max_bytes;
     char *wbuf;
     size_t wlen;
+    uint64_t wrecs; /* records in wbuf */
+    int werr;       /* a failed flush the writer has not been told of (spool_next) */
     /* reader */
     int rfd;
     size_t rseg;    /* index into segs */
@@ -297,14 +299,41 @@ void spool_close(struct spool *sp)
     free(sp);
 }
 
+/* A write failed (a full disk, most often): cut the last segment back to
+ * where it ended before and forget the records after that point, which the
+ * caller has therefore not acknowledged. Without this, a retry would write
+ * the buffer again after the part that did reach the file, and the reader
+ * would meet a torn record in the middle of the segment. */
+static void spool__rollback(struct spool *sp, uint64_t size_before, uint64_t nrecs)
+{
+    struct spool_seg *last = &sp->segs[sp->nsegs - 1];
+
+    if (ftruncate(sp->wfd, (off_t)size_before) == 0 || size_before == last->size) {
+        last->size = size_before;
+        sp->head -= nrecs;
+    }
+    /* if even the cut failed, the torn tail stays past `size`; the next
+     * open cuts it (spool__scan), and appends go on from the file's end */
+    sp->wlen = 0;
+    sp->wrecs = 0;
+}
+
 int spool_flush(struct spool *sp, bool sync)
 {
     int rc;
+    if (sp->werr) {
+        rc = sp->werr;
+        sp->werr = 0;
+        return rc;
+    }
     if (sp->wlen) {
         rc = spool__write_all(sp->wfd, sp->wbuf, sp->wlen);
-        if (rc)
+        if (rc) {
+            spool__rollback(sp, sp->segs[sp->nsegs - 1].size - sp->wlen, sp->wrecs);
             return rc;
+        }
         sp->wlen = 0;
+        sp->wrecs = 0;
     }
     if (sync && fdatasync(sp->wfd) < 0)
         return -errno;
@@ -350,18 +379,22 @@ int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *p
     memcpy(hdr + 4, &crc, 4);
     memcpy(hdr + 8, &s, 8);
     if (total > SPOOL_WBUF) {
-        /* larger than the buffer: straight to the file, in order */
+        /* larger than the buffer (which is empty now): straight to the
+         * file, in order */
         if ((rc = spool__write_all(sp->wfd, hdr, SPOOL_HDR)) ||
             (rc = spool__write_all(sp->wfd, (const char *)&tl, 2)) ||
             (rc = spool__write_all(sp->wfd, topic, tlen)) ||
-            (rc = spool__write_all(sp->wfd, payload, plen)))
+            (rc = spool__write_all(sp->wfd, payload, plen))) {
+            spool__rollback(sp, sp->segs[sp->nsegs - 1].size, 0);
             return rc;
+        }
     } else {
         memcpy(sp->wbuf + sp->wlen, hdr, SPOOL_HDR);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR, &tl, 2);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR + 2, topic, tlen);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR + 2 + tlen, payload, plen);
         sp->wlen += total;
+        sp->wrecs++;
     }
     sp->segs[sp->nsegs - 1].size += total;
     sp->head++;
@@ -419,9 +452,15 @@ int spool_next(struct spool *sp, struct spool_rec *rec)
 
     if (sp->rnext >= sp->head)
         return -EAGAIN;
-    /* records still in the write buffer must reach the file first */
-    if (sp->wlen && (rc = spool_flush(sp, false)))
-        return rc;
+    /* records still in the write buffer must reach the file first; if they
+     * cannot, they are gone (spool__rollback) and the writer learns it
+     * from its next spool_flush */
+    if (sp->wlen && (rc = spool_flush(sp, false))) {
+        sp->werr = rc;
+        return -EAGAIN;
+    }
+    if (sp->rnext >= sp->head)
+        return -EAGAIN;
     for (;;) {
         if (spool__fill(sp, SPOOL_HDR))
             break;

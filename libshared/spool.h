@@ -46,7 +46,14 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
 void spool_close(struct spool *sp);
 
 /* Appends a record (buffered until spool_flush). Returns 0, -E2BIG when the
- * record exceeds SPOOL_REC_MAX, or -errno from writing. */
+ * record exceeds SPOOL_REC_MAX, or -errno from writing.
+ *
+ * When a write fails (-ENOSPC on a full disk, -EIO...), whether in
+ * spool_append, spool_flush or the flush spool_next does first, every record
+ * appended since the last successful flush is dropped from the spool (the
+ * segment is cut back, spool_head goes back): the caller must not
+ * acknowledge them, and the spool stays readable. spool_flush reports such a
+ * failure even when spool_next met it. Appending may resume at once. */
 int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
                  size_t plen, uint64_t *seq);
 /* Writes buffered records to the file; with sync, also fdatasync. */

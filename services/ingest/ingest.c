@@ -159,6 +159,7 @@ struct ingest_counters {
     uint64_t batches;
     uint64_t batch_failures;
     uint64_t spool_full_pauses;
+    uint64_t disk_full_pauses; /* the spool's disk refused a write (ENOSPC, EDQUOT) */
     uint64_t oversize;
     uint64_t events;         /* HJ 212 device events stored */
     uint64_t repeat_batches; /* batches run again through staging: they held a repeat */
@@ -214,6 +215,10 @@ struct ingest {
     void *done_arg;
     int exit_code;
     bool paused_full;
+    /* the spool's disk is full: the broker is paused as at the bound, until
+     * the spool has shrunk (or drained) and disk_retry_at has passed */
+    bool disk_full;
+    uint64_t disk_full_bytes, disk_retry_at, disk_wait_ms, disk_resumed_at;
     /* the claim: this process alone is the instance (an advisory lock held
      * by its database session) and the spool belongs to this database */
     bool claimed, claiming;
@@ -395,11 +400,16 @@ static void ingest__latest_pubs(struct ingest *in)
 /* ---- the HJ 212 gateway (hj212gw.h) ------------------------------------ */
 
 /* The gateway's sink: the spool, as for MQTT messages. */
+static bool ingest__disk_full(struct ingest *in, int rc);
+static void ingest__disk_check(struct ingest *in);
+
 static int ingest__gw_append(void *ud, const char *topic, size_t tlen, const void *p, size_t len)
 {
     struct ingest *in = ud;
     in->n.received++;
-    return spool_append(in->sp, topic, tlen, p, len, NULL);
+    int rc = spool_append(in->sp, topic, tlen, p, len, NULL);
+    ingest__disk_full(in, rc);
+    return rc;
 }
 
 static int ingest__gw_flush(void *ud)
@@ -408,13 +418,14 @@ static int ingest__gw_flush(void *ud)
     int rc = spool_flush(in->sp, in->conf->spool_fsync);
     if (!rc)
         ingest__kick(in);
+    ingest__disk_full(in, rc);
     return rc;
 }
 
 static bool ingest__gw_full(void *ud)
 {
     struct ingest *in = ud;
-    return spool_full(in->sp);
+    return spool_full(in->sp) || in->disk_full;
 }
 
 static const struct reg *ingest__gw_registry(void *ud)
@@ -517,9 +528,11 @@ static void ingest__batch_committed(struct ingest *in)
     elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu merge=%d",
                (unsigned long long)b->first, (unsigned long long)b->last, b->rows, b->dead,
                in->merge);
+    ingest__disk_check(in);
     if (in->paused_full && !spool_full(in->sp)) {
         in->paused_full = false;
-        mq_pause(in->mq, false);
+        if (!in->disk_full)
+            mq_pause(in->mq, false);
         elog_info("spool below its bound again; receiving", "bytes=%llu",
                   (unsigned long long)spool_bytes(in->sp));
     }
@@ -897,6 +910,56 @@ static int ingest__own_subs(struct ingest *in, const char *filter)
 
 /* ---- MQTT side --------------------------------------------------------- */
 
+#define INGEST_DISK_WAIT_MIN_MS 1000
+#define INGEST_DISK_WAIT_MAX_MS 30000
+
+/* A write to the spool failed. A full disk (ENOSPC, EDQUOT) is treated as
+ * the configured bound is: the broker is paused (it queues for us and TCP
+ * slows the senders) until the spool has room again; the records of the
+ * failed write are gone from the spool (spool.h) and their messages were
+ * not acknowledged, so the broker or the logger sends them again. Returns
+ * true when rc was a full disk. */
+static bool ingest__disk_full(struct ingest *in, int rc)
+{
+    uint64_t now = uv_now(in->loop);
+
+    if (rc != -ENOSPC && rc != -EDQUOT)
+        return false;
+    if (in->disk_full)
+        return true;
+    /* a disk that fills again soon after a resume: wait longer each time */
+    if (in->disk_resumed_at && now - in->disk_resumed_at < 60000)
+        in->disk_wait_ms = in->disk_wait_ms * 2 > INGEST_DISK_WAIT_MAX_MS ? INGEST_DISK_WAIT_MAX_MS
+                                                                          : in->disk_wait_ms * 2;
+    else
+        in->disk_wait_ms = INGEST_DISK_WAIT_MIN_MS;
+    in->disk_full = true;
+    in->disk_full_bytes = spool_bytes(in->sp);
+    in->disk_retry_at = now + in->disk_wait_ms;
+    in->n.disk_full_pauses++;
+    mq_pause(in->mq, true);
+    elog_warn("spool disk full; slowing the broker down until the spool shrinks",
+              "dir=%s spool_bytes=%llu retry_ms=%llu", in->conf->spool_dir,
+              (unsigned long long)in->disk_full_bytes, (unsigned long long)in->disk_wait_ms);
+    return true;
+}
+
+/* Receives again once the disk has room: the spool shrank to half of what
+ * it held when the disk filled, or everything in it is stored. */
+static void ingest__disk_check(struct ingest *in)
+{
+    if (!in->disk_full || uv_now(in->loop) < in->disk_retry_at)
+        return;
+    if (spool_bytes(in->sp) > in->disk_full_bytes / 2 && spool_head(in->sp) - 1 > in->committed)
+        return;
+    in->disk_full = false;
+    in->disk_resumed_at = uv_now(in->loop);
+    if (!in->paused_full)
+        mq_pause(in->mq, false);
+    elog_info("spool disk has room again; receiving", "spool_bytes=%llu",
+              (unsigned long long)spool_bytes(in->sp));
+}
+
 static void ingest__on_message(void *ud, const struct mq_msg *m)
 {
     struct ingest *in = ud;
@@ -904,6 +967,8 @@ static void ingest__on_message(void *ud, const struct mq_msg *m)
     int rc;
 
     in->n.received++;
+    if (in->disk_full)
+        return; /* the rest of a burst whose acknowledgements were dropped */
     rc = spool_append(in->sp, m->topic, tlen, m->payload, m->len, NULL);
     if (rc == -E2BIG) {
         /* larger than a spool record: keep its head for the dead letter */
@@ -915,8 +980,9 @@ static void ingest__on_message(void *ud, const struct mq_msg *m)
     if (rc) {
         /* Not durable: never acknowledge it. Dropping the connection
          * discards the queued PUBACKs; the broker redelivers. */
-        elog_error("spool write failed; dropping the broker connection", "error=\"%s\"",
-                   strerror(-rc));
+        if (!ingest__disk_full(in, rc))
+            elog_error("spool write failed; dropping the broker connection", "error=\"%s\"",
+                       strerror(-rc));
         mq_abort(in->mq);
     }
 }
@@ -927,8 +993,9 @@ static void ingest__on_burst_end(void *ud)
     int rc = spool_flush(in->sp, in->conf->spool_fsync);
 
     if (rc) {
-        elog_error("spool flush failed; dropping the broker connection", "error=\"%s\"",
-                   strerror(-rc));
+        if (!ingest__disk_full(in, rc))
+            elog_error("spool flush failed; dropping the broker connection", "error=\"%s\"",
+                       strerror(-rc));
         mq_abort(in->mq);
         return;
     }
@@ -1111,20 +1178,21 @@ static void ingest__status(struct ingest *in)
         hj212gw_status_json(in->gw, gw, sizeof(gw));
         hj212gw_report(in->gw);
     }
-    n = snprintf(msg, sizeof(msg),
-                 "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
-                 "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
-                 "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
-                 "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"device_events\":%llu,"
-                 "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
-                 ECO_VERSION, ts, (unsigned long long)in->n.received,
-                 (unsigned long long)in->n.stored, (unsigned long long)in->n.rejected,
-                 (unsigned long long)in->n.batches, (unsigned long long)in->n.batch_failures,
-                 (unsigned long long)spool_bytes(in->sp),
-                 (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
-                 (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.events,
-                 (unsigned long long)in->n.repeat_batches, (unsigned long long)in->n.latest_updates,
-                 gw[0] ? "," : "", gw);
+    n = snprintf(
+        msg, sizeof(msg),
+        "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+        "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
+        "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
+        "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"disk_full_pauses\":%llu,"
+        "\"device_events\":%llu,"
+        "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
+        ECO_VERSION, ts, (unsigned long long)in->n.received, (unsigned long long)in->n.stored,
+        (unsigned long long)in->n.rejected, (unsigned long long)in->n.batches,
+        (unsigned long long)in->n.batch_failures, (unsigned long long)spool_bytes(in->sp),
+        (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
+        (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.disk_full_pauses,
+        (unsigned long long)in->n.events, (unsigned long long)in->n.repeat_batches,
+        (unsigned long long)in->n.latest_updates, gw[0] ? "," : "", gw);
     snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
     if (n > 0 && (size_t)n < sizeof(msg))
         mq_publish(in->mq, topic, msg, (size_t)n, 1, true, NULL);
@@ -1163,6 +1231,7 @@ static void ingest__on_tick(uv_timer_t *t)
         in->last_status = now;
         ingest__status(in);
     }
+    ingest__disk_check(in);
     ingest__kick(in);
 }
 
