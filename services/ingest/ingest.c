@@ -30,9 +30,10 @@ static const struct cfg_def ingest__defs[] = {
     {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
     {"ECO_INGEST_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, spool position); default: host name"},
-    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "ingest", 0, 64, C(share_group),
-     "shared-subscription group that instances split the load in; empty: a plain "
-     "subscription (one instance; survives broker restarts, see docs/INGEST.md)"},
+    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "", 0, 64, C(share_group),
+     "empty (the default): a plain subscription, one instance, nothing lost across broker "
+     "restarts; a group name: a shared subscription that instances split the load in (loses "
+     "messages across a mosquitto 2.0 restart, see docs/INGEST.md)"},
     {"ECO_INGEST_SPOOL_DIR", CFG_STR, "spool", 1, 0, C(spool_dir),
      "directory of the durable spool (one per instance)"},
     {"ECO_INGEST_SPOOL_MAX_MB", CFG_INT, "1024", 1, 1048576, C(spool_max_mb),
@@ -872,6 +873,7 @@ static void ingest__kick(struct ingest *in)
 
 static int ingest__own_subs(struct ingest *in, const char *filter)
 {
+    /* "ingest": the default group of earlier versions */
     const char *g = in->conf->share_group[0] ? in->conf->share_group : "ingest";
     static const char *const forms[] = {INGEST_FILTER, "eco/v1/in/+"};
     char f[MQ_TOPIC_MAX], old[1024];
