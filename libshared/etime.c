@@ -55,9 +55,24 @@ static int etime__compose(int y, int mo, int d, int h, int mi, int sec, int64_t 
     if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > etime__days_in_month(y, mo) ||
         h > 23 || mi > 59 || sec > 60)
         return -EINVAL;
-    if (sec == 60) /* leap second: fold into the next second's start */
-        sec = 59, frac_us = 999999;
     int64_t days = etime_days_from_civil(y, (unsigned)mo, (unsigned)d);
+    if (sec == 60) {
+        /* A leap second exists only as 23:59:60 UTC on the last day of a
+         * month (IERS inserts them at the end of June or December). Any
+         * other :60 is a bad time, not a rounding matter: refused. The
+         * leap second folds into the last microsecond of 23:59:59, so
+         * times stay monotonic and unique keys do not collide with the
+         * next day's 00:00:00. */
+        int64_t utc = days * 86400 + h * 3600 + mi * 60 + 59 - offset_s;
+        int64_t uday = utc >= 0 ? utc / 86400 : -((-utc + 86399) / 86400);
+        int uy;
+        unsigned um, ud;
+        etime__civil_from_days(uday, &uy, &um, &ud);
+        if (utc - uday * 86400 != 86399 || (int)ud != etime__days_in_month(uy, (int)um))
+            return -EINVAL;
+        sec = 59;
+        frac_us = 999999;
+    }
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_s;
     *us = secs * ETIME_US_PER_SEC + frac_us;
     return 0;

@@ -16,7 +16,12 @@
 
 /* Parses RFC 3339: "2021-06-01T08:00:00+08:00", "...T00:00:00.5Z"; 't' and
  * ' ' accepted for 'T'. An offset is required. Exactly len bytes are read.
- * *offset_s (may be NULL) gets the offset in seconds. Returns 0 or -EINVAL. */
+ * *offset_s (may be NULL) gets the offset in seconds. Returns 0 or -EINVAL.
+ *
+ * Second 60 is accepted only where a leap second can be: 23:59:60 UTC (at
+ * whatever offset it is written, e.g. 07:59:60+08:00) on the last day of a
+ * month; it reads as 23:59:59.999999 UTC. Any other :60 is -EINVAL. The
+ * same holds for etime_parse_hj212. */
 int etime_parse_rfc3339(const char *s, size_t len, int64_t *us, int *offset_s);
 
 /* Formats us as RFC 3339 at the given offset (seconds east of UTC): the

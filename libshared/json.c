@@ -3,10 +3,80 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* Objects with more members than this are checked through a sorted copy of
+ * their keys (O(n log n)); smaller ones pair by pair. */
+#define JSON_DUP_LINEAR 16
+
+static int json__cmp_key(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void json__dup_err(const char *key, char *err, size_t errcap)
+{
+    char k[40];
+    size_t n = 0;
+
+    if (!err)
+        return;
+    /* the key comes from the sender: print it safely */
+    for (const char *p = key; *p && n + 1 < sizeof(k); p++)
+        k[n++] = *p >= 0x20 && *p < 0x7f && *p != '"' ? *p : '?';
+    k[n] = '\0';
+    snprintf(err, errcap, "duplicate key \"%s\"", k);
+}
+
+/* Refuses an object that names one key twice, at any depth. cJSON keeps
+ * both members and its lookups return the first, while other readers keep
+ * the last: which value counts would depend on the reader, so such a
+ * document is refused rather than guessed at. Depth is bounded by cJSON's
+ * CJSON_NESTING_LIMIT. Returns 0, -EBADMSG or -ENOMEM. */
+static int json__check_dups(const cJSON *node, char *err, size_t errcap)
+{
+    const char **keys = NULL;
+    const cJSON *c;
+    size_t n = 0;
+    int rc = 0;
+
+    if (!cJSON_IsObject(node) && !cJSON_IsArray(node))
+        return 0;
+    for (c = node->child; c; c = c->next) {
+        if ((rc = json__check_dups(c, err, errcap)))
+            return rc;
+        n++;
+    }
+    if (!cJSON_IsObject(node) || n < 2)
+        return 0;
+    if (n <= JSON_DUP_LINEAR) {
+        for (c = node->child; c; c = c->next)
+            for (const cJSON *d = c->next; d; d = d->next)
+                if (c->string && d->string && strcmp(c->string, d->string) == 0) {
+                    json__dup_err(c->string, err, errcap);
+                    return -EBADMSG;
+                }
+        return 0;
+    }
+    if (!(keys = malloc(n * sizeof(*keys))))
+        return -ENOMEM;
+    n = 0;
+    for (c = node->child; c; c = c->next)
+        keys[n++] = c->string ? c->string : "";
+    qsort(keys, n, sizeof(*keys), json__cmp_key);
+    for (size_t i = 1; i < n && !rc; i++)
+        if (strcmp(keys[i - 1], keys[i]) == 0) {
+            json__dup_err(keys[i], err, errcap);
+            rc = -EBADMSG;
+        }
+    free(keys);
+    return rc;
+}
 
 int json_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errcap)
 {
+    int rc;
     const char *end = NULL;
     cJSON *root;
 
@@ -33,6 +103,12 @@ int json_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errca
             cJSON_Delete(root);
             return -EBADMSG;
         }
+    }
+    if ((rc = json__check_dups(root, err, errcap))) {
+        if (rc == -ENOMEM && err)
+            snprintf(err, errcap, "out of memory");
+        cJSON_Delete(root);
+        return rc;
     }
     *out = root;
     return 0;

@@ -14,10 +14,12 @@
 /* Largest document json_parse accepts. */
 #define JSON_MAX_BYTES (1u << 20)
 
-/* Parses exactly len bytes; trailing non-whitespace is an error. On success
- * *out is a tree the caller owns (free with cJSON_Delete). Returns 0,
- * -E2BIG when len > JSON_MAX_BYTES, or -EBADMSG; on -EBADMSG `err` (if not
- * NULL) gets a short reason with the byte offset. */
+/* Parses exactly len bytes; trailing non-whitespace is an error, and so is
+ * an object that names the same key twice (at any depth: which of the two
+ * values counts would depend on the reader). On success *out is a tree the
+ * caller owns (free with cJSON_Delete). Returns 0, -E2BIG when len >
+ * JSON_MAX_BYTES, -ENOMEM, or -EBADMSG; on an error `err` (if not NULL) gets
+ * a short reason ("invalid JSON near byte 12", "duplicate key \"ts\""). */
 int json_parse(const char *buf, size_t len, cJSON **out, char *err, size_t errcap);
 
 /* Getters: `obj` must be an object. A missing key yields -ENOENT (the

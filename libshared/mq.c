@@ -40,6 +40,9 @@ struct mq {
     char subs[MQ_MAX_SUBS][MQ_TOPIC_MAX];
     int sub_qos[MQ_MAX_SUBS];
     int nsubs;
+    char unsubs[MQ_MAX_SUBS][MQ_TOPIC_MAX]; /* removed from a kept session */
+    int nunsubs;
+    bool session_present; /* the last CONNACK said the broker kept our session */
     struct mq_watch *watch;
     uv_timer_t tick; /* keepalive and reconnect backoff */
     int backoff_ms;
@@ -261,7 +264,6 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
 {
     struct mq *mq = ud;
     (void)m;
-    (void)flags;
     (void)props;
     if (rc != 0) {
         /* refused (bad credentials, ...): the broker closes; retry later */
@@ -272,6 +274,7 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
      * read that delivered the CONNACK returns (mq__connected). */
     mq->connected = true;
     mq->just_connected = true;
+    mq->session_present = (flags & 1) != 0; /* MQTT 5 CONNACK: session present */
     mq->backoff_ms = MQ_BACKOFF_MIN_MS;
     mq->retry_at = 0;
 }
@@ -279,6 +282,13 @@ static void mq__on_connect(struct mosquitto *m, void *ud, int rc, int flags,
 static void mq__connected(struct mq *mq)
 {
     mq->just_connected = false;
+    /* A kept session holds the subscriptions of every earlier run, which may
+     * have asked for other filters: drop those first, or the broker keeps
+     * delivering to them (twice, when they overlap what we ask for now).
+     * The broker handles packets in order, so this precedes the renewal. */
+    if (mq->session_present)
+        for (int i = 0; i < mq->nunsubs; i++)
+            mosquitto_unsubscribe_v5(mq->mosq, NULL, mq->unsubs[i], NULL);
     for (int i = 0; i < mq->nsubs; i++)
         mosquitto_subscribe_v5(mq->mosq, NULL, mq->subs[i], mq->sub_qos[i], 0, NULL);
     mq__publish_status(mq, "online");
@@ -392,6 +402,29 @@ int mq_subscribe(struct mq *mq, const char *filter, int qos)
     mq->sub_qos[mq->nsubs++] = qos;
     if (mq->connected) {
         if (mosquitto_subscribe_v5(mq->mosq, NULL, filter, qos, 0, NULL) != MOSQ_ERR_SUCCESS)
+            return -EIO;
+        mq__rearm(mq);
+    }
+    return 0;
+}
+
+int mq_unsubscribe(struct mq *mq, const char *filter)
+{
+    size_t n = strlen(filter);
+
+    if (n == 0 || n >= MQ_TOPIC_MAX)
+        return -EINVAL;
+    for (int i = 0; i < mq->nsubs; i++)
+        if (strcmp(mq->subs[i], filter) == 0)
+            return -EINVAL; /* wanted and unwanted at once */
+    for (int i = 0; i < mq->nunsubs; i++)
+        if (strcmp(mq->unsubs[i], filter) == 0)
+            return 0;
+    if (mq->nunsubs >= MQ_MAX_SUBS)
+        return -ENOSPC;
+    memcpy(mq->unsubs[mq->nunsubs++], filter, n + 1);
+    if (mq->connected && !mq->just_connected) {
+        if (mosquitto_unsubscribe_v5(mq->mosq, NULL, filter, NULL) != MOSQ_ERR_SUCCESS)
             return -EIO;
         mq__rearm(mq);
     }

@@ -101,6 +101,15 @@ int mq_start(struct mq *mq);
  * -ENOSPC past MQ_MAX_SUBS, -EINVAL. */
 int mq_subscribe(struct mq *mq, const char *filter, int qos);
 
+/* Removes filter from the broker's session, now (if connected) and on
+ * every connect where the broker kept the session: for a filter that an
+ * earlier run subscribed and the current configuration no longer asks for
+ * (a persistent session outlives the process and keeps its subscriptions).
+ * Removing a filter the session does not hold is harmless. Returns 0,
+ * -ENOSPC past MQ_MAX_SUBS, -EINVAL (also for a filter mq_subscribe asked
+ * for), -EIO. */
+int mq_unsubscribe(struct mq *mq, const char *filter);
+
 /* Publishes. Returns 0 (with *mid, may be NULL), -ENOTCONN when not
  * connected, -EAGAIN when max_outstanding QoS 1 publishes await their
  * acknowledgement (wait for on_published), -EINVAL, -E2BIG, -EIO. */

@@ -1,3 +1,8 @@
+/* flock(2) is BSD/Linux, not POSIX: its lock belongs to the open file, so
+ * it also keeps out a second spool_open in the same process (an fcntl lock
+ * would not). */
+#define _DEFAULT_SOURCE 1
+
 #include "spool.h"
 
 #include <dirent.h>
@@ -7,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,11 +30,17 @@ struct spool {
     char dir[4096 - 64];
     struct spool_seg *segs;
     size_t nsegs, capsegs;
+<<<<<<< HEAD
+=======
+    int lockfd;    /* DIR/lock, flock()ed for as long as the spool is open */
+>>>>>>> hard/ingest2
     int wfd;       /* the last segment, open for append */
     uint64_t head; /* next sequence to assign */
     uint64_t seg_bytes, max_bytes;
     char *wbuf;
     size_t wlen;
+    uint64_t wrecs; /* records in wbuf */
+    int werr;       /* a failed flush the writer has not been told of (spool_next) */
     /* reader */
     int rfd;
     size_t rseg;    /* index into segs */
@@ -180,8 +192,21 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
     sp = calloc(1, sizeof(*sp));
     if (!sp)
         return -ENOMEM;
-    sp->wfd = sp->rfd = -1;
+    sp->wfd = sp->rfd = sp->lockfd = -1;
     snprintf(sp->dir, sizeof(sp->dir), "%s", dir);
+    {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/lock", dir);
+        if ((sp->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+            rc = -errno;
+            goto fail;
+        }
+        /* one process per spool: two writers would number records twice */
+        if (flock(sp->lockfd, LOCK_EX | LOCK_NB) < 0) {
+            rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+            goto fail;
+        }
+    }
     sp->seg_bytes = seg_bytes ? seg_bytes : 64u << 20;
     sp->max_bytes = max_bytes;
     sp->wbuf = malloc(SPOOL_WBUF);
@@ -269,20 +294,49 @@ void spool_close(struct spool *sp)
     }
     if (sp->rfd >= 0)
         close(sp->rfd);
+    if (sp->lockfd >= 0)
+        close(sp->lockfd); /* releases the flock */
     free(sp->segs);
     free(sp->wbuf);
     free(sp->rbuf);
     free(sp);
 }
 
+/* A write failed (a full disk, most often): cut the last segment back to
+ * where it ended before and forget the records after that point, which the
+ * caller has therefore not acknowledged. Without this, a retry would write
+ * the buffer again after the part that did reach the file, and the reader
+ * would meet a torn record in the middle of the segment. */
+static void spool__rollback(struct spool *sp, uint64_t size_before, uint64_t nrecs)
+{
+    struct spool_seg *last = &sp->segs[sp->nsegs - 1];
+
+    if (ftruncate(sp->wfd, (off_t)size_before) == 0 || size_before == last->size) {
+        last->size = size_before;
+        sp->head -= nrecs;
+    }
+    /* if even the cut failed, the torn tail stays past `size`; the next
+     * open cuts it (spool__scan), and appends go on from the file's end */
+    sp->wlen = 0;
+    sp->wrecs = 0;
+}
+
 int spool_flush(struct spool *sp, bool sync)
 {
     int rc;
+    if (sp->werr) {
+        rc = sp->werr;
+        sp->werr = 0;
+        return rc;
+    }
     if (sp->wlen) {
         rc = spool__write_all(sp->wfd, sp->wbuf, sp->wlen);
-        if (rc)
+        if (rc) {
+            spool__rollback(sp, sp->segs[sp->nsegs - 1].size - sp->wlen, sp->wrecs);
             return rc;
+        }
         sp->wlen = 0;
+        sp->wrecs = 0;
     }
     if (sync && fdatasync(sp->wfd) < 0)
         return -errno;
@@ -328,18 +382,22 @@ int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *p
     memcpy(hdr + 4, &crc, 4);
     memcpy(hdr + 8, &s, 8);
     if (total > SPOOL_WBUF) {
-        /* larger than the buffer: straight to the file, in order */
+        /* larger than the buffer (which is empty now): straight to the
+         * file, in order */
         if ((rc = spool__write_all(sp->wfd, hdr, SPOOL_HDR)) ||
             (rc = spool__write_all(sp->wfd, (const char *)&tl, 2)) ||
             (rc = spool__write_all(sp->wfd, topic, tlen)) ||
-            (rc = spool__write_all(sp->wfd, payload, plen)))
+            (rc = spool__write_all(sp->wfd, payload, plen))) {
+            spool__rollback(sp, sp->segs[sp->nsegs - 1].size, 0);
             return rc;
+        }
     } else {
         memcpy(sp->wbuf + sp->wlen, hdr, SPOOL_HDR);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR, &tl, 2);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR + 2, topic, tlen);
         memcpy(sp->wbuf + sp->wlen + SPOOL_HDR + 2 + tlen, payload, plen);
         sp->wlen += total;
+        sp->wrecs++;
     }
     sp->segs[sp->nsegs - 1].size += total;
     sp->head++;
@@ -397,9 +455,15 @@ int spool_next(struct spool *sp, struct spool_rec *rec)
 
     if (sp->rnext >= sp->head)
         return -EAGAIN;
-    /* records still in the write buffer must reach the file first */
-    if (sp->wlen && (rc = spool_flush(sp, false)))
-        return rc;
+    /* records still in the write buffer must reach the file first; if they
+     * cannot, they are gone (spool__rollback) and the writer learns it
+     * from its next spool_flush */
+    if (sp->wlen && (rc = spool_flush(sp, false))) {
+        sp->werr = rc;
+        return -EAGAIN;
+    }
+    if (sp->rnext >= sp->head)
+        return -EAGAIN;
     for (;;) {
         if (spool__fill(sp, SPOOL_HDR))
             break;
@@ -499,4 +563,84 @@ uint64_t spool_head(const struct spool *sp)
 uint64_t spool_read_pos(const struct spool *sp)
 {
     return sp->rnext;
+}
+
+/* ---- metadata ------------------------------------------------------------ */
+
+/* Names are [a-z0-9_]+ so that a name can never be a path, a segment or a
+ * temporary file of another name. */
+static int spool__meta_path(const struct spool *sp, const char *name, const char *suffix, char *out,
+                            size_t cap)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 64)
+        return -EINVAL;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return -EINVAL;
+    snprintf(out, cap, "%s/%s.meta%s", sp->dir, name, suffix);
+    return 0;
+}
+
+int spool_meta_get(struct spool *sp, const char *name, char *buf, size_t cap, size_t *len)
+{
+    char path[4200];
+    size_t n = 0;
+    int fd, rc;
+
+    if ((rc = spool__meta_path(sp, name, "", path, sizeof(path))))
+        return rc;
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return -errno;
+    rc = 0;
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n == cap) {
+            rc = -E2BIG;
+            break;
+        }
+    }
+    close(fd);
+    if (!rc && len)
+        *len = n;
+    return rc;
+}
+
+int spool_meta_put(struct spool *sp, const char *name, const void *data, size_t len)
+{
+    char path[4200], tmp[4200];
+    int fd, rc;
+
+    if ((rc = spool__meta_path(sp, name, "", path, sizeof(path))) ||
+        (rc = spool__meta_path(sp, name, ".tmp", tmp, sizeof(tmp))))
+        return rc;
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0)
+        return -errno;
+    rc = spool__write_all(fd, data, len);
+    if (!rc && fsync(fd) < 0)
+        rc = -errno;
+    if (close(fd) < 0 && !rc)
+        rc = -errno;
+    /* the new content replaces the old whole or not at all */
+    if (!rc && rename(tmp, path) < 0)
+        rc = -errno;
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if ((fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+        if (fsync(fd) < 0)
+            rc = -errno;
+        close(fd);
+    }
+    return rc;
 }

@@ -34,7 +34,9 @@ struct spool_rec {
     size_t len;
 };
 
-/* Opens (creating) DIR. `committed` is the last sequence known stored
+/* Opens (creating) DIR and locks it (flock on DIR/lock, released by
+ * spool_close or the process's exit): -EBUSY when another open spool, in
+ * this process or another, holds it. `committed` is the last sequence known stored
  * downstream: reading starts after it and new records are numbered above
  * it even when the spool is empty. seg_bytes: segment size before rolling
  * over; max_bytes: the bound spool_full reports against. */
@@ -44,9 +46,22 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
 void spool_close(struct spool *sp);
 
 /* Appends a record (buffered until spool_flush). Returns 0, -E2BIG when the
+<<<<<<< HEAD
  * record exceeds SPOOL_REC_MAX, or -errno from writing. */
 int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
                  uint64_t *seq);
+=======
+ * record exceeds SPOOL_REC_MAX, or -errno from writing.
+ *
+ * When a write fails (-ENOSPC on a full disk, -EIO...), whether in
+ * spool_append, spool_flush or the flush spool_next does first, every record
+ * appended since the last successful flush is dropped from the spool (the
+ * segment is cut back, spool_head goes back): the caller must not
+ * acknowledge them, and the spool stays readable. spool_flush reports such a
+ * failure even when spool_next met it. Appending may resume at once. */
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
+                 size_t plen, uint64_t *seq);
+>>>>>>> hard/ingest2
 /* Writes buffered records to the file; with sync, also fdatasync. */
 int spool_flush(struct spool *sp, bool sync);
 
@@ -68,6 +83,16 @@ bool spool_full(const struct spool *sp);
 uint64_t spool_head(const struct spool *sp);
 /* The sequence the reader returns next. */
 uint64_t spool_read_pos(const struct spool *sp);
+
+/* Small named files that travel with the spool (DIR/<name>.meta): what a
+ * service must know about the spool's past, e.g. which database it belongs
+ * to. name is [a-z0-9_]{1,64}. spool_meta_get reads the whole file into buf
+ * (*len, may be NULL, gets its size): 0, -ENOENT when there is none, -E2BIG
+ * when it does not fit cap, -EINVAL for a bad name, or -errno.
+ * spool_meta_put replaces it atomically and durably (temporary file, fsync,
+ * rename, fsync of the directory): 0 or -errno. */
+int spool_meta_get(struct spool *sp, const char *name, char *buf, size_t cap, size_t *len);
+int spool_meta_put(struct spool *sp, const char *name, const void *data, size_t len);
 
 /* CRC-32 (IEEE), exposed for tests. */
 uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len);

@@ -30,9 +30,10 @@ static const struct cfg_def ingest__defs[] = {
     {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
     {"ECO_INGEST_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, spool position); default: host name"},
-    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "ingest", 0, 64, C(share_group),
-     "shared-subscription group that instances split the load in; empty: a plain "
-     "subscription (one instance; survives broker restarts, see docs/INGEST.md)"},
+    {"ECO_INGEST_SHARE_GROUP", CFG_STR, "", 0, 64, C(share_group),
+     "empty (the default): a plain subscription, one instance, nothing lost across broker "
+     "restarts; a group name: a shared subscription that instances split the load in (loses "
+     "messages across a mosquitto 2.0 restart, see docs/INGEST.md)"},
     {"ECO_INGEST_SPOOL_DIR", CFG_STR, "spool", 1, 0, C(spool_dir),
      "directory of the durable spool (one per instance)"},
     {"ECO_INGEST_SPOOL_MAX_MB", CFG_INT, "1024", 1, 1048576, C(spool_max_mb),
@@ -140,6 +141,9 @@ static const char ingest__sql_latest_position[] =
     "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $2)"
     " ON CONFLICT (instance) DO UPDATE SET latest_seq = EXCLUDED.latest_seq, updated_at = now()";
 
+/* What ingest subscribes to (plain or under $share/{group}/). */
+#define INGEST_FILTER "eco/v1/in/#"
+
 /* Records per batch when a batch keeps failing on the server: one at a time
  * finds the record the database refuses. */
 #define INGEST_POISON_TRIES 3
@@ -156,6 +160,7 @@ struct ingest_counters {
     uint64_t batches;
     uint64_t batch_failures;
     uint64_t spool_full_pauses;
+    uint64_t disk_full_pauses; /* the spool's disk refused a write (ENOSPC, EDQUOT) */
     uint64_t oversize;
     uint64_t events;         /* HJ 212 device events stored */
     uint64_t repeat_batches; /* batches run again through staging: they held a repeat */
@@ -211,6 +216,16 @@ struct ingest {
     void *done_arg;
     int exit_code;
     bool paused_full;
+    /* the spool's disk is full: the broker is paused as at the bound, until
+     * the spool has shrunk (or drained) and disk_retry_at has passed */
+    bool disk_full;
+    uint64_t disk_full_bytes, disk_retry_at, disk_wait_ms, disk_resumed_at;
+    /* the claim: this process alone is the instance (an advisory lock held
+     * by its database session) and the spool belongs to this database */
+    bool claimed, claiming;
+    bool io_started;           /* broker and gateway started (after the first claim) */
+    char filter[MQ_TOPIC_MAX]; /* what ingest subscribes to */
+    bool subs_recorded;        /* ... and the spool knows it */
     struct ingest_counters n;
 };
 
@@ -324,7 +339,7 @@ static void ingest__pos_done(void *ctx, int rc, const PGresult *res)
 static void ingest__pos_load(struct ingest *in)
 {
     const char *params[1] = {in->instance};
-    if (in->pos_known || in->pos_loading || !db_ready(in->db))
+    if (in->pos_known || in->pos_loading || !in->claimed || !db_ready(in->db))
         return;
     in->pos_loading = true;
     if (db_query(in->db,
@@ -386,11 +401,16 @@ static void ingest__latest_pubs(struct ingest *in)
 /* ---- the HJ 212 gateway (hj212gw.h) ------------------------------------ */
 
 /* The gateway's sink: the spool, as for MQTT messages. */
+static bool ingest__disk_full(struct ingest *in, int rc);
+static void ingest__disk_check(struct ingest *in);
+
 static int ingest__gw_append(void *ud, const char *topic, size_t tlen, const void *p, size_t len)
 {
     struct ingest *in = ud;
     in->n.received++;
-    return spool_append(in->sp, topic, tlen, p, len, NULL);
+    int rc = spool_append(in->sp, topic, tlen, p, len, NULL);
+    ingest__disk_full(in, rc);
+    return rc;
 }
 
 static int ingest__gw_flush(void *ud)
@@ -399,13 +419,14 @@ static int ingest__gw_flush(void *ud)
     int rc = spool_flush(in->sp, in->conf->spool_fsync);
     if (!rc)
         ingest__kick(in);
+    ingest__disk_full(in, rc);
     return rc;
 }
 
 static bool ingest__gw_full(void *ud)
 {
     struct ingest *in = ud;
-    return spool_full(in->sp);
+    return spool_full(in->sp) || in->disk_full;
 }
 
 static const struct reg *ingest__gw_registry(void *ud)
@@ -510,9 +531,11 @@ static void ingest__batch_committed(struct ingest *in)
     elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu merge=%d",
                (unsigned long long)b->first, (unsigned long long)b->last, b->rows, b->dead,
                in->merge);
+    ingest__disk_check(in);
     if (in->paused_full && !spool_full(in->sp)) {
         in->paused_full = false;
-        mq_pause(in->mq, false);
+        if (!in->disk_full)
+            mq_pause(in->mq, false);
         elog_info("spool below its bound again; receiving", "bytes=%llu",
                   (unsigned long long)spool_bytes(in->sp));
     }
@@ -816,7 +839,7 @@ static void ingest__kick(struct ingest *in)
 {
     bool drained, more_replay;
 
-    if (in->closing || in->bstate != B_IDLE || !in->pos_known || !in->reg_ready ||
+    if (in->closing || in->bstate != B_IDLE || !in->claimed || !in->pos_known || !in->reg_ready ||
         !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry) ||
         in->exit_code)
         return;
@@ -837,7 +860,109 @@ static void ingest__kick(struct ingest *in)
         ingest__run_tx(in);
 }
 
+/* Ingest owns its subscriptions. Its persistent session outlives the
+ * process and keeps whatever an earlier run subscribed: after a switch
+ * between the plain and the shared form (ECO_INGEST_SHARE_GROUP), or of
+ * share group, the old filter would stay beside the new one and every
+ * message would arrive twice. So on a connect that finds its session, ingest
+ * unsubscribes every other form it can know of: the one this spool's last
+ * run recorded (INGEST_META_SUBS), the other form of its filter, and the
+ * filters of earlier versions (eco/v1/in/+). The new filter is recorded
+ * once the broker has been told (ingest__on_mq_state). */
+#define INGEST_META_SUBS "subscriptions"
+/* the spool's database (obs.database_id) */
+#define INGEST_META_DBID "database_id"
+
+static int ingest__own_subs(struct ingest *in, const char *filter)
+{
+    /* "ingest": the default group of earlier versions */
+    const char *g = in->conf->share_group[0] ? in->conf->share_group : "ingest";
+    static const char *const forms[] = {INGEST_FILTER, "eco/v1/in/+"};
+    char f[MQ_TOPIC_MAX], old[1024];
+    size_t n = 0;
+    int rc;
+
+    for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        /* plain, shared in our group (or the default one) */
+        for (int shared = 0; shared < 2; shared++) {
+            if (shared)
+                snprintf(f, sizeof(f), "$share/%.64s/%s", g, forms[i]);
+            else
+                snprintf(f, sizeof(f), "%s", forms[i]);
+            if (strcmp(f, filter) != 0 && (rc = mq_unsubscribe(in->mq, f)))
+                return rc;
+        }
+    }
+    rc = spool_meta_get(in->sp, INGEST_META_SUBS, old, sizeof(old) - 1, &n);
+    if (rc == -ENOENT)
+        return 0;
+    if (rc) {
+        elog_warn("cannot read the subscriptions of the last run", "error=\"%s\"", strerror(-rc));
+        return 0;
+    }
+    old[n] = '\0';
+    char *save = NULL;
+    for (char *line = strtok_r(old, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        if (strcmp(line, filter) == 0)
+            continue;
+        elog_info("removing a subscription of an earlier run", "filter=%s", line);
+        if ((rc = mq_unsubscribe(in->mq, line)) && rc != -EINVAL)
+            return rc;
+    }
+    return 0;
+}
+
 /* ---- MQTT side --------------------------------------------------------- */
+
+#define INGEST_DISK_WAIT_MIN_MS 1000
+#define INGEST_DISK_WAIT_MAX_MS 30000
+
+/* A write to the spool failed. A full disk (ENOSPC, EDQUOT) is treated as
+ * the configured bound is: the broker is paused (it queues for us and TCP
+ * slows the senders) until the spool has room again; the records of the
+ * failed write are gone from the spool (spool.h) and their messages were
+ * not acknowledged, so the broker or the logger sends them again. Returns
+ * true when rc was a full disk. */
+static bool ingest__disk_full(struct ingest *in, int rc)
+{
+    uint64_t now = uv_now(in->loop);
+
+    if (rc != -ENOSPC && rc != -EDQUOT)
+        return false;
+    if (in->disk_full)
+        return true;
+    /* a disk that fills again soon after a resume: wait longer each time */
+    if (in->disk_resumed_at && now - in->disk_resumed_at < 60000)
+        in->disk_wait_ms = in->disk_wait_ms * 2 > INGEST_DISK_WAIT_MAX_MS ? INGEST_DISK_WAIT_MAX_MS
+                                                                          : in->disk_wait_ms * 2;
+    else
+        in->disk_wait_ms = INGEST_DISK_WAIT_MIN_MS;
+    in->disk_full = true;
+    in->disk_full_bytes = spool_bytes(in->sp);
+    in->disk_retry_at = now + in->disk_wait_ms;
+    in->n.disk_full_pauses++;
+    mq_pause(in->mq, true);
+    elog_warn("spool disk full; slowing the broker down until the spool shrinks",
+              "dir=%s spool_bytes=%llu retry_ms=%llu", in->conf->spool_dir,
+              (unsigned long long)in->disk_full_bytes, (unsigned long long)in->disk_wait_ms);
+    return true;
+}
+
+/* Receives again once the disk has room: the spool shrank to half of what
+ * it held when the disk filled, or everything in it is stored. */
+static void ingest__disk_check(struct ingest *in)
+{
+    if (!in->disk_full || uv_now(in->loop) < in->disk_retry_at)
+        return;
+    if (spool_bytes(in->sp) > in->disk_full_bytes / 2 && spool_head(in->sp) - 1 > in->committed)
+        return;
+    in->disk_full = false;
+    in->disk_resumed_at = uv_now(in->loop);
+    if (!in->paused_full)
+        mq_pause(in->mq, false);
+    elog_info("spool disk has room again; receiving", "spool_bytes=%llu",
+              (unsigned long long)spool_bytes(in->sp));
+}
 
 static void ingest__on_message(void *ud, const struct mq_msg *m)
 {
@@ -846,6 +971,8 @@ static void ingest__on_message(void *ud, const struct mq_msg *m)
     int rc;
 
     in->n.received++;
+    if (in->disk_full)
+        return; /* the rest of a burst whose acknowledgements were dropped */
     rc = spool_append(in->sp, m->topic, tlen, m->payload, m->len, NULL);
     if (rc == -E2BIG) {
         /* larger than a spool record: keep its head for the dead letter */
@@ -857,8 +984,9 @@ static void ingest__on_message(void *ud, const struct mq_msg *m)
     if (rc) {
         /* Not durable: never acknowledge it. Dropping the connection
          * discards the queued PUBACKs; the broker redelivers. */
-        elog_error("spool write failed; dropping the broker connection", "error=\"%s\"",
-                   strerror(-rc));
+        if (!ingest__disk_full(in, rc))
+            elog_error("spool write failed; dropping the broker connection", "error=\"%s\"",
+                       strerror(-rc));
         mq_abort(in->mq);
     }
 }
@@ -869,8 +997,9 @@ static void ingest__on_burst_end(void *ud)
     int rc = spool_flush(in->sp, in->conf->spool_fsync);
 
     if (rc) {
-        elog_error("spool flush failed; dropping the broker connection", "error=\"%s\"",
-                   strerror(-rc));
+        if (!ingest__disk_full(in, rc))
+            elog_error("spool flush failed; dropping the broker connection", "error=\"%s\"",
+                       strerror(-rc));
         mq_abort(in->mq);
         return;
     }
@@ -899,22 +1028,140 @@ static void ingest__on_mq_state(void *ud, bool up)
 {
     struct ingest *in = ud;
     elog_info(up ? "broker connected" : "broker connection lost", "url=%s", in->conf->mqtt_url);
+    if (up && !in->subs_recorded) {
+        /* the unsubscriptions went out before the subscription (mq.h):
+         * from now on only this filter can be in the session */
+        int rc = spool_meta_put(in->sp, INGEST_META_SUBS, in->filter, strlen(in->filter));
+        if (rc)
+            elog_warn("cannot record the subscription", "error=\"%s\"", strerror(-rc));
+        in->subs_recorded = rc == 0;
+    }
     if (up)
         outbox_drain(&in->ob);
 }
 
 /* ---- database side ----------------------------------------------------- */
 
+/* A fatal condition found after start: log it (the caller did), exit 1. */
+static void ingest__fatal(struct ingest *in)
+{
+    in->exit_code = 1;
+    if (!in->stopping)
+        ingest_stop(in, in->done, in->done_arg);
+}
+
+static int ingest__start_io(struct ingest *in);
+static void ingest__claim(struct ingest *in);
+
+/* The claim's second step: the spool records the identity of the database
+ * it numbers its records for (obs.database_id, created by the first
+ * instance that asks). A spool of another database is refused: replaying it
+ * here would store another stream's records, and its positions mean
+ * nothing here. A spool without one (new, or from before 0010) takes this
+ * database's. */
+static void ingest__claim_id_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+    char have[64];
+    size_t n = 0;
+    const char *id;
+
+    in->claiming = false;
+    if (rc || PQntuples(res) < 1) {
+        /* lost connection (retried on reconnect), or two instances created
+         * the row at once (retried on the next tick) */
+        if (rc && rc != -ENOTCONN)
+            elog_error("database identity query failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        return;
+    }
+    id = PQgetvalue(res, 0, 0);
+    rc = spool_meta_get(in->sp, INGEST_META_DBID, have, sizeof(have) - 1, &n);
+    if (rc == -ENOENT) {
+        if ((rc = spool_meta_put(in->sp, INGEST_META_DBID, id, strlen(id)))) {
+            elog_error("cannot record the database identity in the spool", "dir=%s error=\"%s\"",
+                       in->conf->spool_dir, strerror(-rc));
+            ingest__fatal(in);
+            return;
+        }
+        elog_info("spool bound to this database", "database_id=%s", id);
+    } else if (rc) {
+        elog_error("cannot read the database identity of the spool", "dir=%s error=\"%s\"",
+                   in->conf->spool_dir, strerror(-rc));
+        ingest__fatal(in);
+        return;
+    } else {
+        have[n] = '\0';
+        if (strcmp(have, id) != 0) {
+            elog_error("the spool belongs to another database; refusing to replay it here "
+                       "(point ECO_PG_DSN at its database, or move the spool directory away)",
+                       "dir=%s spool_database=%.40s database=%s", in->conf->spool_dir, have, id);
+            ingest__fatal(in);
+            return;
+        }
+    }
+    in->claimed = true;
+    if (!in->io_started && ingest__start_io(in)) {
+        ingest__fatal(in);
+        return;
+    }
+    ingest__pos_load(in);
+    if (!in->reg_ready || !in->reg_loading)
+        ingest__reg_load(in);
+    ingest__kick(in);
+}
+
+/* The claim's first step: one process per instance name. Two processes of
+ * one instance would share its spool position and MQTT client id and undo
+ * each other's work; the database session holds the lock, so it goes with
+ * a crashed process's connection. */
+static void ingest__claim_lock_done(void *ctx, int rc, const PGresult *res)
+{
+    struct ingest *in = ctx;
+
+    if (rc || PQntuples(res) != 1) {
+        in->claiming = false;
+        if (rc && rc != -ENOTCONN)
+            elog_error("instance lock query failed", "error=\"%s\"",
+                       res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : "");
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        in->claiming = false;
+        elog_error("another eco-ingest is running as this instance; refusing to start a second "
+                   "(give each its own ECO_INGEST_INSTANCE and ECO_INGEST_SPOOL_DIR)",
+                   "instance=%s", in->instance);
+        ingest__fatal(in);
+        return;
+    }
+    if (db_query(in->db,
+                 "WITH ins AS (INSERT INTO obs.database_id DEFAULT VALUES ON CONFLICT DO NOTHING"
+                 " RETURNING id) SELECT id::text FROM ins UNION ALL"
+                 " SELECT id::text FROM obs.database_id",
+                 0, NULL, ingest__claim_id_done, in))
+        in->claiming = false;
+}
+
+static void ingest__claim(struct ingest *in)
+{
+    const char *params[1] = {in->instance};
+
+    if (in->claimed || in->claiming || in->stopping || !db_ready(in->db))
+        return;
+    in->claiming = true;
+    if (db_query(in->db, "SELECT pg_try_advisory_lock(hashtext('eco-ingest'), hashtext($1))", 1,
+                 params, ingest__claim_lock_done, in))
+        in->claiming = false;
+}
+
 static void ingest__on_db_state(void *ud, bool up)
 {
     struct ingest *in = ud;
     if (up) {
         elog_info("database connected", NULL);
-        ingest__pos_load(in);
-        if (!in->reg_ready || !in->reg_loading)
-            ingest__reg_load(in);
-        ingest__kick(in);
+        ingest__claim(in);
     } else {
+        in->claimed = in->claiming = false; /* the lock went with the session */
         elog_warn("database connection lost; receiving into the spool", "error=\"%s\"",
                   db_last_error(in->db));
         in->reg_loading = false;
@@ -935,20 +1182,21 @@ static void ingest__status(struct ingest *in)
         hj212gw_status_json(in->gw, gw, sizeof(gw));
         hj212gw_report(in->gw);
     }
-    n = snprintf(msg, sizeof(msg),
-                 "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
-                 "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
-                 "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
-                 "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"device_events\":%llu,"
-                 "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
-                 ECO_VERSION, ts, (unsigned long long)in->n.received,
-                 (unsigned long long)in->n.stored, (unsigned long long)in->n.rejected,
-                 (unsigned long long)in->n.batches, (unsigned long long)in->n.batch_failures,
-                 (unsigned long long)spool_bytes(in->sp),
-                 (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
-                 (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.events,
-                 (unsigned long long)in->n.repeat_batches, (unsigned long long)in->n.latest_updates,
-                 gw[0] ? "," : "", gw);
+    n = snprintf(
+        msg, sizeof(msg),
+        "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+        "\"received\":%llu,\"stored\":%llu,\"rejected\":%llu,\"batches\":%llu,"
+        "\"batch_failures\":%llu,\"spool_bytes\":%llu,\"spool_backlog\":%llu,"
+        "\"outbox\":%zu,\"spool_full_pauses\":%llu,\"disk_full_pauses\":%llu,"
+        "\"device_events\":%llu,"
+        "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
+        ECO_VERSION, ts, (unsigned long long)in->n.received, (unsigned long long)in->n.stored,
+        (unsigned long long)in->n.rejected, (unsigned long long)in->n.batches,
+        (unsigned long long)in->n.batch_failures, (unsigned long long)spool_bytes(in->sp),
+        (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
+        (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.disk_full_pauses,
+        (unsigned long long)in->n.events, (unsigned long long)in->n.repeat_batches,
+        (unsigned long long)in->n.latest_updates, gw[0] ? "," : "", gw);
     snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
     if (n > 0 && (size_t)n < sizeof(msg))
         mq_publish(in->mq, topic, msg, (size_t)n, 1, true, NULL);
@@ -975,7 +1223,9 @@ static void ingest__on_tick(uv_timer_t *t)
             ingest__kick(in);
         return;
     }
-    if (db_ready(in->db)) {
+    if (db_ready(in->db) && !in->claimed)
+        ingest__claim(in);
+    if (db_ready(in->db) && in->claimed) {
         ingest__pos_load(in);
         if (!in->reg_ready ||
             now - in->reg_loaded_at >= (uint64_t)in->conf->registry_refresh_s * 1000)
@@ -985,6 +1235,7 @@ static void ingest__on_tick(uv_timer_t *t)
         in->last_status = now;
         ingest__status(in);
     }
+    ingest__disk_check(in);
     ingest__kick(in);
 }
 
@@ -1028,7 +1279,6 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
 int ingest_start(struct ingest *in)
 {
     const struct ingest_conf *c = in->conf;
-    char filter[MQ_TOPIC_MAX];
     struct mq_opts mo = {
         .url = c->mqtt_url,
         .user = c->mqtt_user,
@@ -1057,6 +1307,12 @@ int ingest_start(struct ingest *in)
 
     rc = spool_open(c->spool_dir, 0, (uint64_t)c->spool_segment_mb << 20,
                     (uint64_t)c->spool_max_mb << 20, &in->sp);
+    if (rc == -EBUSY) {
+        elog_error("another eco-ingest is using this spool; refusing to start a second "
+                   "(give each instance its own ECO_INGEST_SPOOL_DIR)",
+                   "dir=%s", c->spool_dir);
+        return rc;
+    }
     if (rc) {
         elog_error("cannot open the spool", "dir=%s error=\"%s\"", c->spool_dir, strerror(-rc));
         return rc;
@@ -1069,19 +1325,43 @@ int ingest_start(struct ingest *in)
         return rc;
     }
     outbox_init(&in->ob, in->mq, (size_t)c->outbox_max, (size_t)c->outbox_max * 1024);
+    /* eco/v1/in/# and not eco/v1/in/+: a message on eco/v1/in itself or on
+     * eco/v1/in/{device}/{more} is acknowledged by the broker like any
+     * other, so it must arrive here to be dead-lettered ("topic is not
+     * eco/v1/in/{device}") rather than vanish. MQTT's "#" also matches the
+     * parent level (eco/v1/in), so one filter covers all of them; a second
+     * filter for eco/v1/in would deliver that message twice. */
     if (c->share_group[0])
-        snprintf(filter, sizeof(filter), "$share/%.64s/eco/v1/in/+", c->share_group);
+        snprintf(in->filter, sizeof(in->filter), "$share/%.64s/" INGEST_FILTER, c->share_group);
     else
-        snprintf(filter, sizeof(filter), "eco/v1/in/+");
-    if ((rc = mq_subscribe(in->mq, filter, 1)))
+        snprintf(in->filter, sizeof(in->filter), INGEST_FILTER);
+    if ((rc = mq_subscribe(in->mq, in->filter, 1)) || (rc = ingest__own_subs(in, in->filter)))
         return rc;
     if ((rc = db_new(in->loop, &dopt, &dc, in, &in->db)))
         return rc;
     db_start(in->db);
-    if ((rc = mq_start(in->mq)))
-        return rc;
     uv_timer_start(&in->tick, ingest__on_tick, 200, 200);
     in->last_flush = uv_now(in->loop);
+    elog_info("started; waiting for the database to claim the instance",
+              "instance=%s spool=%s spool_head=%llu", in->instance, c->spool_dir,
+              (unsigned long long)in->head_at_open);
+    return 0;
+}
+
+/* Messages are taken (broker, HJ 212 gateway) only once the instance is
+ * claimed: a second process of one instance must not acknowledge anything
+ * into a spool it is about to give up. Until then the broker keeps them in
+ * the session and loggers retry. */
+static int ingest__start_io(struct ingest *in)
+{
+    const struct ingest_conf *c = in->conf;
+    int rc;
+
+    in->io_started = true;
+    if ((rc = mq_start(in->mq))) {
+        elog_error("cannot start the MQTT client", "error=\"%s\"", strerror(-rc));
+        return rc;
+    }
     if (c->hj212_addr[0]) {
         struct hj212gw_opts go = {.addr = c->hj212_addr,
                                   .max_conn = (int)c->hj212_max_conn,
@@ -1095,11 +1375,12 @@ int ingest_start(struct ingest *in)
                                   .flush = ingest__gw_flush,
                                   .full = ingest__gw_full,
                                   .registry = ingest__gw_registry};
-        if ((rc = hj212gw_new(in->loop, &go, &gs, &in->gw)) || (rc = hj212gw_start(in->gw)))
+        if ((rc = hj212gw_new(in->loop, &go, &gs, &in->gw)) || (rc = hj212gw_start(in->gw))) {
+            elog_error("cannot start the HJ 212 gateway", "addr=%s error=\"%s\"", c->hj212_addr,
+                       strerror(-rc));
             return rc;
+        }
     }
-    elog_info("started", "instance=%s spool=%s spool_head=%llu", in->instance, c->spool_dir,
-              (unsigned long long)in->head_at_open);
     return 0;
 }
 
@@ -1189,6 +1470,12 @@ void ingest_free(struct ingest *in)
     buf_close(&in->lstage);
     buf_close(&in->scratch);
     free(in);
+}
+
+void ingest_on_exit(struct ingest *in, void (*done)(void *arg), void *arg)
+{
+    in->done = done;
+    in->done_arg = arg;
 }
 
 int ingest_exit_code(const struct ingest *in)

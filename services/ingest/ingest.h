@@ -70,6 +70,9 @@ int ingest_start(struct ingest *in);
  * publish what is pending, close everything (bounded by drain_s). `done`
  * runs when every handle is closed; then the loop has nothing left. */
 void ingest_stop(struct ingest *in, void (*done)(void *arg), void *arg);
+/* Sets the `done` of a stop the service begins by itself after a fatal
+ * error (the exit code is then 1), so that the loop ends. */
+void ingest_on_exit(struct ingest *in, void (*done)(void *arg), void *arg);
 /* Frees the service after `done` ran. */
 void ingest_free(struct ingest *in);
 /* Exit status the service wants (0, or 1 after a fatal error). */

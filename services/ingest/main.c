@@ -59,8 +59,10 @@ int main(int argc, char **argv)
     uv_signal_init(&loop, &a.sigterm);
     uv_signal_init(&loop, &a.sigint);
     a.sigterm.data = a.sigint.data = &a;
-    if ((rc = ingest_new(&loop, &conf, &a.in)) == 0)
+    if ((rc = ingest_new(&loop, &conf, &a.in)) == 0) {
+        ingest_on_exit(a.in, app_closed, &a);
         rc = ingest_start(a.in);
+    }
     if (rc) {
         elog_error("cannot start", "error=\"%s\"", strerror(-rc));
         if (a.in)

@@ -169,8 +169,13 @@ static void rd__object(const struct reg *r, const struct reg_device *dev, const 
     }
     rc = json_get_strp(o, "ts", &ts_s);
     if (rc || etime_parse_rfc3339(ts_s, strlen(ts_s), &obj.ts, &obj.tz_offset)) {
+        /* "...T08:00:60...": well formed, but no leap second is there */
+        bool sec60 =
+            !rc && strlen(ts_s) > 19 && ts_s[16] == ':' && ts_s[17] == '6' && ts_s[18] == '0';
         rd__why(out, "%sts: %s", where,
-                rc == -ENOENT ? "missing" : "not an RFC 3339 time with offset");
+                rc == -ENOENT ? "missing"
+                : sec60 ? "second 60 is only a leap second (23:59:60 UTC on a month's last day)"
+                        : "not an RFC 3339 time with offset");
         out->nbad++;
         return;
     }
@@ -222,19 +227,10 @@ static void rd__object(const struct reg *r, const struct reg_device *dev, const 
         return;
     }
     obj.first_row = out->nrows;
+    /* json_parse refused the message if a key repeats (a parameter, ts,
+     * values): each key below is the only one of its name */
     cJSON_ArrayForEach(it, values)
     {
-        /* cJSON keeps repeated keys; which one counts would depend on the
-         * reader, so a repeated parameter is refused, not guessed */
-        const cJSON *prev = values->child;
-        while (prev != it && !(prev->string && it->string && strcmp(prev->string, it->string) == 0))
-            prev = prev->next;
-        if (prev != it) {
-            char key[48];
-            rd__why(out, "%s%s: repeated in values", where, rd__key(it, key, sizeof(key)));
-            out->nbad++;
-            continue;
-        }
         if (rd__value(r, dev, it, &obj, where, out))
             out->nbad++;
     }

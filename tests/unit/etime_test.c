@@ -59,6 +59,37 @@ static void test_etime(void)
     CHECK_EQ_INT(etime_parse_hj212("2016080108585", 13, 0, &us), -EINVAL);
     CHECK_EQ_INT(etime_parse_hj212("20160230085857", 14, 0, &us), -EINVAL);
 
+    /* second 60: only as a leap second, 23:59:60 UTC on a month's last day,
+     * at whatever offset it is written; it reads as the last microsecond of
+     * 23:59:59 (2016-12-31T23:59:60Z was a real one) */
+    static const char *const leap_ok[] = {
+        "2016-12-31T23:59:60Z",
+        "2017-01-01T07:59:60+08:00",
+        "2016-12-31T18:29:60-05:30",
+    };
+    for (size_t i = 0; i < sizeof(leap_ok) / sizeof(leap_ok[0]); i++) {
+        CHECK_EQ_INT(etime_parse_rfc3339(leap_ok[i], strlen(leap_ok[i]), &us, NULL), 0);
+        CHECK_EQ_INT(us, 1483228800LL * ETIME_US_PER_SEC - 1); /* 2017-01-01T00:00:00Z - 1 us */
+    }
+    CHECK_EQ_INT(etime_parse_rfc3339("2015-06-30T23:59:60Z", 20, &us, NULL), 0);
+    CHECK_EQ_INT(us, 1435708800LL * ETIME_US_PER_SEC - 1);
+    CHECK_EQ_INT(etime_parse_rfc3339("2016-12-31T23:59:60.5Z", 22, &us, NULL), 0);
+    static const char *const leap_bad[] = {
+        "2021-06-01T08:00:60+08:00",                         /* any minute */
+        "2016-12-31T23:59:60+08:00",                         /* 15:59:60 UTC */
+        "2016-12-31T23:58:60Z",      "2016-12-30T23:59:60Z", /* not a month's last day */
+        "2017-01-01T00:00:60Z",      "2021-06-01T08:00:61+08:00",
+    };
+    for (size_t i = 0; i < sizeof(leap_bad) / sizeof(leap_bad[0]); i++) {
+        if (etime_parse_rfc3339(leap_bad[i], strlen(leap_bad[i]), &us, NULL) != -EINVAL) {
+            fprintf(stderr, "accepted %s\n", leap_bad[i]);
+            CHECK(!"second 60 outside a leap second");
+        }
+    }
+    CHECK_EQ_INT(etime_parse_hj212("20170101075960", 14, ETIME_BEIJING_OFFSET, &us), 0);
+    CHECK_EQ_INT(us, 1483228800LL * ETIME_US_PER_SEC - 1);
+    CHECK_EQ_INT(etime_parse_hj212("20210601080060", 14, ETIME_BEIJING_OFFSET, &us), -EINVAL);
+
     /* round trip across many days, including negative-offset formatting */
     for (int64_t d = 0; d < 40000; d += 37) {
         int64_t t = d * 86400 * ETIME_US_PER_SEC + 12345000;

@@ -287,6 +287,7 @@ static void test_i64_2p53(void)
     cJSON_Delete(j);
 }
 
+<<<<<<< HEAD
 static const struct check_case cases[] = {
     CHECK_CASE(test_parse),
     CHECK_CASE(test_getters),
@@ -296,4 +297,50 @@ static const struct check_case cases[] = {
 int main(int argc, char **argv)
 {
     return CHECK_MAIN(argc, argv, cases);
+=======
+/* A key named twice in one object is refused at any depth, however many
+ * members the object has (the small and the sorted check); the same key in
+ * different objects, and keys differing only in case, are fine. */
+static size_t big_object(char *big, size_t cap, const char *last)
+{
+    size_t n = 0;
+    n += (size_t)snprintf(big + n, cap - n, "{");
+    for (int i = 0; i < 500; i++)
+        n += (size_t)snprintf(big + n, cap - n, "\"k%d\":%d,", i, i);
+    n += (size_t)snprintf(big + n, cap - n, "\"%s\":0}", last);
+    CHECK(n < cap);
+    return n;
+}
+
+static void test_duplicate_keys(void)
+{
+    char big[8192];
+    size_t n;
+
+    BAD("{\"ts\":\"a\",\"values\":{},\"ts\":\"b\"}", "duplicate key \"ts\"");
+    BAD("{\"values\":{\"pm25\":1},\"values\":{\"pm25\":2}}", "duplicate key \"values\"");
+    BAD("{\"values\":{\"pm25\":1,\"so2\":2,\"pm25\":3}}", "duplicate key \"pm25\"");
+    BAD("{\"readings\":[{\"a\":1},{\"b\":1,\"b\":2}]}", "duplicate key \"b\"");
+    BAD("[[[{\"x\":{\"y\":1,\"y\":1}}]]]", "duplicate key \"y\"");
+    /* a key that is not printable is shown safely */
+    BAD("{\"\\n\\\"\":1,\"\\n\\\"\":2}", "duplicate key \"??\"");
+    cJSON_Delete(OK("{\"a\":{\"k\":1},\"b\":{\"k\":1},\"A\":1,\"k\":[{\"k\":1},{\"k\":2}]}"));
+    /* a large object: the duplicate is far apart from its twin */
+    n = big_object(big, sizeof(big), "k7");
+    parse_bad(big, n, "duplicate key \"k7\"");
+    n = big_object(big, sizeof(big), "k499");
+    parse_bad(big, n, "duplicate key \"k499\"");
+    n = big_object(big, sizeof(big), "k500");
+    cJSON_Delete(parse_ok(big, n));
+}
+
+int main(void)
+{
+    test_parse();
+    test_duplicate_keys();
+    test_getters();
+    /* last: a known bug, so that the checks above still run */
+    test_i64_2p53();
+    return 0;
+>>>>>>> hard/ingest2
 }

@@ -350,11 +350,30 @@ static void test_objects(void)
     CHECK_EQ_INT(out.nrows, 0);
     CHECK_EQ_INT(out.nbad, 1);
     why_has("readings: empty");
-    /* a repeated parameter key is refused; the first of the two is kept */
-    CHECK_EQ_INT(parse("AIR001", obj("{\"pm25\":1,\"so2\":2,\"pm25\":3}")), 0);
-    CHECK_EQ_INT(out.nrows, 2);
-    CHECK_EQ_INT(out.nbad, 1);
-    why_has("pm25: repeated in values");
+    /* a key named twice (a parameter, ts, values, at any level) is
+     * ambiguous: which one counts would depend on the reader, so the whole
+     * message is refused with the key's name, nothing of it stored */
+    message_rejected("eco/v1/in/AIR001", 16, obj("{\"pm25\":1,\"so2\":2,\"pm25\":3}"),
+                     "duplicate key \"pm25\"");
+    message_rejected("eco/v1/in/AIR001", 16,
+                     "{\"ts\":\"2021-06-01T08:00:00+08:00\",\"period\":\"hour\","
+                     "\"ts\":\"2021-06-01T07:00:00+08:00\",\"values\":{\"pm25\":1}}",
+                     "duplicate key \"ts\"");
+    message_rejected("eco/v1/in/AIR001", 16,
+                     "{\"ts\":\"2021-06-01T08:00:00+08:00\",\"period\":\"hour\","
+                     "\"values\":{\"pm25\":1},\"values\":{\"pm25\":2}}",
+                     "duplicate key \"values\"");
+    message_rejected("eco/v1/in/AIR001", 16,
+                     "{\"readings\":[{\"ts\":\"2021-06-01T08:00:00+08:00\",\"period\":\"hour\","
+                     "\"values\":{\"pm25\":1}},{\"ts\":\"2021-06-01T08:00:00+08:00\","
+                     "\"period\":\"hour\",\"period\":\"day\",\"values\":{\"pm25\":1}}]}",
+                     "duplicate key \"period\"");
+    /* second 60 only as a leap second: refused at any other minute, with
+     * its own reason */
+    value_rejected("AIR001",
+                   "{\"ts\":\"2021-06-01T08:04:60+08:00\",\"period\":\"hour\","
+                   "\"values\":{\"pm25\":1}}",
+                   "ts: second 60 is only a leap second");
     /* "readings" that is not an array rejects the message */
     message_rejected("eco/v1/in/AIR001", 16, "{\"readings\":{\"ts\":1}}",
                      "readings must be an array");
