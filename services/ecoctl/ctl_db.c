@@ -95,8 +95,8 @@ static int ctl_db_migrate(const struct ctl_opts *o, int status_only)
             ctl_db__exec(c, "ROLLBACK", "rollback");
             goto out;
         }
-        r = PQexecParams(c, "INSERT INTO core.schema_migration (name, checksum) VALUES ($1, $2)",
-                         2, NULL, params, NULL, NULL, 0);
+        r = PQexecParams(c, "INSERT INTO core.schema_migration (name, checksum) VALUES ($1, $2)", 2,
+                         NULL, params, NULL, NULL, 0);
         if (ctl_db__ok(c, r, "record migration")) {
             PQclear(r);
             ctl_db__exec(c, "ROLLBACK", "rollback");
@@ -120,14 +120,27 @@ out:
     return rc;
 }
 
+static void ctl_db__usage(FILE *out)
+{
+    fprintf(out, "usage: ecoctl [--json] db migrate [--status]\n"
+                 "\n"
+                 "Applies the schema migrations built into this ecoctl, in order, each in its\n"
+                 "own transaction (re-running is a no-op). --status lists applied and pending\n"
+                 "migrations without changing anything. Needs ECO_PG_DSN (an owner role).\n");
+}
+
 int ctl_db(const struct ctl_opts *o, int argc, char **argv)
 {
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        ctl_db__usage(stdout);
+        return CTL_OK;
+    }
     if (strcmp(argv[0], "migrate") == 0) {
         if (argc == 1)
             return ctl_db_migrate(o, 0);
         if (argc == 2 && strcmp(argv[1], "--status") == 0)
             return ctl_db_migrate(o, 1);
     }
-    fprintf(stderr, "usage: ecoctl db migrate [--status]\n");
+    ctl_db__usage(stderr);
     return CTL_USAGE;
 }
