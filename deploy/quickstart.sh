@@ -1,27 +1,37 @@
 #!/usr/bin/env bash
 # deploy/quickstart.sh: ecowatch on one machine, from a fresh clone, in one
 # command: dependencies, build, a private broker + database, the schema, the
-# sample network, every service, a simulated day of data, and a summary.
+# sample network, every service, the last 24 hours of simulated data, then the
+# simulator live (real time) so data keeps arriving, and a summary with
+# copy-pasteable commands.
 #
-#   deploy/quickstart.sh [--exit] [--dir DIR]   start (DIR: ./run/quickstart)
+#   deploy/quickstart.sh [--exit] [--no-live] [--dir DIR]   start (DIR: ./run/quickstart)
 #   deploy/quickstart.sh --stop [--dir DIR]     stop what a previous run left
 #
 # Without --exit it stays in the foreground until Ctrl-C, then stops the
-# services (SIGTERM) and the stack. With --exit it stops everything after the
-# summary. Data stays in DIR (durable PostgreSQL settings); a second run reuses
-# it. Delete everything with: deploy/stack.sh purge DIR
+# simulator, the services (SIGTERM) and the stack. With --exit it stops
+# everything after the summary (no live simulator). --no-live: backfill only.
+# Ports, users and passwords: DIR/quickstart.env (source it). Data stays in DIR
+# (durable PostgreSQL settings); a second run reuses it, and the same HJ 212
+# port while it is free. Delete everything with: deploy/stack.sh purge DIR
+#
+# For tests: ECO_QUICKSTART_BUILD=DIR uses an existing build and skips the
+# build step; ECO_QUICKSTART_BACKFILL_H=N backfills N hours (default 24).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SRC=$PWD
-BUILD=$SRC/build
+BUILD=${ECO_QUICKSTART_BUILD:-$SRC/build}
+BACKFILL_H=${ECO_QUICKSTART_BACKFILL_H:-24}
 SERVICES=(ingest detect dispatch gep report)
 
 stay=1
 stop_only=0
+live=1
 DIR=$SRC/run/quickstart
 while [ $# -gt 0 ]; do
     case "$1" in
-    --exit) stay=0 ;;
+    --exit) stay=0 live=0 ;;
+    --no-live) live=0 ;;
     --stop) stop_only=1 ;;
     --dir)
         [ $# -ge 2 ] || { echo "quickstart: --dir needs a directory" >&2; exit 2; }
@@ -29,7 +39,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     -h | --help)
-        sed -n '2,12s/^# \{0,1\}//p' "$0"
+        sed -n '2,19s/^# \{0,1\}//p' "$0"
         exit 0
         ;;
     *)
@@ -41,6 +51,8 @@ while [ $# -gt 0 ]; do
 done
 case "$DIR" in /*) ;; *) DIR=$SRC/$DIR ;; esac
 LOGS=$DIR/logs
+QS_ENV=$DIR/quickstart.env
+ECOCTL=$BUILD/services/ecoctl/ecoctl
 
 say() { printf '\n== %s\n' "$*"; }
 die() {
@@ -50,24 +62,39 @@ die() {
 
 # ------------------------------------------------------------- services ----
 
-stop_services() {
-    local svc pidf pid i
-    for svc in "${SERVICES[@]}"; do
-        pidf=$LOGS/$svc.pid
-        [ -f "$pidf" ] || continue
-        pid=$(cat "$pidf")
-        if [ -d "/proc/$pid" ] && grep -q "eco-$svc" "/proc/$pid/cmdline" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for ((i = 0; i < 150; i++)); do
-                [ -d "/proc/$pid" ] || break
-                sleep 0.1
-            done
-            if [ -d "/proc/$pid" ]; then
-                echo "quickstart: eco-$svc did not stop in 15 s; killing it" >&2
-                kill -KILL "$pid" 2>/dev/null || true
-            fi
+# alive PIDFILE PROGRAM: the pid in PIDFILE runs PROGRAM (not a reused pid)
+alive() {
+    local pid
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1")
+    [ -n "$pid" ] && [ -d "/proc/$pid" ] && grep -q "$2" "/proc/$pid/cmdline" 2>/dev/null
+}
+
+# stop_pid PIDFILE PROGRAM: SIGTERM, 15 s to drain, then SIGKILL
+stop_pid() {
+    local pidf=$1 prog=$2 pid i
+    [ -f "$pidf" ] || return 0
+    pid=$(cat "$pidf")
+    if alive "$pidf" "$prog"; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 150; i++)); do
+            [ -d "/proc/$pid" ] || break
+            sleep 0.1
+        done
+        if [ -d "/proc/$pid" ]; then
+            echo "quickstart: $prog did not stop in 15 s; killing it" >&2
+            kill -KILL "$pid" 2>/dev/null || true
         fi
-        rm -f "$pidf"
+    fi
+    rm -f "$pidf"
+}
+
+stop_services() {
+    local svc
+    # the live simulator first: its last messages still reach ingest
+    stop_pid "$LOGS/ecosim.pid" ecosim
+    for svc in "${SERVICES[@]}"; do
+        stop_pid "$LOGS/$svc.pid" "eco-$svc"
     done
 }
 
@@ -92,16 +119,50 @@ pg_dsn() { # ROLE -> DSN on database ecowatch
         "$ECO_PG_PORT" "$1" "${!pw}"
 }
 
-# A free loopback port for the HJ 212 gateway (never a fixed one).
-free_port() {
-    local p i
+port_free() {
+    ! ss -ltnH "sport = :$1" 2>/dev/null | grep -q .
+}
+
+# The HJ 212 gateway's loopback port: chosen once (never a fixed one) and kept
+# in DIR/quickstart.env, so data loggers configured for it keep working; a new
+# one only when something else has taken it.
+hj212_port() {
+    local p="" i
+    [ -f "$QS_ENV" ] && p=$(sed -n "s/^export ECO_HJ212_PORT='\([0-9]\{1,5\}\)'$/\1/p" "$QS_ENV")
+    if [ -n "$p" ]; then
+        # still ours (a running ingest) or free again
+        if alive "$LOGS/ingest.pid" eco-ingest || port_free "$p"; then
+            echo "$p"
+            return 0
+        fi
+        echo "quickstart: HJ 212 port $p is taken by another program; choosing a new one" >&2
+    fi
     for i in $(seq 1 100); do
         p=$((20000 + RANDOM % 40000))
-        ss -ltnH "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+        port_free "$p" && { echo "$p"; return 0; }
     done
     die "no free port for the HJ 212 gateway"
 }
-HJ212_ADDR=127.0.0.1:$(free_port)
+
+shq() { # single-quoted for a shell
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+}
+
+# DIR/quickstart.env: the stack's env plus what the quick start adds. Every
+# command the summary prints works after sourcing it.
+write_env() {
+    local tmp=$QS_ENV.tmp
+    {
+        echo "# written by deploy/quickstart.sh; source it: . $(shq "$QS_ENV")"
+        echo ". $(shq "$DIR/env")"
+        echo "export ECO_HJ212_PORT='$HJ212_PORT'"
+        echo "export ECO_HJ212_ADDR='127.0.0.1:$HJ212_PORT'"
+        echo "export ECO_PG_ANALYST_DSN=$(shq "$(pg_dsn analyst)")"
+        echo "export ECO_PG_CTL_DSN=$(shq "$(pg_dsn ctl)")"
+        echo "export ECOCTL=$(shq "$ECOCTL")"
+    } >"$tmp"
+    mv -f "$tmp" "$QS_ENV"
+}
 
 start_services() {
     local svc bin pid U uv pv
@@ -152,26 +213,51 @@ start_services() {
 
 # ------------------------------------------------------------ simulator ----
 
-# run_sim: ecosim, a simulated day with labelled incidents (docs/SIMULATOR.md).
-# A simulated day of the sample network at full speed (--speed 0), publishing
-# as the `sim` MQTT user, writing the labelled incidents to DIR/labels.jsonl.
+SIM=$BUILD/services/ecosim/ecosim
+
+# run_sim: ecosim (docs/SIMULATOR.md) backfills the 24 hours up to now at full
+# speed (--speed 0), with labelled incidents in DIR/labels.jsonl, publishing as
+# the `sim` MQTT user; then (unless --no-live or --exit) it keeps running in
+# real time from now on, in the background (DIR/logs/ecosim.pid), so data keeps
+# arriving while you look around.
 run_sim() {
-    local sim=$BUILD/services/ecosim/ecosim from to
-    if [ ! -x "$sim" ]; then
+    local from to
+    if [ ! -x "$SIM" ]; then
         echo "quickstart: ecosim is not built yet; no simulated data"
         return 0
     fi
-    "$sim" --help >/dev/null 2>&1 || die "ecosim --help failed: is the build complete?"
-    from=$(TZ=Asia/Shanghai date -d yesterday +%F)
-    to=$(TZ=Asia/Shanghai date +%F)
-    say "simulating $from .. $to (log: $LOGS/ecosim.log)"
+    "$SIM" --help >/dev/null 2>&1 || die "ecosim --help failed: is the build complete?"
+    if alive "$LOGS/ecosim.pid" ecosim; then
+        echo "quickstart: the live simulator already runs (pid $(cat "$LOGS/ecosim.pid"))"
+        return 0
+    fi
+    to=$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M:%S+08:00)
+    from=$(TZ=Asia/Shanghai date -d "$BACKFILL_H hours ago" +%Y-%m-%dT%H:%M:%S+08:00)
+    say "simulating the $BACKFILL_H hours up to $to (log: $LOGS/ecosim.log)"
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
         ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD ECO_PG_DSN=$(pg_dsn ctl) \
-        "$sim" --speed 0 --from "$from" --to "$to" --incidents 6 --labels "$DIR/labels.jsonl" \
+        "$SIM" --speed 0 --from "$from" --to "$to" --incidents 6 --labels "$DIR/labels.jsonl" \
             --hj212 "$HJ212_ADDR" \
         >>"$LOGS/ecosim.log" 2>&1 ||
         die "ecosim failed (log: $LOGS/ecosim.log)"
     wait_for_ingest
+    [ "$live" = 1 ] || return 0
+    (
+        export ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
+            ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD
+        ECO_PG_DSN=$(pg_dsn ctl)
+        export ECO_PG_DSN
+        exec setsid "$SIM" --speed 1 --from now --incidents 6 \
+            --labels "$DIR/labels-live.jsonl" --hj212 "$HJ212_ADDR" </dev/null \
+            >>"$LOGS/ecosim-live.log" 2>&1
+    ) &
+    echo "$!" >"$LOGS/ecosim.pid"
+    sleep 1
+    alive "$LOGS/ecosim.pid" ecosim || {
+        tail -n 20 "$LOGS/ecosim-live.log" >&2
+        die "the live simulator exited right after starting (log: $LOGS/ecosim-live.log)"
+    }
+    echo "quickstart: live simulator started (real time; pid $(cat "$LOGS/ecosim.pid"), log $LOGS/ecosim-live.log)"
 }
 
 # The simulator is done when its messages are published; ingest may still be
@@ -199,27 +285,44 @@ count() { # TABLE -> row count, or "-" when the table does not exist (yet)
 }
 
 summary() {
-    local t
+    local t ts mq pub
     say "ecowatch is running"
     printf '  %-18s %s\n' "data in" "$DIR"
     for t in core.site core.device core.param obs.reading obs.latest obs.deadletter; do
         printf '  %-18s %s\n' "$t" "$(count "$t")"
     done
+    printf '  %-18s %s\n' "last hour" "$(psql -XAtq -d "$ECO_PG_ADMIN_DSN" \
+        -c "SELECT count(*) FROM obs.reading WHERE ts > now() - interval '1 hour'" 2>/dev/null || echo '?')"
     printf '  %-18s %s (data loggers: docs/HJ212.md)\n' "HJ 212 gateway" "$HJ212_ADDR"
+    if alive "$LOGS/ecosim.pid" ecosim; then
+        printf '  %-18s %s\n' "live simulator" "real time, pid $(cat "$LOGS/ecosim.pid") (--no-live to skip)"
+    fi
+    # a reading of the current hour, as a registered MQTT device would send it
+    ts=$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:00:00+08:00)
+    mq="-h 127.0.0.1 -p $ECO_MQTT_PORT -V mqttv5"
+    pub="{\"ts\": \"$ts\", \"period\": \"hour\", \"values\": {\"pm25\": 35.2, \"so2\": {\"v\": 8, \"flag\": \"N\"}}}"
     cat <<EOF
 
-Watch every message (read-only integrator account):
-  mosquitto_sub -h 127.0.0.1 -p $ECO_MQTT_PORT -V mqttv5 -u $ECO_MQTT_INTEGRATOR_USER -P '$ECO_MQTT_INTEGRATOR_PASSWORD' -t 'eco/v1/#' -v
+Copy and paste (every password below is also in $QS_ENV):
 
-Query as an analyst (read-only; try: SELECT * FROM rpt.reading LIMIT 10):
-  psql '$(pg_dsn analyst)'
+Watch stored readings, latest values and alarms (read-only integrator account):
+  mosquitto_sub $mq -u $ECO_MQTT_INTEGRATOR_USER -P $(shq "$ECO_MQTT_INTEGRATOR_PASSWORD") -t 'eco/v1/obs/#' -t 'eco/v1/latest/+/pm25' -t 'eco/v1/alarm/#' -v
 
-Operator commands (ecoctl), with the admin settings:
-  . '$DIR/env'
-  ECO_PG_DSN="\$ECO_PG_ADMIN_DSN" ECO_MQTT_USER=admin ECO_MQTT_PASSWORD="\$ECO_MQTT_ADMIN_PASSWORD" $BUILD/services/ecoctl/ecoctl status
+Publish a reading as device dev-air-dh01 (site air-dh01):
+  mosquitto_pub $mq -q 1 -u $ECO_MQTT_DEVICE_USER -P $(shq "$ECO_MQTT_DEVICE_PASSWORD") -t eco/v1/in/dev-air-dh01 -m $(shq "$pub")
 
-Logs: $LOGS/<service>.log, $DIR/mosquitto.log, $DIR/pg.log
-Ports, users and passwords: $DIR/env
+Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS):
+  psql $(shq "$(pg_dsn analyst)") -c "SELECT code, kind, latest_at, open_alarms FROM rpt.site ORDER BY latest_at DESC NULLS LAST LIMIT 10"
+  psql $(shq "$(pg_dsn analyst)") -c "SELECT ts, value, unit, flag FROM rpt.reading WHERE site = 'air-dh01' AND param = 'pm25' AND ts >= now() - interval '1 day' ORDER BY ts"
+
+Open alarms and the system's status (ecoctl):
+  ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL alarm list --open
+  ECO_PG_DSN=$(shq "$(pg_dsn ctl)") ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_ADMIN_USER ECO_MQTT_PASSWORD=$(shq "$ECO_MQTT_ADMIN_PASSWORD") $ECOCTL status
+
+Or source the settings first (the README's examples use them):
+  . $(shq "$QS_ENV")
+
+Logs: $LOGS/<service>.log, $LOGS/ecosim-live.log, $DIR/mosquitto.log, $DIR/pg.log
 EOF
     if [ "$stay" = 1 ]; then
         echo "Stop: Ctrl-C here (or: deploy/quickstart.sh --stop --dir '$DIR')"
@@ -236,15 +339,23 @@ else
     "$SRC/deploy/install-deps.sh" --check || die "install the packages above (as root) first"
 fi
 
-say "build ($BUILD)"
-cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
+if [ -n "${ECO_QUICKSTART_BUILD:-}" ]; then
+    [ -x "$ECOCTL" ] || die "ECO_QUICKSTART_BUILD=$BUILD has no services/ecoctl/ecoctl"
+else
+    say "build ($BUILD)"
+    cmake -S "$SRC" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)"
+fi
 
 say "local broker and database ($DIR)"
 # Durable settings: the quickstart keeps its data.
 env -u ECO_STACK_FAST "$SRC/deploy/stack.sh" up "$DIR"
 # shellcheck disable=SC1091
 source "$DIR/env"
+HJ212_PORT=$(hj212_port)
+[ -n "$HJ212_PORT" ] || exit 1
+HJ212_ADDR=127.0.0.1:$HJ212_PORT
+write_env
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
 on_exit() {
@@ -254,13 +365,13 @@ on_exit() {
 trap on_exit EXIT
 
 say "schema"
-ECO_PG_DSN=$ECO_PG_ADMIN_DSN "$BUILD/services/ecoctl/ecoctl" db migrate
+ECO_PG_DSN=$ECO_PG_ADMIN_DSN "$ECOCTL" db migrate
 
 if [ -n "$(ls -A "$SRC/deploy/sample" 2>/dev/null)" ]; then
     say "sample network (deploy/sample)"
     ECO_PG_DSN=$ECO_PG_ADMIN_DSN ECO_MQTT_USER=$ECO_MQTT_ADMIN_USER \
         ECO_MQTT_PASSWORD=$ECO_MQTT_ADMIN_PASSWORD \
-        "$BUILD/services/ecoctl/ecoctl" registry load "$SRC/deploy/sample" ||
+        "$ECOCTL" registry load "$SRC/deploy/sample" ||
         die "ecoctl registry load deploy/sample failed"
 else
     echo "quickstart: deploy/sample is empty; no registry loaded"
@@ -287,6 +398,11 @@ while :; do
             reported[$svc]=1
         fi
     done
+    if [ -f "$LOGS/ecosim.pid" ] && ! alive "$LOGS/ecosim.pid" ecosim &&
+        [ -z "${reported[ecosim]:-}" ]; then
+        echo "quickstart: the live simulator has exited; see $LOGS/ecosim-live.log" >&2
+        reported[ecosim]=1
+    fi
     sleep 1 &
     wait $! || true
 done

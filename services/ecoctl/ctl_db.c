@@ -120,14 +120,27 @@ out:
     return rc;
 }
 
+static void ctl_db__usage(FILE *out)
+{
+    fprintf(out, "usage: ecoctl [--json] db migrate [--status]\n"
+                 "\n"
+                 "Applies the schema migrations built into this ecoctl, in order, each in its\n"
+                 "own transaction (re-running is a no-op). --status lists applied and pending\n"
+                 "migrations without changing anything. Needs ECO_PG_DSN (an owner role).\n");
+}
+
 int ctl_db(const struct ctl_opts *o, int argc, char **argv)
 {
+    if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
+        ctl_db__usage(stdout);
+        return CTL_OK;
+    }
     if (strcmp(argv[0], "migrate") == 0) {
         if (argc == 1)
             return ctl_db_migrate(o, 0);
         if (argc == 2 && strcmp(argv[1], "--status") == 0)
             return ctl_db_migrate(o, 1);
     }
-    fprintf(stderr, "usage: ecoctl db migrate [--status]\n");
+    ctl_db__usage(stderr);
     return CTL_USAGE;
 }

@@ -90,6 +90,16 @@ int main(int argc, char **argv)
                 else
                     argv[i + 1 + n++] = argv[j];
             }
+            /* `ecoctl NOUN [VERB ...] --help` anywhere: every noun answers a
+             * lone "--help" with its usage on stdout and exit 0, before it
+             * looks at settings, so help never needs a database or broker. */
+            for (int j = i + 1; j < i + 1 + n; j++) {
+                if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+                    static char help[] = "--help";
+                    char *hv[] = {help, NULL};
+                    return ctl__nouns[k].run(&o, 1, hv);
+                }
+            }
             if (n == 0 && strcmp(argv[i], "status") == 0)
                 return ctl__nouns[k].run(&o, 1, argv + i); /* a noun on its own */
             if (n == 0) {

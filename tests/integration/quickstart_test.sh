@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# deploy/quickstart.sh as a new user runs it (on this build, one hour of
+# backfill instead of 24, its own stack in a temporary directory):
+#   1. the summary's mosquitto_pub, mosquitto_sub, psql and ecoctl lines run
+#      as printed, and what is published is stored and seen;
+#   2. quickstart.env holds the HJ 212 port the gateway listens on, and the
+#      README's examples run after sourcing it;
+#   3. the simulator keeps running live (pid file), --stop ends it with the
+#      services; a re-run (--exit) keeps the HJ 212 port and leaves nothing
+#      running. (It uses the harness only for its helpers.)
+set -euo pipefail
+# shellcheck source=../harness/lib.sh
+source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
+
+QS=$ECO_SOURCE_DIR/deploy/quickstart.sh
+D=$ECO_TEST_TMP/qs
+out=$ECO_TEST_TMP/qs.out
+# as a new user's shell: none of the harness's settings (its stack's env)
+qs() {
+    env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
+        ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
+}
+cleanup() {
+    qs --stop --dir "$D" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+qs --dir "$D" >"$out" 2>&1 &
+qs_pid=$!
+ready() { grep -q '^(ready in' "$out"; }
+eco_wait_until 300 ready || eco_fail "quickstart not ready: $(tail -30 "$out")"
+eco_pass "quickstart ready: $(grep '^(ready in' "$out")"
+
+# 1. the printed lines, as printed
+line() { grep -E "^  $1" "$out" | sed -n "${2:-1}p" | sed 's/^  //'; }
+pub=$(line mosquitto_pub)
+sub=$(line mosquitto_sub)
+[ -n "$pub" ] && [ -n "$sub" ] || eco_fail "no mosquitto lines in: $(cat "$out")"
+timeout 20 bash -c "$sub -W 8" >"$ECO_TEST_TMP/sub.out" 2>&1 &
+sub_pid=$!
+sleep 2
+bash -c "$pub" || eco_fail "the printed mosquitto_pub line failed: $pub"
+wait "$sub_pid" || true
+grep -q '^eco/v1/obs/air-dh01 .*"pm25":{"v":35.2' "$ECO_TEST_TMP/sub.out" ||
+    eco_fail "the printed mosquitto_sub line did not see the published reading: $(cat "$ECO_TEST_TMP/sub.out")"
+eco_pass "the printed mosquitto_pub and mosquitto_sub lines work"
+for n in 1 2; do
+    l=$(line psql "$n")
+    r=$(bash -c "$l" 2>&1) || eco_fail "psql line $n failed: $r"
+    grep -q 'air-dh01\|value' <<<"$r" || eco_fail "psql line $n: $r"
+done
+eco_pass "the printed psql lines work"
+for n in 1 2; do
+    l=$(line ECO_PG_DSN= "$n")
+    r=$(bash -c "$l" 2>&1) || eco_fail "ecoctl line $n failed: $l: $r"
+done
+grep -q 'alarm list --open' <<<"$(line ECO_PG_DSN= 1)" || eco_fail "no ecoctl alarm list --open line"
+eco_pass "the printed ecoctl alarm list --open and status lines work"
+
+# 2. quickstart.env and the README
+[ -f "$D/quickstart.env" ] || eco_fail "no $D/quickstart.env"
+port=$(bash -c ". '$D/quickstart.env'; echo \$ECO_HJ212_PORT")
+[[ "$port" =~ ^[0-9]+$ ]] || eco_fail "ECO_HJ212_PORT: '$port'"
+ss -ltnH "sport = :$port" | grep -q . || eco_fail "nothing listens on the HJ 212 port $port"
+grep -q "HJ 212 gateway *127.0.0.1:$port" "$out" || eco_fail "the summary does not show port $port"
+# the README's shell examples, with run/quickstart pointing at this run
+awk '/^## For integrators/,/^## Documentation/' "$ECO_SOURCE_DIR/README.md" |
+    awk '/^```sh/{f=1; next} /^```/{f=0; next} f' |
+    sed "s|run/quickstart/|$D/|g" >"$ECO_TEST_TMP/readme.sh"
+grep -q mosquitto_pub "$ECO_TEST_TMP/readme.sh" || eco_fail "README examples not found"
+echo 'sleep 2; kill %1' >>"$ECO_TEST_TMP/readme.sh" # the subscriber it starts
+(cd "$ECO_SOURCE_DIR" && timeout 60 bash -e "$ECO_TEST_TMP/readme.sh" >"$ECO_TEST_TMP/readme.out" 2>&1) ||
+    eco_fail "README shell examples: $(cat "$ECO_TEST_TMP/readme.out")"
+awk '/^## For analysts/,/^Geometry/' "$ECO_SOURCE_DIR/README.md" |
+    awk '/^```sql/{f=1; next} /^```/{f=0; next} f' >"$ECO_TEST_TMP/readme.sql"
+r=$(bash -c ". '$D/quickstart.env'; psql \"\$ECO_PG_ANALYST_DSN\" -XAt -v ON_ERROR_STOP=1 -f '$ECO_TEST_TMP/readme.sql'" 2>&1) ||
+    eco_fail "README SQL: $r"
+grep -q '^air-dh01|pm25|hour|' <<<"$r" || eco_fail "README SQL found no reading of air-dh01 in the last day: $(head -5 <<<"$r")"
+grep -q '^eco/v1/obs/air-dh01 .*"pm25":{"v":35.2' "$ECO_TEST_TMP/readme.out" ||
+    eco_fail "the README's subscriber did not see its own reading: $(cat "$ECO_TEST_TMP/readme.out")"
+eco_pass "quickstart.env: HJ 212 port $port; the README's examples run as written"
+
+# 3. live simulator, --stop, re-run
+[ -f "$D/logs/ecosim.pid" ] || eco_fail "no live simulator pid file"
+sim=$(cat "$D/logs/ecosim.pid")
+grep -q -- '--speed.1' <(tr '\0' ' ' <"/proc/$sim/cmdline") || eco_fail "the live simulator is not at --speed 1"
+live_ok() { grep -q 'connected=1' "$D/logs/ecosim-live.log"; }
+eco_wait_until 30 live_ok || eco_fail "live simulator: $(tail -5 "$D/logs/ecosim-live.log")"
+eco_pass "the simulator keeps running live (pid $sim)"
+qs --stop --dir "$D" >/dev/null 2>&1 || eco_fail "--stop failed"
+[ ! -d "/proc/$sim" ] || eco_fail "--stop left the live simulator running"
+[ ! -f "$D/logs/ecosim.pid" ] || eco_fail "--stop left the simulator's pid file"
+kill -TERM "$qs_pid" 2>/dev/null || true
+wait "$qs_pid" 2>/dev/null || true
+eco_pass "--stop stops the live simulator"
+
+qs --exit --dir "$D" >"$out" 2>&1 || eco_fail "re-run --exit: $(tail -20 "$out")"
+port2=$(bash -c ". '$D/quickstart.env'; echo \$ECO_HJ212_PORT")
+eco_assert_eq "$port" "$port2" "a re-run keeps the HJ 212 port"
+[ ! -f "$D/logs/ecosim.pid" ] || eco_fail "--exit left a live simulator"
+pgrep -f "ecosim.*$D" >/dev/null && eco_fail "an ecosim of this run still runs"
+eco_pass "re-run: same HJ 212 port; --exit starts no live simulator"
