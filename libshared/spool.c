@@ -30,10 +30,7 @@ struct spool {
     char dir[4096 - 64];
     struct spool_seg *segs;
     size_t nsegs, capsegs;
-<<<<<<< HEAD
-=======
     int lockfd;    /* DIR/lock, flock()ed for as long as the spool is open */
->>>>>>> hard/ingest2
     int wfd;       /* the last segment, open for append */
     uint64_t head; /* next sequence to assign */
     uint64_t seg_bytes, max_bytes;

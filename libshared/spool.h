@@ -46,11 +46,6 @@ int spool_open(const char *dir, uint64_t committed, uint64_t seg_bytes, uint64_t
 void spool_close(struct spool *sp);
 
 /* Appends a record (buffered until spool_flush). Returns 0, -E2BIG when the
-<<<<<<< HEAD
- * record exceeds SPOOL_REC_MAX, or -errno from writing. */
-int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
-                 uint64_t *seq);
-=======
  * record exceeds SPOOL_REC_MAX, or -errno from writing.
  *
  * When a write fails (-ENOSPC on a full disk, -EIO...), whether in
@@ -59,9 +54,8 @@ int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *p
  * segment is cut back, spool_head goes back): the caller must not
  * acknowledge them, and the spool stays readable. spool_flush reports such a
  * failure even when spool_next met it. Appending may resume at once. */
-int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload,
-                 size_t plen, uint64_t *seq);
->>>>>>> hard/ingest2
+int spool_append(struct spool *sp, const char *topic, size_t tlen, const void *payload, size_t plen,
+                 uint64_t *seq);
 /* Writes buffered records to the file; with sync, also fdatasync. */
 int spool_flush(struct spool *sp, bool sync);
 

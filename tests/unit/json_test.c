@@ -287,17 +287,6 @@ static void test_i64_2p53(void)
     cJSON_Delete(j);
 }
 
-<<<<<<< HEAD
-static const struct check_case cases[] = {
-    CHECK_CASE(test_parse),
-    CHECK_CASE(test_getters),
-    CHECK_CASE(test_i64_2p53),
-};
-
-int main(int argc, char **argv)
-{
-    return CHECK_MAIN(argc, argv, cases);
-=======
 /* A key named twice in one object is refused at any depth, however many
  * members the object has (the small and the sorted check); the same key in
  * different objects, and keys differing only in case, are fine. */
@@ -334,13 +323,14 @@ static void test_duplicate_keys(void)
     cJSON_Delete(parse_ok(big, n));
 }
 
-int main(void)
+static const struct check_case cases[] = {
+    CHECK_CASE(test_parse),
+    CHECK_CASE(test_duplicate_keys),
+    CHECK_CASE(test_getters),
+    CHECK_CASE(test_i64_2p53),
+};
+
+int main(int argc, char **argv)
 {
-    test_parse();
-    test_duplicate_keys();
-    test_getters();
-    /* last: a known bug, so that the checks above still run */
-    test_i64_2p53();
-    return 0;
->>>>>>> hard/ingest2
+    return CHECK_MAIN(argc, argv, cases);
 }

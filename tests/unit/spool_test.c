@@ -805,9 +805,9 @@ static void test_lock(void)
 /* The checks run in a child so that the temporary directory is removed
  * even when a check fails or a sanitizer aborts the run. */
 static const struct check_case cases[] = {
-    CHECK_CASE(test_crc),     CHECK_CASE(test_round_trip),   CHECK_CASE(test_fresh_committed),
-    CHECK_CASE(test_seek),    CHECK_CASE(test_rollover_ack), CHECK_CASE(test_torn_tail),
-    CHECK_CASE(test_corrupt), CHECK_CASE(test_bounds),       CHECK_CASE(test_meta),
+    CHECK_CASE(test_crc),     CHECK_CASE(test_round_trip),      CHECK_CASE(test_fresh_committed),
+    CHECK_CASE(test_seek),    CHECK_CASE(test_rollover_ack),    CHECK_CASE(test_torn_tail),
+    CHECK_CASE(test_corrupt), CHECK_CASE(test_bounds),          CHECK_CASE(test_meta),
     CHECK_CASE(test_lock),    CHECK_CASE(test_committed_ahead),
 };
 
