@@ -47,7 +47,7 @@ eco_pass "the printed mosquitto_pub and mosquitto_sub lines work"
 for n in 1 2; do
     l=$(line psql "$n")
     r=$(bash -c "$l" 2>&1) || eco_fail "psql line $n failed: $r"
-    grep -q 'air-dh01\|value' <<<"$r" || eco_fail "psql line $n: $r"
+    grep -qE '(air-dh01|value|^ *[a-z]+-[a-z0-9-]+ +\|)' <<<"$r" || eco_fail "psql line $n: $r"
 done
 eco_pass "the printed psql lines work"
 for n in 1 2; do
