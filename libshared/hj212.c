@@ -1513,9 +1513,11 @@ int hj212_cp_data(struct hj212_cp *cp, int cn, int64_t *ts_us, struct hj212_err 
                 hj212__bad_item(cp, it, HJ212_BAD_FLAG);
         }
     }
-    /* Unknown suffixes: a vendor's extra value beside a known one stays; a
-     * code whose values all come under names the standard does not know
-     * has lost them to a misspelling ("LA-td" for "LA-Rtd"). */
+    /* Unknown suffixes: a vendor's extra value beside the code's value
+     * stays; a code without the value this CN stores (its -Rtd in 2011, its
+     * -Avg otherwise, or a noise -Data, an equipment -RS/-RT) has lost it to
+     * a misspelling ("LA-td" for "LA-Rtd", "w01001-avg" beside -Min). */
+    const int primary = cn == 2011 ? HJ212_RTD : HJ212_AVG;
     for (size_t i = 0; i < cp->nitems; i++) {
         struct hj212_item *it = &cp->items[i];
         size_t sl;
@@ -1534,7 +1536,9 @@ int hj212_cp_data(struct hj212_cp *cp, int cn, int64_t *ts_us, struct hj212_err 
             if (!hj212__same_code(o, it))
                 continue;
             os = hj212__suffix(o, &ol);
-            known = hj212__numeric(os, ol) >= 0;
+            int k = hj212__numeric(os, ol);
+            known = k == primary || k == HJ212_DATA || k == HJ212_DAYDATA || k == HJ212_NIGHTDATA ||
+                    k == HJ212_RS || k == HJ212_RT;
         }
         if (!known)
             hj212__bad_item(cp, it, HJ212_BAD_UNKNOWN);
@@ -1546,7 +1550,16 @@ int hj212_cp_data(struct hj212_cp *cp, int cn, int64_t *ts_us, struct hj212_err 
     if (has_b || has_e)
         cp->lax |= HJ212_LAX_BEGIN_END;
     if (cp->has_datatime) {
-        *ts_us = cp->datatime_us;
+        /* Beside DataTime they must name its period: a logger that labels
+         * an hour by its end sends DataTime=09:00 with 08:00..09:00, and
+         * which hour is meant cannot be told. */
+        int64_t dt = cp->datatime_us;
+        if ((has_b && b != dt) || (has_e && (e < dt || !hj212__one_period(cn, e - dt)))) {
+            hj212__fail(err, HJ212_E_TIME,
+                        "DataTime %s and BeginTime..EndTime name different periods", cp->datatime);
+            return -EBADMSG;
+        }
+        *ts_us = dt;
         return 0;
     }
     /* No DataTime: BeginTime dates the upload only when the span is one

@@ -347,13 +347,17 @@ bool hj212_cn_is_data(int cn);
  *   - "unknown": an item without a code that the standard does not define
  *     for data (anything but DataTime, BeginTime, EndTime, PolId, a bare
  *     Flag), and the items of a code with an unknown suffix when the code
- *     has no value under a known suffix (a misspelt "LA-td=50.1");
- *     unknown suffixes beside a known value are vendor extensions (-ValidNum,
- *     -Ia) and stay;
+ *     lacks the value this CN stores (-Rtd for 2011, -Avg otherwise; or a
+ *     noise -Data/-DayData/-NightData, an equipment -RS/-RT): a misspelt
+ *     "LA-td=50.1", or "w01001-avg" beside a -Min; unknown suffixes beside
+ *     that value are vendor extensions (-ValidNum, -Ia) and stay;
  *   - "number": a non-empty value of a numeric suffix that is not a number;
  *   - "flag": a non-empty -Flag that is not one letter or digit;
  *   - "time": a malformed BeginTime or EndTime when DataTime is there.
- * The time is DataTime; without it, BeginTime when it names one period
+ * The time is DataTime (a BeginTime/EndTime beside it must name DataTime's
+ * period: BeginTime = DataTime, EndTime = DataTime or one period later, else
+ * which period is meant is ambiguous); without it, BeginTime when it names
+ * one period
  * unambiguously (EndTime absent, equal to it, or one period later, or one
  * period less a second: an hour for 2061, a day for 2031, a whole number
  * of minutes up to an hour for 2051, none for 2011). BeginTime/EndTime are

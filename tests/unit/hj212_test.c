@@ -948,6 +948,30 @@ static void test_field_faults(void)
                  0);
     CHECK_EQ_STR(bad_list(&cp), "BeginTime=2016(time)");
     CHECK(cp.lax & HJ212_LAX_BEGIN_END);
+    /* With a DataTime, a BeginTime/EndTime that names another period makes
+     * the period ambiguous: a logger labelling the hour by its end sends
+     * DataTime=09:00 with 08:00..09:00. Refused whole, never guessed. */
+    CHECK_EQ_INT(data_cp("DataTime=20160801080000;BeginTime=20160801080000;"
+                         "EndTime=20160801090000;w01018-Avg=1",
+                         2061, &cp, &ts, &e),
+                 0);
+    CHECK_EQ_INT(data_cp("DataTime=20160801080000;BeginTime=20160801080000;"
+                         "EndTime=20160801080000;w01018-Avg=1",
+                         2061, &cp, &ts, &e),
+                 0);
+    static const char *const ambiguous[] = {
+        "DataTime=20160801090000;BeginTime=20160801080000;EndTime=20160801090000;w01018-Avg=1",
+        "DataTime=20160801090000;BeginTime=20160801080000;w01018-Avg=1",
+        "DataTime=20160801080000;EndTime=20160801110000;w01018-Avg=1",
+        "DataTime=20160801080000;EndTime=20160801070000;w01018-Avg=1",
+    };
+    for (size_t i = 0; i < sizeof(ambiguous) / sizeof(ambiguous[0]); i++) {
+        int rc = data_cp(ambiguous[i], 2061, &cp, &ts, &e);
+        if (rc != -EBADMSG)
+            fprintf(stderr, "accepted: %s\n", ambiguous[i]);
+        CHECK_EQ_INT(rc, -EBADMSG);
+        CHECK_EQ_INT(e.reason, HJ212_E_TIME);
+    }
 
     /* The misspelt item among eleven good pollutants (a real frame): only
      * LA-td is refused; it lost its value to the spelling. */
@@ -982,6 +1006,14 @@ static void test_field_faults(void)
     CHECK(find_p(ps, n, "a01007")->flag_bad);
     CHECK(find_p(ps, n, "a01008")->nother == 1); /* a vendor's extra beside a known value */
     CHECK(find_p(ps, n, "SB1")->nother == 1);
+    /* A misspelt primary value beside other known ones (-Min) has lost the
+     * value this CN stores: refused, not silently ignored. Beside the value
+     * (or a noise -Data, an equipment -RS) an unknown suffix stays. */
+    CHECK_EQ_INT(data_cp("DataTime=20160801080000;w01001-avg=7.5,w01001-Min=7,w01001-Flag=N;"
+                         "w21003-Avg=1,w21003-ValidNum=6;L10-Data=53,L10-Cnt=12;SB1-RS=1,SB1-Ia=3",
+                         2061, &cp, &ts, &e),
+                 0);
+    CHECK_EQ_STR(bad_list(&cp), "w01001-avg=7.5(unknown)");
 
     /* CP items that are not key=value: refused one by one. */
     const char *syn = "DataTime=20160801084000;w01018-Rtd;=5,w01001-Rtd=7.1;a b=5,"
