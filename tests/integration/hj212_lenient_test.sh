@@ -9,8 +9,11 @@
 #   3. a CN 2061 upload dated by BeginTime/EndTime instead of DataTime;
 #   4. a key given twice with different values, Flag given twice (same
 #      value), an item that is not key=value;
-#   5. still strict: two DataTimes, or a span of hours without DataTime, refuse
-#      the frame (no answer, nothing stored).
+#   4b. a misspelt primary value beside other known ones ("w01018-avg" with
+#      -Min): refused alone, not silently ignored;
+#   5. still strict: two DataTimes, a span of hours without DataTime, or a
+#      BeginTime..EndTime naming another period than DataTime (an hour
+#      labelled by its end) refuse the frame (no answer, nothing stored).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
@@ -101,16 +104,31 @@ eco_assert_eq "rejected fields: w21003-Rtd (syntax), w01018-Rtd=42 (conflict), w
 eco_assert_eq "" "$(dead 20210305003817001)$(dead 20210305010000001)" \
     "a DataTime with milliseconds and BeginTime/EndTime are no faults: no dead letter"
 
+# ------------------------------------------- 4b. a misspelt primary beside other values
+S5="QN=20210305050000001;ST=32;CN=2061;PW=$WW_PW;MN=$WW;Flag=5;CP=&&DataTime=20210305040000;w01018-avg=46.5,w01018-Min=40,w01018-Flag=N;w00000-Avg=5.5,w00000-Flag=N&&"
+send misspelt2 "$S5"
+expect_answers misspelt2 "$S5"
+eco_wait_until 20 eco_psql_is 5 "SELECT count(*) FROM rpt.reading WHERE site = '$p-ww'"
+eco_assert_eq "flow 5.5" \
+    "$(eco_psql "SELECT param || ' ' || value FROM rpt.reading WHERE site = '$p-ww' AND ts = '2021-03-05 04:00:00+08'")" \
+    "the good value beside a misspelt -avg is stored"
+eco_wait_until 20 eco_psql_is 1 "SELECT count(*) FROM rpt.deadletter WHERE payload LIKE '%QN=20210305050000001;%'"
+eco_assert_eq "rejected fields: w01018-avg=46.5 (unknown)" "$(dead 20210305050000001)" \
+    "a misspelt -avg beside -Min is dead-lettered, not silently dropped"
+
 # ------------------------------------------- 5. ambiguous: still refused whole
 B1="QN=20210305030000001;ST=32;CN=2011;PW=$WW_PW;MN=$WW;Flag=5;CP=&&DataTime=20210305030000;DataTime=20210305031000;w01018-Rtd=44&&"
 B2="QN=20210305040000001;ST=32;CN=2061;PW=$WW_PW;MN=$WW;Flag=5;CP=&&BeginTime=20210305000000;EndTime=20210305040000;w01018-Avg=45&&"
-send ambiguous "$B1" "$B2"
+B3="QN=20210305060000001;ST=32;CN=2061;PW=$WW_PW;MN=$WW;Flag=5;CP=&&DataTime=20210305060000;BeginTime=20210305050000;EndTime=20210305060000;w01018-Avg=47&&"
+send ambiguous "$B1" "$B2" "$B3"
 [ ! -s "$T/ambiguous.ans" ] || eco_fail "an ambiguous frame was answered: $(cat -v "$T/ambiguous.ans")"
-eco_wait_until 20 eco_psql_is 2 "SELECT count(*) FROM rpt.deadletter WHERE payload LIKE '%QN=2021030503000000%' OR payload LIKE '%QN=2021030504000000%'"
+amb="payload LIKE '%QN=2021030503000000%' OR payload LIKE '%QN=2021030504000000%' OR payload LIKE '%QN=2021030506000000%'"
+eco_wait_until 20 eco_psql_is 3 "SELECT count(*) FROM rpt.deadletter WHERE $amb"
 eco_assert_eq "time
-time" "$(eco_psql "SELECT split_part(reason, ':', 1) FROM rpt.deadletter WHERE payload LIKE '%QN=2021030503000000%' OR payload LIKE '%QN=2021030504000000%' ORDER BY id")" \
-    "two DataTimes, or hours of BeginTime..EndTime: refused whole (time)"
-eco_assert_eq 4 "$(eco_psql "SELECT count(*) FROM rpt.reading WHERE site = '$p-ww'")" "nothing of them stored"
+time
+time" "$(eco_psql "SELECT split_part(reason, ':', 1) FROM rpt.deadletter WHERE $amb ORDER BY id")" \
+    "two DataTimes, hours of BeginTime..EndTime, or DataTime with another period's BeginTime..EndTime: refused whole (time)"
+eco_assert_eq 5 "$(eco_psql "SELECT count(*) FROM rpt.reading WHERE site = '$p-ww'")" "nothing of them stored"
 
 eco_kill ingest TERM
 grep -q 'msg=stopped exit=0' "$LOG" || eco_fail "ingest did not stop cleanly"
