@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What an analyst meets (migration 0008), connected as eco_analyst:
+# What an analyst meets (migration 0011), connected as eco_analyst:
 #   1. sessions default to Beijing time (SHOW timezone);
 #   2. rpt.site is one GIS layer: every sample site with its code, name, kind,
 #      region and point geometry (a mobile site at its last tracked position),

@@ -1,4 +1,4 @@
--- 0008: for analysts. Their sessions show times at Beijing time (the
+-- 0011: for analysts. Their sessions show times at Beijing time (the
 -- stations' clock; timestamptz values are unchanged, only their display),
 -- and rpt.site is one layer a GIS opens: every site with its geometry and
 -- its latest state, instead of a join of core.site, obs.latest, obs.track
@@ -8,17 +8,13 @@
 -- the cluster; `SET timezone` in a session still overrides it.
 ALTER ROLE eco_analyst SET timezone = 'Asia/Shanghai';
 
--- Open (or acknowledged, not yet cleared) live alarms of a site. alarm.alarm
--- comes with 0009, which a fresh database applies after this file: the
--- function body is checked when it first runs, always after `ecoctl db
--- migrate` has applied both. A one-line SQL function, inlined into queries.
-SET LOCAL check_function_bodies = off;
+-- Open (or acknowledged, not yet cleared) live alarms of a site. A one-line
+-- SQL function, inlined into queries.
 CREATE FUNCTION rpt.site_open_alarms(site_id integer) RETURNS bigint
     LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT count(*) FROM alarm.alarm a
     WHERE a.site_id = $1 AND a.state <> 'cleared' AND NOT a.replay
 $$;
-RESET check_function_bodies;
 
 -- One row per site. geom is the site's point, or for a mobile site its last
 -- tracked position (NULL before its first fix). latest is a JSON object
