@@ -47,6 +47,7 @@ static const char *const dreg__required[][2] = {
     {"baseline", "shift"},       {"neighbour", "enabled"},
     {"neighbour", "radius_km"},  {"neighbour", "min_neighbours"},
     {"neighbour", "z"},          {"neighbour", "warmup"},
+    {"neighbour", "own_z"},
     {"hotspot", "enabled"},      {"hotspot", "k"},
     {"hotspot", "ratio"},        {"hotspot", "warmup"},
 };

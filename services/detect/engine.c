@@ -46,7 +46,7 @@ struct eng__conf {
     uint16_t flag_min;
     float bl_z, bl_zs;
     uint16_t bl_sustain, bl_warm, bl_shift;
-    float nb_z;
+    float nb_z, nb_own;
     uint16_t nb_warm, nb_min;
     float hs_k, hs_ratio;
     uint16_t hs_warm;
@@ -71,8 +71,11 @@ struct eng__series {
     uint32_t run_len, run_start_n;
     int64_t run_start;
     float p_rep, p_run; /* repeat rate; and as it was when the run began */
+    float rr_n, rr_k;   /* readings that followed a repeat, and repeats among them (decayed) */
+    float p_rr_run;     /* the repeat rate after a repeat when the run began */
     float run_hi;       /* the long runs of the healthy series (a slowly decaying maximum) */
     bool run_settled;   /* the run was entered by a step of the resolution: settling, not frozen */
+    bool rr_prev;       /* the latest reading repeated the one before */
     /* spike: the reading before last; a spike just found (its value is
      * not the left neighbour of the next candidate) */
     double sp_v2;
@@ -444,6 +447,7 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->nb_z = eng__set(r, "neighbour", "z", site, p);
     c->nb_warm = eng__setn(r, "neighbour", "warmup", site, p);
     c->nb_min = eng__setn(r, "neighbour", "min_neighbours", site, p);
+    c->nb_own = eng__set(r, "neighbour", "own_z", site, p);
     c->hs_k = eng__set(r, "hotspot", "k", site, p);
     c->hs_ratio = eng__set(r, "hotspot", "ratio", site, p);
     c->hs_warm = eng__setn(r, "hotspot", "warmup", site, p);
@@ -691,12 +695,20 @@ static void eng__flag(struct eng *e, struct eng__series *s, const struct eng_rea
         eng__clear(e, s, ENG_FLAG, r->ts, r->value);
 }
 
+/* The chance of a repeat right after a repeat: learned from the readings
+ * that followed one, shrunk towards the plain repeat rate (independent
+ * repeats) while they are few. */
+static float eng__p_rr(const struct eng__series *s)
+{
+    return (s->rr_k + 4 * s->p_rep) / (s->rr_n + 4);
+}
+
 static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng_reading *r)
 {
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_FLATLINE];
     bool same = r->value == s->last_v;
-    double p, need;
+    double p, prr, need;
     if (same) {
         s->run_len++;
     } else {
@@ -715,6 +727,7 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         s->run_start = r->ts;
         s->run_start_n = s->n;
         s->p_run = s->p_rep;
+        s->p_rr_run = eng__p_rr(s);
         s->run_settled = s->res > 0 && fabs(r->value - s->last_v) <= 1.5 * s->res;
     }
     /* How often the series repeats itself when healthy: quantised data and
@@ -727,7 +740,19 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         if (s->n == 1)
             s->p_rep = 0.5f;
         s->p_rep += a * ((same ? 1.0f : 0.0f) - s->p_rep);
+        /* repeats come in clusters (a smooth series lingers at its turning
+         * points), so the chance of one more repeat after a repeat is
+         * learned on its own, from the readings that follow one */
+        if (s->rr_prev) {
+            if (s->rr_n >= 200) {
+                s->rr_n *= 0.995f;
+                s->rr_k *= 0.995f;
+            }
+            s->rr_n += 1;
+            s->rr_k += same ? 1.0f : 0.0f;
+        }
     }
+    s->rr_prev = same;
     if (!same) {
         eng__clear(e, s, ENG_FLATLINE, r->ts, r->value);
         return;
@@ -743,9 +768,12 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         return;
     /* judged by the rate before this run: its own repeats are the question */
     p = s->p_run < 0.001 ? 0.001 : s->p_run;
-    if (p >= 0.999)
+    prr = s->p_rr_run < 0.001 ? 0.001 : s->p_rr_run;
+    if (p >= 0.999 || prr >= 0.999)
         return;
-    need = ceil(log(c->fl_pmax) / log(p));
+    /* a first repeat at p, each further one at prr: the run's chance is
+     * p * prr^(k-1) for k repeats */
+    need = log(c->fl_pmax) <= log(p) ? 1 + ceil((log(c->fl_pmax) - log(p)) / log(prr)) : 1;
     if (need < c->fl_min_rep)
         need = c->fl_min_rep;
     if ((double)(s->run_len - 1) >= need &&
@@ -840,7 +868,7 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     int h = eng__hour(r->ts), d = eng__dow(r->ts);
     double x = r->value, expect, resid, scale, z, clipped;
     int64_t iv = eng__interval(s);
-    double per_day = 86400e6 / (double)iv, a_level, a_hod, a_dow;
+    double per_day = 86400e6 / (double)iv, per_hour, a_level, a_hod, a_dow;
     bool warm = s->n >= c->bl_warm, anomalous = false;
     if (s->n == 0) {
         s->bl_level = (float)x;
@@ -848,6 +876,7 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     }
     if (per_day < 1)
         per_day = 1;
+    per_hour = per_day / 24 > 1 ? floor(per_day / 24) : 1;
     expect = s->bl_level + s->bl_hod[h] + s->bl_dow[d];
     resid = x - expect;
     scale = s->bl_scale;
@@ -867,7 +896,12 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
         else
             s->bl_run = fabs(z) >= c->bl_zs ? 1 : 0;
         s->bl_sign = (int8_t)sign;
-        anomalous = fabs(z) >= c->bl_z || s->bl_run >= c->bl_sustain;
+        /* a run of moderate departures is only telling once this hour of
+         * the day has been seen on two days: before that the daily cycle
+         * itself makes such runs */
+        anomalous =
+            fabs(z) >= c->bl_z || (s->bl_run >= c->bl_sustain &&
+                                   (per_day < 2 || s->bl_hod_n[h] >= fmin(2 * per_hour, 255)));
         if (anomalous && !sl->open && eng__regional(e, s, site, r->ts, z))
             anomalous = false; /* the region's, not this station's */
         if (anomalous) {
@@ -913,8 +947,7 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
         double rh = x - s->bl_level - s->bl_hod[h] - s->bl_dow[d];
         if (s->n > 10 && fabs(rh) > 3 * scale)
             rh = rh > 0 ? 3 * scale : -3 * scale;
-        a_hod = 1.0 / (s->bl_hod_n[h] < 10 ? s->bl_hod_n[h] + 1.0 : 10.0) /
-                (per_day / 24 > 1 ? per_day / 24 : 1);
+        a_hod = 1.0 / (s->bl_hod_n[h] < 10 ? s->bl_hod_n[h] + 1.0 : 10.0) / per_hour;
         a_dow =
             1.0 / (s->bl_dow_n[d] < 4 ? s->bl_dow_n[d] + 1.0 : 4.0) / (per_day > 1 ? per_day : 1);
         if (per_day >= 2) {
@@ -999,6 +1032,18 @@ static bool eng__corroborated(struct eng *e, const struct eng__series *s, int64_
     return false;
 }
 
+/* Whether the station's own baseline saw its reading at t1 depart the same
+ * way as it departs from its neighbours. A plume passing next to a station
+ * raises its neighbours' median, so the untouched station looks low against
+ * them while it is ordinary against its own history: the departure is
+ * theirs. Without a warm baseline there is nothing to ask: it agrees. */
+static bool eng__own_agrees(const struct eng__series *s, int64_t t1, double z, double need)
+{
+    if (need <= 0 || s->bl_z_ts != t1)
+        return true;
+    return (z > 0 ? s->bl_z : -s->bl_z) >= need;
+}
+
 /* Compares the series' previous reading with the same-kind sites around it
  * at the same time (one reading late, so that they have all reported). */
 static void eng__neighbour(struct eng *e, struct eng__series *s, const struct dreg_site *site,
@@ -1033,7 +1078,8 @@ static void eng__neighbour(struct eng *e, struct eng__series *s, const struct dr
         s->nb_z = (float)z;
         s->nb_z_ts = t1;
         s->nb_run = fabs(z) >= c->nb_z * 0.6 ? (uint16_t)(s->nb_run + 1) : 0;
-        if ((far || s->nb_run >= 2) && (sl->open || eng__corroborated(e, s, t1, 0.5 * c->nb_z))) {
+        if ((far || s->nb_run >= 2) && (sl->open || (eng__own_agrees(s, t1, z, c->nb_own) &&
+                                                     eng__corroborated(e, s, t1, 0.5 * c->nb_z)))) {
             double b = fabs(z);
             s->nb_calm = 0;
             if (!sl->open)

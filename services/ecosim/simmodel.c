@@ -576,9 +576,18 @@ static double simmodel__water_temp(const struct simmodel__n *n, const struct sim
            0.6 * simmodel__slow(n, 30, 2 * 86400.0);
 }
 
-static double simmodel__water_q(const struct simmodel__n *n, const struct simmodel__char *c,
-                                const struct simmodel_env *e, enum simmodel_q q)
+/* A water quantity's class limit: the site's own for its target class
+ * when limits.csv has one (a reservoir's lake column for TP and TN), else
+ * GB 3838's river column from the table. */
+static double simmodel__class_lim(const struct simmodel_chan *ch, const double table[6], int cls)
 {
+    return isfinite(ch->limit) && ch->limit > 0 ? ch->limit / ch->scale : table[cls];
+}
+
+static double simmodel__water_q(const struct simmodel__n *n, const struct simmodel__char *c,
+                                const struct simmodel_env *e, const struct simmodel_chan *ch)
+{
+    enum simmodel_q q = ch->q;
     int cls = c->cls >= 1 && c->cls <= 5 ? c->cls : 3;
     double day = simmodel__bump(e->hour, 15, 3.5) - 0.35;
     double jit = 1 + 0.03 * simmodel__white(n, 31 + q);
@@ -596,17 +605,17 @@ static double simmodel__water_q(const struct simmodel__n *n, const struct simmod
         return 7.35 + 0.25 * c->u + 0.12 * day + 0.08 * simmodel__slow(n, 33, 2 * 86400.0) +
                0.01 * simmodel__white(n, 33);
     case SIMQ_CODMN:
-        return simmodel__codmn_lim[cls] * 0.62 * (1 + 0.25 * e->wet) *
+        return simmodel__class_lim(ch, simmodel__codmn_lim, cls) * 0.62 * (1 + 0.25 * e->wet) *
                (1 + 0.12 * simmodel__slow(n, 34, 1.5 * 86400.0)) * jit;
     case SIMQ_NH3N:
-        return simmodel__nh3n_lim[cls] * 0.5 * (1 + 0.3 * e->winter) * (1 + 0.5 * e->wet) *
-               (1 + 0.15 * simmodel__slow(n, 35, 86400.0)) * jit;
+        return simmodel__class_lim(ch, simmodel__nh3n_lim, cls) * 0.5 * (1 + 0.3 * e->winter) *
+               (1 + 0.5 * e->wet) * (1 + 0.15 * simmodel__slow(n, 35, 86400.0)) * jit;
     case SIMQ_TP:
-        return simmodel__tp_lim[cls] * 0.55 * (1 + 0.6 * e->wet) *
+        return simmodel__class_lim(ch, simmodel__tp_lim, cls) * 0.55 * (1 + 0.6 * e->wet) *
                (1 + 0.15 * simmodel__slow(n, 36, 86400.0)) * jit;
     case SIMQ_TN:
-        return simmodel__tn_lim[cls] * 0.9 * (1 + 0.2 * e->winter) * (1 + 0.3 * e->wet) *
-               (1 + 0.1 * simmodel__slow(n, 37, 2 * 86400.0)) * jit;
+        return simmodel__class_lim(ch, simmodel__tn_lim, cls) * 0.7 * (1 + 0.2 * e->winter) *
+               (1 + 0.3 * e->wet) * (1 + 0.1 * simmodel__slow(n, 37, 2 * 86400.0)) * jit;
     case SIMQ_COND:
         return fmax(50, 350 + 150 * c->u + 40 * simmodel__slow(n, 38, 86400.0) - 80 * e->wet) * jit;
     case SIMQ_TURB:
@@ -796,7 +805,7 @@ bool simmodel_sample(const struct simmodel *m, int site, const struct simmodel_e
             x = air[ch->q];
             break;
         case SIMNET_WATER:
-            x = simmodel__water_q(&n, &c, e, ch->q);
+            x = simmodel__water_q(&n, &c, e, ch);
             break;
         case SIMNET_SEA:
             x = simmodel__sea_q(&n, &c, e, ch->q);

@@ -313,6 +313,15 @@ out:
 /* limits.csv is optional: without it the model falls back to the headline
  * emission limits it knows. Graded quality-class rows (class set) are not
  * emission limits and are not kept. */
+static bool simnet__is_class(const char *field, int target)
+{
+    char *end;
+    long v;
+    errno = 0;
+    v = strtol(field, &end, 10);
+    return !errno && end != field && *end == '\0' && target > 0 && v == target;
+}
+
 static int simnet__limits(struct simnet *net, const char *dir, char *err, size_t errcap)
 {
     struct csv c;
@@ -347,7 +356,12 @@ static int simnet__limits(struct simnet *net, const char *dir, char *err, size_t
             net->skipped_limits++;
             continue;
         }
-        if (param < 0 || *csv_get(&c, ccls)) {
+        /* a class row is the site's limit when it is its target class (a
+         * reservoir's lake column); kind-wide class rows are the model's
+         * own tables */
+        if (param < 0 ||
+            (*csv_get(&c, ccls) &&
+             (site < 0 || !simnet__is_class(csv_get(&c, ccls), net->sites[site].target_class)))) {
             net->skipped_limits++;
             continue;
         }

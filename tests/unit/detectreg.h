@@ -1,6 +1,6 @@
 /* detectreg: an eco-detect registry built by hand, with the default rule
- * settings read from the migration that ships them
- * (schemas/sql/0009_alarm.sql), for the engine's unit test and benchmark.
+ * settings read from the migrations that ship them
+ * (schemas/sql/0009_alarm.sql, 0012_detect_tuning.sql), for the engine's unit test and benchmark.
  * Test code only. */
 #ifndef ECO_TEST_DETECTREG_H
 #define ECO_TEST_DETECTREG_H
@@ -9,30 +9,56 @@
 #include "dreg.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The defaults from the migration: the rows of its INSERT INTO alarm.setting. */
-static inline void load_settings(struct dreg *r)
+/* The defaults from the migrations: the rows of their INSERT INTO
+ * alarm.setting, in migration order; a later row for the same setting
+ * replaces the earlier one. */
+static inline void load_settings_file(struct dreg *r, const char *name)
 {
     char path[512], line[1024];
+    bool in_insert = false;
     FILE *f;
-    snprintf(path, sizeof(path), "%s/schemas/sql/0009_alarm.sql", ECO_SOURCE_DIR);
+    snprintf(path, sizeof(path), "%s/schemas/sql/%s", ECO_SOURCE_DIR, name);
     CHECK((f = fopen(path, "r")) != NULL);
-    r->settings = calloc(256, sizeof(*r->settings));
-    CHECK(r->settings);
     while (fgets(line, sizeof(line), f)) {
-        struct dreg_setting *s = &r->settings[r->nsettings];
+        struct dreg_setting s = {0};
         char kind[32] = "";
-        int n = sscanf(line, " ('%15[a-z]', '%31[a-z_]', %lf, '%31[a-z_]'", s->rule, s->name,
-                       &s->value, kind);
-        if (n < 3)
+        size_t i;
+        int n;
+        if (strstr(line, "INSERT INTO alarm.setting"))
+            in_insert = true;
+        if (!in_insert)
             continue;
-        s->kind = n == 4 ? dreg_kind_parse(kind) : -1;
-        CHECK(r->nsettings < 255);
-        r->nsettings++;
+        n = sscanf(line, " ('%15[a-z]', '%31[a-z_]', %lf, '%31[a-z_]'", s.rule, s.name, &s.value,
+                   kind);
+        if (n >= 3) {
+            s.kind = n == 4 ? dreg_kind_parse(kind) : -1;
+            for (i = 0; i < r->nsettings; i++)
+                if (strcmp(r->settings[i].rule, s.rule) == 0 &&
+                    strcmp(r->settings[i].name, s.name) == 0 && r->settings[i].kind == s.kind)
+                    break;
+            CHECK(i < 255);
+            r->settings[i] = s;
+            if (i == r->nsettings)
+                r->nsettings++;
+        }
+        if (strchr(line, ';'))
+            in_insert = false;
     }
     fclose(f);
+}
+
+static inline void load_settings(struct dreg *r)
+{
+    static const char *const files[] = {"0009_alarm.sql", "0012_detect_tuning.sql"};
+    r->settings = calloc(256, sizeof(*r->settings));
+    CHECK(r->settings);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+        load_settings_file(r, files[i]);
     CHECK(r->nsettings > 30);
 }
 
