@@ -63,3 +63,11 @@ grep -qE '^Environment=ECO_INGEST_SHARE_GROUP=$' "$src/deploy/systemd/eco-ingest
 "$(eco_bin eco-ingest)" --help 2>&1 | grep -A2 'ECO_INGEST_SHARE_GROUP' | grep -qE '\(default: ""\)|default: *$|empty \(the default\)' ||
     eco_fail "eco-ingest's own default share group is not empty: $("$(eco_bin eco-ingest)" --help 2>&1 | grep -A2 ECO_INGEST_SHARE_GROUP)"
 eco_pass "every shipped eco-ingest runs one instance with a plain subscription"
+
+# a container's host name changes when it is re-created: a service with a
+# persistent MQTT session must be given a stable instance name in compose
+for svc in INGEST DETECT; do
+    grep -qE "^[[:space:]]*ECO_${svc}_INSTANCE:[[:space:]]*[a-z]" "$compose" ||
+        eco_fail "docker-compose.yml: ECO_${svc}_INSTANCE is not set (the default, the host name, changes with the container)"
+done
+eco_pass "compose gives ingest and detect stable instance names"
