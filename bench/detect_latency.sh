@@ -2,17 +2,19 @@
 # bench/detect_latency.sh: from a reading's publish to its alarm's publish,
 # live through eco-ingest and eco-detect, at RATE readings/s.
 #
-#   bench/detect_latency.sh [RATE=10000] [SECONDS=20] [DEVICES=100]
+#   bench/detect_latency.sh [RATE=10000] [SECONDS=20] [DEVICES=100] [together|independent]
 #
 # The sample registry plus DEVICES air stations (lat0..): bench_detect_latency
 # publishes hourly readings (5 values a message), every tenth over the SO2
-# 1-hour limit, and times publish -> obs (ingest's share: its batching) and
+# 1-hour limit (all devices in the same hour, or each in its own), and times publish -> obs (ingest's share: its batching) and
 # publish -> alarm; the difference is detect's share.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RATE=${1:-10000}
 SECS=${2:-20}
 D=${3:-100}
+MODE=${4:-together}
+case "$MODE" in together) mode_arg=() ;; independent) mode_arg=(--independent) ;; *) echo "mode: together or independent" >&2; exit 2 ;; esac
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 bench_setup detect-latency services/ingest/eco-ingest services/detect/eco-detect \
@@ -38,7 +40,7 @@ detect_pid=$!
 trap 'kill $detect_pid 2>/dev/null; wait $detect_pid 2>/dev/null; bench__cleanup' EXIT
 sleep 3
 ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_ADMIN_USER ECO_MQTT_PASSWORD=$ECO_MQTT_ADMIN_PASSWORD \
-    "$BUILD/bench/bench_detect_latency" --rate "$RATE" --seconds "$SECS" --devices "$D"
+    "$BUILD/bench/bench_detect_latency" --rate "$RATE" --seconds "$SECS" --devices "$D" "${mode_arg[@]}"
 read -r ut st < <(awk '{print $14, $15}' "/proc/$detect_pid/stat")
 hwm=$(awk '/VmHWM/ {print $2}' "/proc/$detect_pid/status")
 printf 'eco-detect: cpu %.2f s, peak RSS %d MB; alarms raised %s\n' \

@@ -365,13 +365,14 @@ static void test_note_open(struct dreg *r)
 /* Sets a default rule setting in the registry (this case's own copy). */
 static void set_default(struct dreg *r, const char *rule, const char *name, double v)
 {
-    for (size_t i = 0; i < r->nsettings; i++)
+    bool found = false;
+    for (size_t i = 0; i < r->nsettings && !found; i++)
         if (strcmp(r->settings[i].rule, rule) == 0 && strcmp(r->settings[i].name, name) == 0 &&
             r->settings[i].kind < 0 && !r->settings[i].site_id && !r->settings[i].param_id) {
             r->settings[i].value = v;
-            return;
+            found = true;
         }
-    CHECK(!"setting not found");
+    CHECK(found);
 }
 
 /* A plume passes next to A: B, C and D rise in PM2.5 and SO2, A and E do
