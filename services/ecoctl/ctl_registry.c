@@ -25,6 +25,7 @@
  * with crypt(pw, gen_salt('bf', RG_BCRYPT_COST)); they are never printed. */
 #include "ecoctl.h"
 
+#include "csv.h"
 #include "json.h"
 
 #include <errno.h>
@@ -1250,193 +1251,34 @@ static struct ctl_registry__row *ctl_registry__add_row(struct ctl_registry__load
     return R;
 }
 
-/* One CSV record. Fields are stored NUL-separated in buf. */
-struct ctl_registry__rec {
-    char buf[RG_MAX_RECORD + RG_MAX_FIELDS + 1];
-    size_t len;
-    unsigned nf;
-    size_t off[RG_MAX_FIELDS], flen[RG_MAX_FIELDS];
-    bool blank;
-};
-
-/* Skips to just after the next newline (error recovery). */
-static void ctl_registry__skip_line(const char *s, size_t n, size_t *pos, unsigned *lineno)
-{
-    while (*pos < n && s[*pos] != '\n')
-        (*pos)++;
-    if (*pos < n) {
-        (*pos)++;
-        (*lineno)++;
-    }
-}
-
-/* Parses the next RFC 4180 record from s[*pos..n). Accepts LF or CR LF line
- * ends, quoted fields with doubled quotes and embedded newlines, and spaces
- * around a field (trimmed; inside quotes everything is kept). Returns 1 with
- * a record, 0 at the end, -EBADMSG with `err` set (the rest of that line is
- * skipped so the next record can still be checked). */
-static int ctl_registry__csv_next(const char *s, size_t n, size_t *pos, unsigned *lineno,
-                                  struct ctl_registry__rec *r, char *err, size_t errcap)
-{
-    enum { FSTART, UNQ, QUO, QEND } st = FSTART;
-    size_t i = *pos;
-    bool any = false;
-    unsigned open_line = *lineno;
-
-    r->len = 0;
-    r->nf = 0;
-    r->blank = false;
-    if (i >= n)
-        return 0;
-    r->off[0] = 0;
-    for (;;) {
-        int c = i < n ? (unsigned char)s[i] : -1;
-        bool end_field = false, end_rec = false;
-
-        if (c == -1) {
-            if (st == QUO) {
-                snprintf(err, errcap, "quoted field opened on line %u is never closed", open_line);
-                *pos = n;
-                return -EBADMSG;
-            }
-            end_field = end_rec = true;
-        } else {
-            i++;
-            if (c == 0) {
-                snprintf(err, errcap, "NUL byte in the data");
-                goto bad;
-            }
-            if (c == '\r' && st != QUO) {
-                if (i < n && s[i] == '\n')
-                    continue; /* the LF ends the record */
-                snprintf(err, errcap, "carriage return not followed by a line feed");
-                goto bad;
-            }
-            switch (st) {
-            case FSTART:
-                if (c == ' ' || c == '\t')
-                    continue; /* a line of spaces is a blank line */
-                if (c == '"') {
-                    st = QUO;
-                    any = true;
-                    open_line = *lineno;
-                    continue;
-                }
-                /* fall through */
-            case UNQ:
-                if (c == ',') {
-                    end_field = true;
-                    any = true;
-                } else if (c == '\n') {
-                    (*lineno)++;
-                    end_field = end_rec = true;
-                } else if (c == '"') {
-                    snprintf(err, errcap,
-                             "quote inside an unquoted field (quote the whole field "
-                             "and double the quote)");
-                    goto bad;
-                } else {
-                    st = UNQ;
-                    any = true;
-                    goto append;
-                }
-                break;
-            case QUO:
-                if (c == '"') {
-                    st = QEND;
-                    continue;
-                }
-                if (c == '\n')
-                    (*lineno)++;
-                goto append;
-            case QEND:
-                if (c == '"') {
-                    st = QUO;
-                    goto append;
-                }
-                if (c == ' ' || c == '\t')
-                    continue;
-                if (c == ',') {
-                    end_field = true;
-                } else if (c == '\n') {
-                    (*lineno)++;
-                    end_field = end_rec = true;
-                } else {
-                    snprintf(err, errcap, "unexpected character after a closing quote");
-                    goto bad;
-                }
-                break;
-            }
-        }
-        if (end_field) {
-            size_t start = r->off[r->nf], len = r->len - start;
-            if (st == UNQ)
-                while (len > 0 &&
-                       (r->buf[start + len - 1] == ' ' || r->buf[start + len - 1] == '\t'))
-                    len--;
-            r->flen[r->nf] = len;
-            r->len = start + len;
-            r->buf[r->len++] = '\0';
-            r->nf++;
-            st = FSTART;
-            if (end_rec) {
-                r->blank = !any && r->nf == 1;
-                *pos = i;
-                return 1;
-            }
-            if (r->nf == RG_MAX_FIELDS) {
-                snprintf(err, errcap, "more than %u fields", RG_MAX_FIELDS);
-                goto bad;
-            }
-            r->off[r->nf] = r->len;
-        }
-        continue;
-    append:
-        if (r->len >= RG_MAX_RECORD) {
-            snprintf(err, errcap, "record longer than %u bytes", RG_MAX_RECORD);
-            goto bad;
-        }
-        r->buf[r->len++] = (char)c;
-    }
-bad:
-    *pos = i;
-    if (i > 0 && s[i - 1] == '\n') {
-        /* the error was the line end itself: the next line is fresh */
-    } else {
-        ctl_registry__skip_line(s, n, pos, lineno);
-    }
-    return -EBADMSG;
-}
-
 static void ctl_registry__parse_csv(struct ctl_registry__load *L, int fid, const char *buf,
                                     size_t len)
 {
+    static const struct csv_limits lim = {RG_MAX_RECORD, RG_MAX_RECORD, RG_MAX_FIELDS};
     struct ctl_registry__file *F = &L->f[fid];
     const struct ctl_registry__spec *S = F->spec;
-    struct ctl_registry__rec *r = malloc(sizeof *r);
+    struct csv *r = malloc(sizeof *r);
     int colmap[RG_MAX_FIELDS];
-    unsigned nhdr = 0, lineno = 1;
-    size_t pos = 0;
+    unsigned nhdr = 0;
     bool have_header = false;
-    char err[200];
 
-    if (!r) {
+    /* csv skips the byte order mark spreadsheet programs like to write */
+    if (!r || csv_init_mem(r, buf, len, &lim) != 0) {
         ctl_registry__err(L, fid, 0, "out of memory");
+        free(r);
         return;
     }
-    /* spreadsheet programs like to start UTF-8 files with a BOM */
-    if (len >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
-        pos = 3;
     for (;;) {
-        unsigned start = lineno;
-        int rc = ctl_registry__csv_next(buf, len, &pos, &lineno, r, err, sizeof err);
+        int rc = csv_next(r);
+        unsigned start = (unsigned)r->line;
+        unsigned nf = (unsigned)r->nfields;
         const char *vals[RG_MAX_FIELDS];
         struct ctl_registry__row *R;
 
         if (rc == 0)
             break;
         if (rc < 0) {
-            ctl_registry__err(L, fid, start, "%s", err);
+            ctl_registry__err(L, fid, start, "%s", r->err);
             if (!have_header) {
                 have_header = true; /* no usable header: rows are not checked */
                 F->usable = false;
@@ -1444,15 +1286,13 @@ static void ctl_registry__parse_csv(struct ctl_registry__load *L, int fid, const
             }
             continue;
         }
-        if (r->blank)
-            continue;
         if (!have_header) {
             bool seen[RG_MAXCOL] = {false};
             have_header = true;
             F->usable = true;
-            nhdr = r->nf;
-            for (unsigned i = 0; i < r->nf; i++) {
-                const char *h = r->buf + r->off[i];
+            nhdr = nf;
+            for (unsigned i = 0; i < nf; i++) {
+                const char *h = r->field[i];
                 char q[80];
                 int k = -1;
                 for (int c = 0; S->cols[c]; c++)
@@ -1490,17 +1330,17 @@ static void ctl_registry__parse_csv(struct ctl_registry__load *L, int fid, const
             ctl_registry__err(L, fid, start, "more than %u rows; split the file", RG_MAX_ROWS);
             break;
         }
-        for (unsigned i = 0; i < r->nf; i++)
-            vals[i] = r->buf + r->off[i];
-        if (!F->usable || r->nf != nhdr) {
+        for (unsigned i = 0; i < nf; i++)
+            vals[i] = r->field[i];
+        if (!F->usable || nf != nhdr) {
             /* keep only the code, so references to this row from other
              * files do not turn into a flood of follow-on errors */
             int cols[1] = {S->code_col};
             size_t lens[1] = {0};
             const char *v[1] = {""};
             if (F->usable)
-                ctl_registry__err(L, fid, start, "%u fields, the header has %u", r->nf, nhdr);
-            for (unsigned i = 0; i < r->nf && i < nhdr && S->code_col >= 0; i++)
+                ctl_registry__err(L, fid, start, "%u fields, the header has %u", nf, nhdr);
+            for (unsigned i = 0; i < nf && i < nhdr && S->code_col >= 0; i++)
                 if (colmap[i] == S->code_col && ctl_registry__is_code(vals[i])) {
                     v[0] = vals[i];
                     lens[0] = r->flen[i];
@@ -1514,7 +1354,7 @@ static void ctl_registry__parse_csv(struct ctl_registry__load *L, int fid, const
             R->bad = true;
             continue;
         }
-        R = ctl_registry__add_row(L, F, start, colmap, vals, r->flen, r->nf);
+        R = ctl_registry__add_row(L, F, start, colmap, vals, r->flen, nf);
         if (!R) {
             ctl_registry__err(L, fid, start, "out of memory");
             break;
@@ -1525,6 +1365,7 @@ static void ctl_registry__parse_csv(struct ctl_registry__load *L, int fid, const
         ctl_registry__err(L, fid, 1, "empty file: a header row is required");
         F->usable = false;
     }
+    csv_close(r);
     free(r);
 }
 
