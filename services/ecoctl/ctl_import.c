@@ -221,8 +221,8 @@ static void ctl_import__pump(struct ctl_import *im)
             break;
         }
         if (rc < 0) {
-            fprintf(stderr, "%s:%ld: %s\n", im->path, im->csv.line,
-                    rc == -E2BIG ? "record too long" : "malformed CSV");
+            fprintf(stderr, "%s:%ld: %s: %s\n", im->path, im->csv.line,
+                    rc == -E2BIG ? "record too long" : "malformed CSV", im->csv.err);
             im->bad++;
             if (rc == -EIO) {
                 im->eof = true;

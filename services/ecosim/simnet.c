@@ -146,8 +146,8 @@ static int simnet__eof(int rc, const char *path, const struct csv *c, char *err,
 {
     if (rc >= 0)
         return 0;
-    snprintf(err, errcap, "%s:%ld: %s", path, c->line,
-             rc == -E2BIG ? "record too long" : "bad CSV");
+    snprintf(err, errcap, "%s:%ld: %s: %s", path, c->line,
+             rc == -E2BIG ? "record too long" : "bad CSV", c->err);
     return rc;
 }
 

@@ -111,4 +111,18 @@ eco_assert_eq 2 "$rc" "usage error exit status"
 printf 'site,param\nx,y\n' >"$ECO_TEST_TMP/short.csv"
 rc=0; "$(eco_bin ecoctl)" import readings "$ECO_TEST_TMP/short.csv" >/dev/null 2>&1 || rc=$?
 eco_assert_eq 1 "$rc" "a file without the required columns is refused"
+
+# CSV syntax (libshared/csv): a malformed record is named with its reason and
+# the reader goes on at the next line; line numbers count the line breaks
+# inside quoted fields
+printf 'site,param,period,ts,value\nx"y,pm25,day,2024-06-01T00:00:00+08:00,1\n"no\nsuch",pm25,day,2024-06-01T00:00:00+08:00,1\nnosuch2,pm25,day,2024-06-01T00:00:00+08:00,1\n' \
+    >"$ECO_TEST_TMP/syntax.csv"
+rc=0
+"$(eco_bin ecoctl)" import readings "$ECO_TEST_TMP/syntax.csv" >/dev/null 2>"$ECO_TEST_TMP/err" || rc=$?
+eco_assert_eq 1 "$rc" "exit status with a malformed record"
+for want in "syntax.csv:2: malformed CSV: quote inside an unquoted field" "syntax.csv:3: unknown site" \
+    "syntax.csv:5: unknown site"; do
+    grep -qF "$want" "$ECO_TEST_TMP/err" || eco_fail "stderr lacks '$want': $(cat "$ECO_TEST_TMP/err")"
+done
+eco_pass "a malformed CSV record is named with its reason; the rows after it are still read"
 eco_kill ingest TERM

@@ -1,0 +1,1 @@
+COPY rg_department FROM STDIN

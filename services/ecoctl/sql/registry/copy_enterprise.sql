@@ -1,0 +1,1 @@
+COPY rg_enterprise FROM STDIN

@@ -1,0 +1,1 @@
+COPY rg_hj212_map FROM STDIN

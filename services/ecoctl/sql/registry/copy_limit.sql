@@ -1,0 +1,1 @@
+COPY rg_limit FROM STDIN

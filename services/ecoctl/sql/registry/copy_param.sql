@@ -1,0 +1,1 @@
+COPY rg_param FROM STDIN

@@ -1,0 +1,1 @@
+COPY rg_site FROM STDIN
