@@ -67,7 +67,7 @@ eco_pass "a full spool disk pauses the broker (connection dropped $lost time(s),
 
 wait "$pubpid" || eco_fail "mosquitto_pub failed"
 eco_wait_until 120 eco_psql_is $((N * 6)) "SELECT count(*) FROM obs.reading r JOIN core.site s ON s.id = r.site_id WHERE s.code = '$p-s0'"
-eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM obs.deadletter")" "no dead letters (the spool stayed readable)"
+eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM obs.deadletter")" "no dead letters (the spool stayed readable); reasons: $(eco_psql "SELECT reason, count(*) FROM obs.deadletter GROUP BY 1 ORDER BY 2 DESC LIMIT 3" | tr '\n' ';')"
 grep -q 'msg="spool disk has room again; receiving"' "$log" || eco_fail "ingest never resumed"
 ! grep -q 'spool read failed' "$log" || eco_fail "the spool was torn by the full disk"
 eco_pass "all $N messages stored once after the disk had room again ($((SECONDS - t_full)) s after it filled)"
