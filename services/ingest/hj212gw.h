@@ -70,7 +70,6 @@
 #ifndef ECO_INGEST_HJ212GW_H
 #define ECO_INGEST_HJ212GW_H
 
-#include "buf.h"
 #include "registry.h"
 
 #include <stdbool.h>
