@@ -1,9 +1,12 @@
 /* bench_hj212: an HJ 212 data-logger client for the gateway's tests and its
  * benchmark (tests/integration/hj212_gateway_test.sh, bench/hj212.sh).
  *
- *   bench_hj212 frame SEGMENT...
+ *   bench_hj212 frame [--bad-crc] SEGMENT...
  *       prints each data segment ("QN=...;ST=..;...;CP=&&...&&") as a
- *       complete frame: "##", length, segment, CRC, CR LF
+ *       complete frame: "##", length, segment, CRC, CR LF; with --bad-crc
+ *       the CRC is the complement of the right one, so it is wrong whatever
+ *       the segment (overwriting it with a constant is not: HJ 212's CRC is
+ *       weak enough that 1 segment in ~130 of the tests' has CRC 0000)
  *   bench_hj212 answer SEGMENT
  *       prints the 9014 data answer the platform owes for that upload
  *       (hj212_encode_answer), to compare byte for byte
@@ -43,10 +46,11 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: bench_hj212 frame SEGMENT... | answer SEGMENT | send HOST:PORT "
-                    "[--wait S] | load HOST:PORT --conns N --frames F [--values K] "
-                    "[--window W] [--flag FLAG] [--mn-prefix P] [--pw PW] "
-                    "[--start YYYYMMDDhhmmss]\n");
+    fprintf(stderr,
+            "usage: bench_hj212 frame [--bad-crc] SEGMENT... | answer SEGMENT | send HOST:PORT "
+            "[--wait S] | load HOST:PORT --conns N --frames F [--values K] "
+            "[--window W] [--flag FLAG] [--mn-prefix P] [--pw PW] "
+            "[--start YYYYMMDDhhmmss]\n");
     return 2;
 }
 
@@ -76,6 +80,13 @@ static double now_s(void)
  * refuse (bad fields, oversize). */
 static int cmd_frame(int argc, char **argv)
 {
+    unsigned flip = 0;
+
+    if (argc > 0 && strcmp(argv[0], "--bad-crc") == 0) {
+        flip = 0xFFFFu; /* differs from the right CRC in every bit */
+        argc--;
+        argv++;
+    }
     for (int i = 0; i < argc; i++) {
         size_t n = strlen(argv[i]);
         if (n > HJ212_SEG_MAX) {
@@ -83,7 +94,7 @@ static int cmd_frame(int argc, char **argv)
                     HJ212_SEG_MAX);
             return 1;
         }
-        printf("##%04zu%s%04X\r\n", n, argv[i], hj212_crc16(argv[i], n));
+        printf("##%04zu%s%04X\r\n", n, argv[i], hj212_crc16(argv[i], n) ^ flip);
     }
     return 0;
 }

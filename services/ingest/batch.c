@@ -1,7 +1,7 @@
 #include "batch.h"
 
 #include "etime.h"
-#include "hj212gw.h"
+#include "hj212rec.h"
 #include "json.h"
 #include "pgbin.h"
 
@@ -266,7 +266,7 @@ bool batch_is_gateway(const struct spool_rec *rec)
  * whose payload is the refused frame as received. */
 static int batch__gw_dead(struct batch *b, const struct spool_rec *rec, const cJSON *root)
 {
-    const size_t pl = sizeof(HJ212GW_TOPIC_REJECT) - 1;
+    const size_t pl = sizeof(HJ212REC_TOPIC_REJECT) - 1;
     const char *reason = NULL, *frame = NULL;
     char source[96];
     int n;
@@ -285,7 +285,7 @@ static int batch__gw_dead(struct batch *b, const struct spool_rec *rec, const cJ
 static int batch__gw_event(struct batch *bt, const struct batch_ctx *c, const struct spool_rec *rec,
                            const cJSON *root)
 {
-    const size_t pl = sizeof(HJ212GW_TOPIC_EVENT) - 1;
+    const size_t pl = sizeof(HJ212REC_TOPIC_EVENT) - 1;
     const struct reg_device *dev = reg_device(c->reg, rec->topic + pl, rec->topic_len - pl);
     const char *cn = NULL, *kind = NULL, *qn = NULL, *ts_s = NULL;
     char ts[ETIME_RFC3339_MAX], topic[BATCH_TOPIC_MAX], why[96];
@@ -335,16 +335,16 @@ static int batch__gw_event(struct batch *bt, const struct batch_ctx *c, const st
 
 static int batch__gw_rec(struct batch *b, const struct batch_ctx *c, const struct spool_rec *rec)
 {
-    const size_t rl = sizeof(HJ212GW_TOPIC_REJECT) - 1, el = sizeof(HJ212GW_TOPIC_EVENT) - 1;
+    const size_t rl = sizeof(HJ212REC_TOPIC_REJECT) - 1, el = sizeof(HJ212REC_TOPIC_EVENT) - 1;
     cJSON *root = NULL;
     int rc;
 
     if (json_parse(rec->payload, rec->len, &root, NULL, 0) || !cJSON_IsObject(root))
         rc = batch__dead(b, rec->topic, rec->topic_len, rec->payload, rec->len,
                          "malformed gateway record");
-    else if (rec->topic_len > rl && memcmp(rec->topic, HJ212GW_TOPIC_REJECT, rl) == 0)
+    else if (rec->topic_len > rl && memcmp(rec->topic, HJ212REC_TOPIC_REJECT, rl) == 0)
         rc = batch__gw_dead(b, rec, root);
-    else if (rec->topic_len > el && memcmp(rec->topic, HJ212GW_TOPIC_EVENT, el) == 0)
+    else if (rec->topic_len > el && memcmp(rec->topic, HJ212REC_TOPIC_EVENT, el) == 0)
         rc = batch__gw_event(b, c, rec, root);
     else
         rc = batch__dead(b, rec->topic, rec->topic_len, rec->payload, rec->len,

@@ -5,16 +5,15 @@
 #include "elog.h"
 #include "etime.h"
 #include "hj212.h"
+#include "hj212auth.h"
+#include "hj212rec.h"
 #include "hmap.h"
 
 #include <arpa/inet.h>
-#include <crypt.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 /* Bytes read from a socket at once: the framer copies them, so this only
  * sets how often a busy connection goes back to libuv. */
@@ -25,9 +24,6 @@
 /* Answers handed to the kernel but not yet written: a peer that does not
  * read them is closed. */
 #define GW_OUT_MAX (64 * 1024)
-/* Password verdicts cached per connection (a concentrator may carry several
- * MNs on one connection). */
-#define GW_AUTH_SLOTS 4
 /* Junk spans dead-lettered per connection, and the bytes kept of each: a
  * connection spewing noise is evidence enough after that, and must not fill
  * the dead-letter table. The rest is counted. */
@@ -37,7 +33,6 @@
 #define GW_TICK_MS 250
 #define GW_REFUSE_LOG_MS 10000
 #define GW_REPORT_DEVICES 20
-#define GW_HASH_MAX 128
 #define GW_PEER_MAX 64
 
 enum gw__hold { GW_HOLD_NONE = 0, GW_HOLD_AUTH, GW_HOLD_REGISTRY };
@@ -52,28 +47,6 @@ static const char *const gw__note_msg[] = {
     [GW_NOTE_SLOW] = "hj212 connections closed: a frame took too long",
 };
 
-struct gw__auth {
-    bool used, ok;
-    char mn[HJ212_MN_MAX + 1];
-    char pw[HJ212_PW_MAX + 1];
-    char hash[GW_HASH_MAX];
-};
-
-struct gw__conn;
-
-/* One bcrypt verification on the thread pool. The worker reads only the
- * copies in here; `c` is cleared when the connection goes first. */
-struct gw__job {
-    uv_work_t req;
-    struct hj212gw *gw;
-    struct gw__conn *c;
-    struct gw__job *prev, *next;
-    bool ok, oom;
-    char mn[HJ212_MN_MAX + 1];
-    char pw[HJ212_PW_MAX + 1];
-    char hash[GW_HASH_MAX];
-};
-
 struct gw__conn {
     uv_tcp_t tcp; /* data = this */
     uv_shutdown_t shut;
@@ -83,7 +56,7 @@ struct gw__conn {
     bool dirty, reading, closing, eof, force_eof, stalled, want_shutdown, shutting;
     int hold; /* enum gw__hold: `held` waits for a verdict or the registry */
     struct hj212_chunk held;
-    struct gw__job *job;
+    struct hj212auth_job *job; /* a password check for `held` */
     char peer[GW_PEER_MAX];
     unsigned char addr[16];         /* peer address (IPv4, or IPv6 /64), for peer_max */
     struct gw__conn *uprev, *unext; /* gw->unauth (oldest first) until authenticated */
@@ -95,8 +68,7 @@ struct gw__conn {
     unsigned bad_streak, junk_dead;
     size_t junk_since_good;
     size_t out_bytes;
-    struct gw__auth auth[GW_AUTH_SLOTS];
-    unsigned auth_next;
+    struct hj212auth_cache auth; /* password verdicts */
     size_t ans_len;
     char ans[GW_ANS_MAX];
     size_t roff, rlen; /* unconsumed bytes of rbuf */
@@ -111,15 +83,6 @@ struct gw__wreq {
     struct gw__conn *c;
     size_t len;
     char data[];
-};
-
-/* The last password that verified for an MN, with the hash it verified
- * against: a logger that reconnects (GPRS links drop often) is not hashed
- * again. Only successes are kept here, at most one per registered MN, so
- * wrong guesses cannot grow it. */
-struct gw__okpw {
-    char pw[HJ212_PW_MAX + 1];
-    char hash[GW_HASH_MAX];
 };
 
 /* Counters of one registered device (by MN). */
@@ -144,16 +107,10 @@ struct hj212gw {
     size_t nlive;     /* open connections (not closing) */
     size_t nunauth;   /* of them, not authenticated: the unauth list */
     struct gw__conn *unauth, *unauth_tail;
-    size_t njobs;
     struct gw__conn *conns, *dirty;
-    struct gw__job *jobs;
-    struct hj212_cp *cp; /* scratch: one CP parsed at a time, ~20 KiB */
-    struct buf msg;      /* scratch: the record being built */
-    struct buf why, bad; /* scratch: unmapped codes, bad values of a frame */
-    struct buf mask;     /* scratch: a refused frame with its credentials masked */
-    const struct reg_param *used[HJ212_CP_ITEMS_MAX]; /* scratch: params of a frame */
-    struct hmap devs;                                 /* MN -> struct gw__dev */
-    struct hmap okpw;                                 /* MN -> struct gw__okpw */
+    struct hj212rec rec;   /* frames -> records */
+    struct hj212auth auth; /* password checks */
+    struct hmap devs;      /* MN -> struct gw__dev */
     struct hj212gw_counters n;
     uint64_t refuse_logged_at, refused_unlogged, reported_frames, reported_ended;
     uint64_t note_at[4], note_unlogged[4]; /* enum gw__note, rate-limited warnings */
@@ -168,24 +125,6 @@ static void gw__flush_all(struct hj212gw *gw);
 
 /* ---- small helpers ----------------------------------------------------- */
 
-/* Writes v so that it reads back as the same double, short when possible
- * (the JSON goes through the same parser as MQTT readings). */
-static int gw__add_double(struct buf *b, double v)
-{
-    char tmp[40];
-    snprintf(tmp, sizeof(tmp), "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof(tmp), "%.17g", v);
-    return buf_addstr(b, tmp);
-}
-
-static int gw__add_jstr(struct buf *b, const char *s, size_t n)
-{
-    int rc = buf_addc(b, '"');
-    rc = rc ? rc : buf_add_json_str(b, s, n);
-    return rc ? rc : buf_addc(b, '"');
-}
-
 static struct gw__dev *gw__dev(struct hj212gw *gw, const char *mn)
 {
     struct gw__dev *d = hmap_get(&gw->devs, mn, strlen(mn));
@@ -197,96 +136,6 @@ static struct gw__dev *gw__dev(struct hj212gw *gw, const char *mn)
         d = NULL;
     }
     return d; /* NULL: out of memory, the device is just not counted */
-}
-
-/* Compares a crypt() result with the stored hash without stopping at the
- * first difference. */
-static bool gw__same(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char d = la != lb;
-    for (size_t i = 0; i < la && i < lb; i++)
-        d |= (unsigned char)(a[i] ^ b[i]);
-    return d == 0;
-}
-
-/* ---- credentials --------------------------------------------------------- */
-
-static bool gw__ends_with(const char *s, size_t n, const char *suffix)
-{
-    size_t m = strlen(suffix);
-    return n >= m && strncasecmp(s + n - m, suffix, m) == 0;
-}
-
-bool hj212gw_secret_key(const char *key, size_t klen)
-{
-    return gw__ends_with(key, klen, "pw") || gw__ends_with(key, klen, "passwd") ||
-           gw__ends_with(key, klen, "password");
-}
-
-static bool gw__key_char(char ch)
-{
-    return isalnum((unsigned char)ch) || ch == '-' || ch == '_';
-}
-
-static bool gw__value_end(char ch)
-{
-    return ch == ';' || ch == ',' || ch == '&' || ch == '\r' || ch == '\n';
-}
-
-/* The CRC of a frame is computed over its password: next to the rest of
- * the frame it narrows an offline search of a 6-digit PW to a handful of
- * candidates. In a frame whose credentials were masked, "&&" + 4 hex digits
- * at the end of a frame becomes "&&****". */
-static void gw__mask_crc(struct buf *out)
-{
-    char *p = out->p;
-    size_t n = out->len;
-
-    for (size_t i = 0; i + 6 <= n; i++) {
-        if (p[i] != '&' || p[i + 1] != '&' || !isxdigit((unsigned char)p[i + 2]) ||
-            !isxdigit((unsigned char)p[i + 3]) || !isxdigit((unsigned char)p[i + 4]) ||
-            !isxdigit((unsigned char)p[i + 5]))
-            continue;
-        if (i + 6 == n || p[i + 6] == '\r' || p[i + 6] == '\n' || p[i + 6] == '#')
-            memset(p + i + 2, '*', 4);
-    }
-}
-
-/* Dead letters, the spool and the dlq topic are read by analysts and
- * integrators: a logger's PW must not reach them. Every "key=value" whose
- * key names a credential keeps its key and loses its value (and the frame
- * its CRC, above). */
-int hj212gw_mask(const char *data, size_t len, struct buf *out)
-{
-    size_t i = 0, from = 0;
-    bool masked = false;
-    int rc = 0;
-
-    buf_reset(out);
-    while (i < len && !rc) {
-        size_t k;
-        if (data[i] != '=') {
-            i++;
-            continue;
-        }
-        for (k = i; k > 0 && gw__key_char(data[k - 1]); k--)
-            ;
-        if (!hj212gw_secret_key(data + k, i - k)) {
-            i++;
-            continue;
-        }
-        rc = buf_add(out, data + from, i + 1 - from);
-        rc = rc ? rc : buf_addstr(out, "***");
-        for (i++; i < len && !gw__value_end(data[i]); i++)
-            ;
-        from = i;
-        masked = true;
-    }
-    rc = rc ? rc : buf_add(out, data + from, len - from);
-    if (!rc && masked)
-        gw__mask_crc(out);
-    return rc;
 }
 
 static void gw__dirty_unlink(struct gw__conn *c)
@@ -316,9 +165,12 @@ static void gw__arm(struct hj212gw *gw)
         uv_check_start(&gw->check, gw__on_check);
 }
 
-static int gw__append(struct gw__conn *c, const char *prefix, const char *name, const char *payload,
+/* The records' way into the sink (hj212rec's append callback, ud = the
+ * connection). */
+static int gw__append(void *ud, const char *prefix, const char *name, const char *payload,
                       size_t len)
 {
+    struct gw__conn *c = ud;
     struct hj212gw *gw = c->gw;
     char topic[160];
     int n = snprintf(topic, sizeof(topic), "%s%s", prefix, name);
@@ -338,51 +190,12 @@ static int gw__append(struct gw__conn *c, const char *prefix, const char *name, 
     return 0;
 }
 
-/* Dead-letters a frame or a span of junk: {"reason","peer","mn","frame"} on
- * $hj212/reject/<peer>. mn may be NULL (not known or not readable). */
+/* Dead-letters a frame or a span of junk (hj212rec_reject). mn may be NULL. */
 static int gw__reject(struct gw__conn *c, const char *mn, const char *reason, const char *detail,
                       const char *data, size_t len)
 {
-    struct hj212gw *gw = c->gw;
-    struct buf *m = &gw->msg;
-    int rc;
-
-    gw->n.rejected++;
-    if (hj212gw_mask(data, len, &gw->mask)) {
-        elog_warn("hj212: dead letter too large; dropped", "peer=%s reason=\"%s\"", c->peer,
-                  reason);
-        return 0;
-    }
-    if (gw->mask.len != len || memcmp(gw->mask.p, data, len) != 0) {
-        data = gw->mask.p;
-        len = gw->mask.len;
-        if (strcmp(reason, "crc") == 0)
-            detail = "does not match (the expected one is withheld: it depends on the password)";
-    }
-    buf_reset(m);
-    rc = buf_addstr(m, "{\"reason\":\"");
-    rc = rc ? rc : buf_add_json_str(m, reason, strlen(reason));
-    if (!rc && detail && detail[0]) {
-        rc = buf_addstr(m, ": ");
-        rc = rc ? rc : buf_add_json_str(m, detail, strlen(detail));
-    }
-    rc = rc ? rc : buf_addstr(m, "\",\"peer\":");
-    rc = rc ? rc : gw__add_jstr(m, c->peer, strlen(c->peer));
-    if (!rc && mn && mn[0]) {
-        rc = buf_addstr(m, ",\"mn\":");
-        rc = rc ? rc : gw__add_jstr(m, mn, strlen(mn));
-    }
-    rc = rc ? rc : buf_addstr(m, ",\"frame\":");
-    rc = rc ? rc : gw__add_jstr(m, data, len);
-    rc = rc ? rc : buf_addc(m, '}');
-    if (rc) {
-        elog_warn("hj212: dead letter too large; dropped", "peer=%s reason=\"%s\"", c->peer,
-                  reason);
-        return 0;
-    }
-    elog_debug("hj212 frame refused", "peer=%s mn=%s reason=\"%s\"", c->peer,
-               mn && mn[0] ? mn : "-", reason);
-    return gw__append(c, HJ212GW_TOPIC_REJECT, c->peer, m->p, m->len);
+    const struct hj212rec_src src = {.ud = c, .peer = c->peer};
+    return hj212rec_reject(&c->gw->rec, &src, mn, reason, detail, data, len);
 }
 
 /* A refused frame or junk span counts against the connection: a peer that
@@ -559,438 +372,25 @@ static void gw__send_set_time(struct gw__conn *c)
         gw__answer(c, out, len);
 }
 
-/* ---- data uploads ------------------------------------------------------ */
-
-static char gw__period(int cn)
-{
-    switch (cn) {
-    case 2011:
-        return 'r';
-    case 2051:
-        return 'm';
-    case 2061:
-        return 'h';
-    case 2031:
-        return 'd';
-    }
-    return 0;
-}
-
-static const char *gw__period_name(char p)
-{
-    return p == 'r' ? "rt" : p == 'm' ? "min" : p == 'h' ? "hour" : "day";
-}
-
-/* Adds "code" or "code-Suffix" to a ", "-separated list (capped: the rest
- * of a long list is in the dead-lettered frame itself). */
-static void gw__why(struct buf *why, const char *code, const char *suffix)
-{
-    if (why->len)
-        buf_addstr(why, ", ");
-    buf_printf(why, "%s%s%s", code, suffix ? "-" : "", suffix ? suffix : "");
-}
-
-/* The CP items the codec refused on their own, as "text (why)", ", "-
- * separated, into out (the text is the logger's: printable ASCII only, a
- * credential's value masked as in hj212gw_mask). */
-static void gw__rejected(const struct hj212_cp *cp, struct buf *out)
-{
-    buf_reset(out);
-    for (size_t i = 0; i < cp->nbad; i++) {
-        const struct hj212_bad *b = &cp->bad[i];
-        const char *eq = memchr(b->text, '=', b->len);
-        size_t show = eq && hj212gw_secret_key(b->text, (size_t)(eq - b->text))
-                          ? (size_t)(eq - b->text) + 1
-                          : b->len;
-        if (out->len)
-            buf_addstr(out, ", ");
-        for (size_t k = 0; k < show; k++) {
-            char ch = b->text[k];
-            buf_addc(out, ch >= 0x20 && ch < 0x7f ? ch : '?');
-        }
-        buf_printf(out, "%s (%s)", show < b->len ? "***" : "", hj212_bad_str(b->why));
-    }
-    if (cp->nbad_total > cp->nbad)
-        buf_printf(out, " and %zu more", cp->nbad_total - cp->nbad);
-}
-
-/* Adds one value to the readings message unless its parameter already has
- * one from this frame (first wins, as with repeated CP keys). */
-static int gw__value(struct hj212gw *gw, const struct reg_param *p, double v, char flag,
-                     const struct reg_param **used, size_t *nused)
-{
-    struct buf *m = &gw->msg;
-    int rc;
-
-    for (size_t i = 0; i < *nused; i++)
-        if (used[i] == p)
-            return 0;
-    used[(*nused)++] = p;
-    rc = buf_printf(m, "%s\"%s\":{\"v\":", *nused > 1 ? "," : "", p->code);
-    rc = rc ? rc : gw__add_double(m, v);
-    rc = rc ? rc : buf_printf(m, ",\"flag\":\"%c\"}", flag);
-    gw->n.values++;
-    return rc;
-}
-
-/* A data upload (2011, 2051, 2061, 2031) becomes one canonical readings
- * message on eco/v1/in/<MN>:
- *   - ts: DataTime as RFC 3339 +08:00 (the period start for min/hour/day,
- *     the sampling instant for rt), period from the CN;
- *   - values: the primary value of each pollutant (-Rtd for 2011, -Avg for
- *     the others) under the parameter reg_hj212_param gives for (ST, code),
- *     with its -Flag (N when absent);
- *   - secondary values (-Min, -Max, -Cou, -Zs*, ...) only where the map has
- *     a row "<code>-<Suffix>"; otherwise they are ignored (counted).
- * Primary values whose code has no parameter, values whose flag is bad, and
- * the items the codec refused on their own (hj212_cp_data: misspelt, not a
- * number, ...) go to one dead letter per frame ("unmapped pollutant code:
- * ...; rejected fields: ...") with the whole frame; the rest of the frame
- * is stored and answered. */
-static int gw__data(struct gw__conn *c, const struct hj212_chunk *ch, const struct reg *reg,
-                    const struct reg_device *dev, char period)
-{
-    struct hj212gw *gw = c->gw;
-    const struct hj212_frame *f = &c->frame;
-    const struct hj212_cp *cp = gw->cp;
-    const char *st = dev->st[0] ? dev->st : f->st;
-    const int primary = period == 'r' ? HJ212_RTD : HJ212_AVG;
-    const struct reg_param **used = gw->used;
-    struct buf *m = &gw->msg, *why = &gw->why, *bad = &gw->bad, *rej = &gw->mask;
-    struct hj212_pollutant pol;
-    struct hj212_err err;
-    char ts[ETIME_RFC3339_MAX], key[HJ212_CP_KEY_MAX + 8];
-    size_t pos = 0, nused = 0;
-    int64_t ts_us;
-    int rc;
-
-    if (hj212_cp_data(gw->cp, (int)strtol(f->cn, NULL, 10), &ts_us, &err)) {
-        gw__refuse(c, dev->code, hj212_reason_str(err.reason), err.detail, ch);
-        return -EBADMSG;
-    }
-    buf_reset(m);
-    buf_reset(why);
-    buf_reset(bad);
-    etime_format(ts_us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
-    rc =
-        buf_printf(m, "{\"ts\":\"%s\",\"period\":\"%s\",\"values\":{", ts, gw__period_name(period));
-    while (!rc && hj212_cp_pollutant(cp, &pos, &pol) == 0) {
-        char flag = pol.flag ? pol.flag : 'N';
-        bool flag_ok = !pol.flag_bad && isalnum((unsigned char)flag) != 0;
-
-        for (int vi = 0; vi < HJ212_NVALS && !rc; vi++) {
-            const char *vname = hj212_val_name(vi);
-            const struct reg_param *p;
-
-            if (vi == HJ212_RS || vi == HJ212_RT || !(pol.seen & (1u << vi)))
-                continue;
-            if (vi == primary) {
-                if (!(pol.has & (1u << vi)))
-                    continue; /* empty: no value (a bad one is in cp->bad) */
-                p = reg_hj212_param(reg, st, pol.code);
-                if (!p) {
-                    gw__why(why, pol.code, NULL);
-                    continue;
-                }
-            } else {
-                if (!(pol.has & (1u << vi)))
-                    continue;
-                snprintf(key, sizeof(key), "%s-%s", pol.code, vname);
-                p = reg_hj212_param(reg, st, key);
-                if (!p) {
-                    gw->n.ignored_values++;
-                    continue;
-                }
-            }
-            if (!flag_ok) {
-                gw__why(bad, pol.code, "Flag");
-                continue;
-            }
-            rc = gw__value(gw, p, pol.v[vi], flag, used, &nused);
-        }
-    }
-    rc = rc ? rc : buf_addstr(m, "}}");
-    if (rc) {
-        gw__refuse(c, dev->code, "too_long", "the readings message does not fit", ch);
-        return -EBADMSG;
-    }
-    if (nused) {
-        gw->n.data_frames++;
-        if ((rc = gw__append(c, "eco/v1/in/", dev->code, m->p, m->len)))
-            return rc;
-    }
-    gw__rejected(gw->cp, rej);
-    if (why->len || bad->len || rej->len) {
-        char reason[HJ212_DETAIL_MAX + 512];
-        snprintf(
-            reason, sizeof(reason), "%s%.*s%s%s%.*s%s%s%.*s",
-            why->len ? "unmapped pollutant code: " : "", (int)(why->len > 200 ? 200 : why->len),
-            why->len ? why->p : "", why->len && bad->len ? "; " : "", bad->len ? "bad flag: " : "",
-            (int)(bad->len > 120 ? 120 : bad->len), bad->len ? bad->p : "",
-            (why->len || bad->len) && rej->len ? "; " : "", rej->len ? "rejected fields: " : "",
-            (int)(rej->len > 240 ? 240 : rej->len), rej->len ? rej->p : "");
-        if (why->len)
-            gw->n.unmapped++;
-        /* not a refusal of the frame: counted for the device, no streak */
-        struct gw__dev *d = gw__dev(gw, dev->code);
-        if (d) {
-            d->rejected++;
-            snprintf(d->last_reason, sizeof(d->last_reason), "%s",
-                     why->len ? "unmapped pollutant code" : "rejected fields");
-        }
-        rc = gw__reject(c, dev->code, reason, NULL, ch->data, ch->len);
-    }
-    return rc;
-}
-
-/* ---- events ------------------------------------------------------------ */
-
-static const char *gw__kind(int cn)
-{
-    switch (cn) {
-    case 1011:
-        return "system_time";
-    case 1013:
-        return "time_request";
-    case 1061:
-        return "rtd_interval";
-    case 1063:
-        return "min_interval";
-    case 2021:
-        return "equipment_state";
-    case 2041:
-        return "equipment_runtime";
-    case 2081:
-        return "restart";
-    case 3015:
-        return "sample_retention";
-    case 3017:
-        return "sampling_period";
-    case 3018:
-        return "sample_time";
-    case 3019:
-        return "instrument_sn";
-    case 3020:
-        return "device_info";
-    case 9011:
-        return "request_answer";
-    case 9012:
-        return "execution_result";
-    case 9013:
-        return "notify_answer";
-    case 9014:
-        return "data_answer";
-    }
-    return "other";
-}
-
-/* The event's time: DataTime, else RestartTime (2081) or SystemTime (1011). */
-static bool gw__event_time(const struct hj212_cp *cp, int64_t *us)
-{
-    static const char *const keys[] = {"RestartTime", "SystemTime"};
-    const char *v;
-    size_t n;
-
-    if (cp->has_datatime) {
-        *us = cp->datatime_us;
-        return true;
-    }
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (hj212_cp_find(cp, keys[i], &v, &n) == 0 && n == 14 &&
-            etime_parse_hj212(v, n, ETIME_BEIJING_OFFSET, us) == 0)
-            return true;
-    return false;
-}
-
-/* Any other upload, and the logger's answers, become one record on
- * $hj212/event/<MN>: the frame's fields and every CP item as text (the first
- * of repeated keys), which ingest stores in obs.device_event as jsonb. */
-static int gw__event(struct gw__conn *c, const struct hj212_chunk *ch, const struct reg_device *dev,
-                     int cn)
-{
-    struct hj212gw *gw = c->gw;
-    const struct hj212_frame *f = &c->frame;
-    const struct hj212_cp *cp = gw->cp;
-    struct buf *m = &gw->msg;
-    char ts[ETIME_RFC3339_MAX];
-    int64_t us;
-    size_t nkeys = 0;
-    int rc;
-
-    buf_reset(m);
-    rc = buf_addstr(m, "{\"device\":");
-    rc = rc ? rc : gw__add_jstr(m, dev->code, strlen(dev->code));
-    rc = rc ? rc : buf_addstr(m, ",\"st\":");
-    rc = rc ? rc : gw__add_jstr(m, f->st, strlen(f->st));
-    rc = rc ? rc : buf_printf(m, ",\"cn\":\"%s\",\"kind\":\"%s\"", f->cn, gw__kind(cn));
-    if (!rc && (f->fields & HJ212_F_QN)) {
-        rc = buf_addstr(m, ",\"qn\":");
-        rc = rc ? rc : gw__add_jstr(m, f->qn, strlen(f->qn));
-    }
-    if (!rc && f->flag >= 0)
-        rc = buf_printf(m, ",\"flag\":%d", f->flag);
-    if (!rc && f->pnum)
-        rc = buf_printf(m, ",\"pnum\":%d,\"pno\":%d", f->pnum, f->pno);
-    if (!rc && gw__event_time(cp, &us)) {
-        etime_format(us, ETIME_BEIJING_OFFSET, ts, sizeof(ts));
-        rc = buf_printf(m, ",\"ts\":\"%s\"", ts);
-    }
-    rc = rc ? rc : buf_addstr(m, ",\"peer\":");
-    rc = rc ? rc : gw__add_jstr(m, c->peer, strlen(c->peer));
-    rc = rc ? rc : buf_addstr(m, ",\"cp\":{");
-    for (size_t i = 0; i < cp->nitems && !rc; i++) {
-        const struct hj212_item *it = &cp->items[i];
-        bool dup = false;
-        for (size_t j = 0; j < i && !dup; j++)
-            dup = cp->items[j].key_len == it->key_len &&
-                  memcmp(cp->items[j].key, it->key, it->key_len) == 0;
-        if (dup || it->bad)
-            continue;
-        rc = nkeys++ ? buf_addc(m, ',') : 0;
-        rc = rc ? rc : gw__add_jstr(m, it->key, it->key_len);
-        rc = rc ? rc : buf_addc(m, ':');
-        if (hj212gw_secret_key(it->key, it->key_len))
-            rc = rc ? rc : buf_addstr(m, "\"***\""); /* as hj212gw_mask */
-        else
-            rc = rc ? rc : gw__add_jstr(m, it->val, it->val_len);
-    }
-    rc = rc ? rc : buf_addstr(m, "}}");
-    if (rc)
-        return rc;
-    gw->n.events++;
-    if ((rc = gw__append(c, HJ212GW_TOPIC_EVENT, dev->code, m->p, m->len)) || !cp->nbad_total)
-        return rc;
-    /* items refused on their own: dead-lettered beside the event */
-    char reason[HJ212_DETAIL_MAX + 256];
-    gw__rejected(cp, &gw->why);
-    snprintf(reason, sizeof(reason), "rejected fields: %.*s",
-             (int)(gw->why.len > 240 ? 240 : gw->why.len), gw->why.p);
-    return gw__reject(c, dev->code, reason, NULL, ch->data, ch->len);
-}
-
 /* ---- password checks --------------------------------------------------- */
-
-static int gw__auth_lookup(const struct gw__conn *c, const char *mn, const char *pw,
-                           const char *hash)
-{
-    for (size_t i = 0; i < GW_AUTH_SLOTS; i++) {
-        const struct gw__auth *a = &c->auth[i];
-        if (a->used && strcmp(a->mn, mn) == 0 && strcmp(a->pw, pw) == 0 &&
-            strcmp(a->hash, hash) == 0)
-            return a->ok;
-    }
-    return -1;
-}
-
-/* A verdict cached by an earlier connection of the same logger. */
-static bool gw__okpw_hit(struct hj212gw *gw, const char *mn, const char *pw, const char *hash)
-{
-    const struct gw__okpw *o = hmap_get(&gw->okpw, mn, strlen(mn));
-    return o && strcmp(o->pw, pw) == 0 && strcmp(o->hash, hash) == 0;
-}
-
-static void gw__okpw_put(struct hj212gw *gw, const struct gw__job *j)
-{
-    struct gw__okpw *o = hmap_get(&gw->okpw, j->mn, strlen(j->mn));
-    if (!o) {
-        o = calloc(1, sizeof(*o));
-        if (!o || hmap_put(&gw->okpw, j->mn, strlen(j->mn), o)) {
-            free(o);
-            return; /* out of memory: the next connection just hashes again */
-        }
-    }
-    memcpy(o->pw, j->pw, sizeof(o->pw));
-    memcpy(o->hash, j->hash, sizeof(o->hash));
-}
-
-static void gw__auth_store(struct gw__conn *c, const char *mn, const char *pw, const char *hash,
-                           bool ok)
-{
-    struct gw__auth *a = &c->auth[c->auth_next++ % GW_AUTH_SLOTS];
-    a->used = true;
-    a->ok = ok;
-    snprintf(a->mn, sizeof(a->mn), "%s", mn);
-    snprintf(a->pw, sizeof(a->pw), "%s", pw);
-    snprintf(a->hash, sizeof(a->hash), "%s", hash);
-}
-
-/* Thread pool: touches only the job's copies. */
-static void gw__auth_work(uv_work_t *req)
-{
-    struct gw__job *j = (struct gw__job *)req;
-    struct crypt_data *cd = calloc(1, sizeof(*cd));
-    const char *h;
-
-    if (!cd) {
-        j->oom = true;
-        return;
-    }
-    h = crypt_rn(j->pw, j->hash, cd, (int)sizeof(*cd));
-    /* crypt_rn returns NULL for a hash it does not understand: no match */
-    j->ok = h && gw__same(h, j->hash);
-    memset(cd, 0, sizeof(*cd));
-    free(cd);
-}
 
 static void gw__maybe_done(struct hj212gw *gw);
 static void gw__resume(struct gw__conn *c);
 
-static void gw__auth_done(uv_work_t *req, int status)
+/* A password check ended (hj212auth): the held frame goes on. */
+static void gw__auth_done(void *ud, void *owner, int rc)
 {
-    struct gw__job *j = (struct gw__job *)req;
-    struct hj212gw *gw = j->gw;
-    struct gw__conn *c = j->c;
+    struct hj212gw *gw = ud;
+    struct gw__conn *c = owner;
 
-    if (j->prev)
-        j->prev->next = j->next;
-    else
-        gw->jobs = j->next;
-    if (j->next)
-        j->next->prev = j->prev;
-    gw->njobs--;
-    if (status == 0 && !j->oom && j->ok && !gw->closing)
-        gw__okpw_put(gw, j);
     if (c) {
         c->job = NULL;
-        if (status == 0 && j->oom) {
+        if (rc == -ENOMEM)
             gw__conn_close(c, ELOG_WARN, "out of memory checking a password");
-        } else if (status == 0) {
-            gw__auth_store(c, j->mn, j->pw, j->hash, j->ok);
-            if (c->hold == GW_HOLD_AUTH)
-                gw__resume(c);
-        }
+        else if (rc == 0 && c->hold == GW_HOLD_AUTH)
+            gw__resume(c);
     }
-    memset(j->pw, 0, sizeof(j->pw));
-    free(j);
     gw__maybe_done(gw);
-}
-
-static int gw__auth_start(struct gw__conn *c, const char *hash)
-{
-    struct hj212gw *gw = c->gw;
-    struct gw__job *j = calloc(1, sizeof(*j));
-    int rc;
-
-    if (!j)
-        return -ENOMEM;
-    j->gw = gw;
-    j->c = c;
-    snprintf(j->mn, sizeof(j->mn), "%s", c->frame.mn);
-    snprintf(j->pw, sizeof(j->pw), "%s", c->frame.pw);
-    snprintf(j->hash, sizeof(j->hash), "%s", hash);
-    rc = uv_queue_work(gw->loop, &j->req, gw__auth_work, gw__auth_done);
-    if (rc) {
-        free(j);
-        return rc;
-    }
-    j->next = gw->jobs;
-    if (gw->jobs)
-        gw->jobs->prev = j;
-    gw->jobs = j;
-    gw->njobs++;
-    c->job = j;
-    gw->n.auth_checks++;
-    return 0;
 }
 
 /* ---- who may stay connected ------------------------------------------ */
@@ -1054,87 +454,72 @@ static void gw__hold(struct gw__conn *c, int why, const struct hj212_chunk *ch)
     gw__read(c, false);
 }
 
-/* An accepted frame: who sent it, then what it says. */
+/* An accepted frame: who sent it (hj212auth), then what it says
+ * (hj212rec), then the answers it asks for. */
 static void gw__frame(struct gw__conn *c, const struct hj212_chunk *ch)
 {
     struct hj212gw *gw = c->gw;
     const struct hj212_frame *f = &c->frame;
     const struct reg *reg = gw->sink.registry(gw->sink.ud);
+    const struct hj212rec_src src = {.ud = c, .peer = c->peer};
     const struct reg_device *dev;
-    struct hj212_err err;
+    enum hj212auth_verdict verdict;
+    struct hj212rec_out out;
     struct gw__dev *d;
-    char detail[96];
-    int cn, ok, rc;
-    char period;
+    int rc;
 
     if (!reg) {
         gw__hold(c, GW_HOLD_REGISTRY, ch);
         return;
     }
-    dev = reg_device(reg, f->mn, strlen(f->mn));
-    if (!dev || dev->mqtt) {
+    verdict = hj212auth_check(&gw->auth, &c->auth, reg, f, &dev);
+    if (!dev) {
         gw->n.unknown_mn++;
-        gw__refuse(c, NULL, "unknown MN", dev ? "the device is registered for MQTT" : NULL, ch);
+        gw__refuse(c, NULL, "unknown MN",
+                   verdict == HJ212AUTH_MQTT ? "the device is registered for MQTT" : NULL, ch);
         return;
     }
     if ((d = gw__dev(gw, dev->code)) != NULL)
         d->frames++;
-    if (!dev->active) {
+    switch (verdict) {
+    case HJ212AUTH_INACTIVE:
         gw__refuse(c, dev->code, "inactive device", NULL, ch);
         return;
-    }
-    if (!dev->pw_hash[0]) {
+    case HJ212AUTH_NO_PASSWORD:
         gw->n.bad_password++;
         gw__refuse(c, dev->code, "bad password", "no password is registered for this MN", ch);
         return;
-    }
-    ok = gw__auth_lookup(c, f->mn, f->pw, dev->pw_hash);
-    if (ok < 0 && gw__okpw_hit(gw, f->mn, f->pw, dev->pw_hash)) {
-        gw__auth_store(c, f->mn, f->pw, dev->pw_hash, true);
-        ok = 1;
-    }
-    if (ok < 0) {
-        rc = gw__auth_start(c, dev->pw_hash);
+    case HJ212AUTH_NEEDS_CHECK:
+        rc = hj212auth_start(&gw->auth, &c->auth, c, f->mn, f->pw, dev->pw_hash, &c->job);
         if (rc)
             gw__conn_close(c, ELOG_WARN, "cannot queue a password check");
         else
             gw__hold(c, GW_HOLD_AUTH, ch);
         return;
-    }
-    if (!ok) {
+    case HJ212AUTH_BAD_PASSWORD:
         gw->n.bad_password++;
         gw__refuse(c, dev->code, "bad password", NULL, ch);
         return;
+    default:
+        break;
     }
     gw__authenticated(c);
-    cn = (int)strtol(f->cn, NULL, 10); /* the parser checked it: 4 digits */
-    if (cn < 9000 && dev->st[0] && strcmp(dev->st, f->st) != 0) {
-        /* the ST selects the code map: a wrong one would store wrong units */
-        snprintf(detail, sizeof(detail), "frame ST=%s, registered %s", f->st, dev->st);
-        gw__refuse(c, dev->code, "ST mismatch", detail, ch);
-        return;
+    rc = hj212rec_frame(&gw->rec, &src, f, ch->data, ch->len, reg, dev, &out);
+    if (out.reason)
+        gw__refuse(c, dev->code, out.reason, out.detail, ch);
+    if (out.partial && (d = gw__dev(gw, dev->code)) != NULL) {
+        d->rejected++;
+        snprintf(d->last_reason, sizeof(d->last_reason), "%s", out.partial);
     }
-    if (hj212_cp_parse(f->cp, f->cp_len, gw->cp, &err)) {
-        gw__refuse(c, dev->code, hj212_reason_str(err.reason), err.detail, ch);
-        return;
-    }
-    if (f->lax || gw->cp->lax)
-        gw->n.lax++;
-    if ((period = gw__period(cn)) != 0)
-        rc = gw__data(c, ch, reg, dev, period);
-    else if (cn == 9015)
-        rc = 0; /* HJ 212-2025 heartbeat: keeps the link up, nothing to store */
-    else
-        rc = gw__event(c, ch, dev, cn);
     if (rc || c->closing)
         return;
     c->bad_streak = 0;
     c->junk_since_good = 0;
-    if (cn == 1013) {
+    if (out.cn == 1013) {
         /* "please set my clock": notify answer, then the time */
         gw__send_answer(c, 9013);
         gw__send_set_time(c);
-    } else if (cn < 9000 && f->ack) {
+    } else if (out.cn < 9000 && f->ack) {
         gw__send_answer(c, 9014);
     }
 }
@@ -1307,7 +692,7 @@ static void gw__on_conn_closed(uv_handle_t *h)
         gw->conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    memset(c->auth, 0, sizeof(c->auth)); /* passwords */
+    memset(&c->auth, 0, sizeof(c->auth)); /* passwords */
     free(c);
     gw->nconn--;
     gw__maybe_done(gw);
@@ -1323,10 +708,8 @@ static void gw__conn_close(struct gw__conn *c, enum elog_level lvl, const char *
     c->gw->nlive--;
     gw__unauth_unlink(c);
     gw__dirty_unlink(c);
-    if (c->job) {
-        c->job->c = NULL; /* the verdict comes back to nobody */
-        c->job = NULL;
-    }
+    hj212auth_detach(c->job); /* the verdict comes back to nobody */
+    c->job = NULL;
     if (why)
         elog_write(lvl, "hj212 connection closed", "peer=%s reason=\"%s\"", c->peer, why);
     uv_close((uv_handle_t *)&c->tcp, gw__on_conn_closed);
@@ -1533,8 +916,7 @@ int hj212gw_new(uv_loop_t *loop, const struct hj212gw_opts *o, const struct hj21
         free(gw);
         return -EINVAL;
     }
-    gw->cp = malloc(sizeof(*gw->cp));
-    if (!gw->cp) {
+    if (hj212rec_init(&gw->rec, gw__append)) {
         free(gw);
         return -ENOMEM;
     }
@@ -1548,13 +930,8 @@ int hj212gw_new(uv_loop_t *loop, const struct hj212gw_opts *o, const struct hj21
     gw->unauth_max = (size_t)gw->max_conn * (size_t)(o->unauth_pct > 0 ? o->unauth_pct : 50) / 100;
     if (gw->unauth_max < 1)
         gw->unauth_max = 1;
-    /* a readings message of 512 values is ~25 KiB; the caps stop a runaway */
-    buf_init(&gw->msg, 1u << 20);
-    buf_init(&gw->why, 4096);
-    buf_init(&gw->bad, 4096);
-    buf_init(&gw->mask, 2 * HJ212_FRAME_MAX + 1);
     hmap_init(&gw->devs);
-    hmap_init(&gw->okpw);
+    hj212auth_init(&gw->auth, loop, gw__auth_done, gw);
     uv_tcp_init(loop, &gw->server);
     uv_timer_init(loop, &gw->tick);
     uv_check_init(loop, &gw->check);
@@ -1639,17 +1016,8 @@ void hj212gw_stop(struct hj212gw *gw)
 static void gw__free(struct hj212gw *gw)
 {
     hmap_close_free(&gw->devs);
-    for (size_t i = 0; i < gw->okpw.cap; i++) {
-        if (gw->okpw.slots[i].val)
-            memset(gw->okpw.slots[i].val, 0, sizeof(struct gw__okpw));
-        free(gw->okpw.slots[i].val);
-    }
-    hmap_close(&gw->okpw);
-    buf_close(&gw->msg);
-    buf_close(&gw->why);
-    buf_close(&gw->bad);
-    buf_close(&gw->mask);
-    free(gw->cp);
+    hj212auth_close(&gw->auth);
+    hj212rec_close(&gw->rec);
     free(gw);
 }
 
@@ -1658,7 +1026,7 @@ static void gw__maybe_done(struct hj212gw *gw)
     void (*done)(void *);
     void *ud;
 
-    if (!gw->closing || gw->nconn || gw->njobs || gw->handles_open)
+    if (!gw->closing || gw->nconn || gw->auth.njobs || gw->handles_open)
         return;
     done = gw->done;
     ud = gw->done_ud;
@@ -1682,10 +1050,7 @@ void hj212gw_close(struct hj212gw *gw, void (*done)(void *ud), void *ud)
     gw->done_ud = ud;
     for (struct gw__conn *c = gw->conns; c; c = c->next)
         gw__conn_close(c, ELOG_DEBUG, NULL);
-    for (struct gw__job *j = gw->jobs; j; j = j->next) {
-        j->c = NULL;
-        uv_cancel((uv_req_t *)&j->req); /* one already running just finishes */
-    }
+    hj212auth_cancel_all(&gw->auth);
     gw__close_server(gw);
     uv_close((uv_handle_t *)&gw->tick, gw__handle_closed);
     uv_close((uv_handle_t *)&gw->check, gw__handle_closed);
@@ -1693,39 +1058,55 @@ void hj212gw_close(struct hj212gw *gw, void (*done)(void *ud), void *ud)
 
 /* ---- counters ---------------------------------------------------------- */
 
+/* The gateway's counters with those its modules keep. */
+static struct hj212gw_counters gw__totals(const struct hj212gw *gw)
+{
+    struct hj212gw_counters n = gw->n;
+
+    n.conns_open = gw->nconn;
+    n.conns_unauth = gw->nunauth;
+    n.data_frames = gw->rec.n.data_frames;
+    n.values = gw->rec.n.values;
+    n.events = gw->rec.n.events;
+    n.rejected = gw->rec.n.rejected;
+    n.unmapped = gw->rec.n.unmapped;
+    n.ignored_values = gw->rec.n.ignored_values;
+    n.lax = gw->rec.n.lax;
+    n.auth_checks = gw->auth.checks;
+    return n;
+}
+
 void hj212gw_get_counters(const struct hj212gw *gw, struct hj212gw_counters *out)
 {
-    *out = gw->n;
-    out->conns_open = gw->nconn;
-    out->conns_unauth = gw->nunauth;
+    *out = gw__totals(gw);
 }
 
 void hj212gw_report(struct hj212gw *gw)
 {
     size_t shown = 0, more = 0;
     uint64_t more_n = 0;
+    const struct hj212gw_counters n = gw__totals(gw);
 
-    uint64_t ended = gw->n.conns_refused + gw->n.conns_refused_peer + gw->n.conns_evicted +
-                     gw->n.conns_closed_auth + gw->n.conns_closed_slow + gw->n.conns_closed_idle;
+    uint64_t ended = n.conns_refused + n.conns_refused_peer + n.conns_evicted +
+                     n.conns_closed_auth + n.conns_closed_slow + n.conns_closed_idle;
 
-    if (gw->n.frames != gw->reported_frames || ended != gw->reported_ended) {
-        gw->reported_frames = gw->n.frames;
+    if (n.frames != gw->reported_frames || ended != gw->reported_ended) {
+        gw->reported_frames = n.frames;
         gw->reported_ended = ended;
-        elog_info(
-            "hj212 counters",
-            "connections=%zu unauthenticated=%zu accepted=%llu refused=%llu "
-            "refused_peer=%llu evicted=%llu closed_auth=%llu closed_slow=%llu "
-            "closed_idle=%llu closed_bad=%llu frames=%llu data=%llu values=%llu "
-            "events=%llu rejected=%llu answers=%llu auth_checks=%llu junk_bytes=%llu",
-            gw->nconn, gw->nunauth, (unsigned long long)gw->n.conns_accepted,
-            (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.conns_refused_peer,
-            (unsigned long long)gw->n.conns_evicted, (unsigned long long)gw->n.conns_closed_auth,
-            (unsigned long long)gw->n.conns_closed_slow,
-            (unsigned long long)gw->n.conns_closed_idle, (unsigned long long)gw->n.conns_closed_bad,
-            (unsigned long long)gw->n.frames, (unsigned long long)gw->n.data_frames,
-            (unsigned long long)gw->n.values, (unsigned long long)gw->n.events,
-            (unsigned long long)gw->n.rejected, (unsigned long long)gw->n.answers,
-            (unsigned long long)gw->n.auth_checks, (unsigned long long)gw->n.junk_bytes);
+        elog_info("hj212 counters",
+                  "connections=%zu unauthenticated=%zu accepted=%llu refused=%llu "
+                  "refused_peer=%llu evicted=%llu closed_auth=%llu closed_slow=%llu "
+                  "closed_idle=%llu closed_bad=%llu frames=%llu data=%llu values=%llu "
+                  "events=%llu rejected=%llu answers=%llu auth_checks=%llu junk_bytes=%llu",
+                  gw->nconn, gw->nunauth, (unsigned long long)n.conns_accepted,
+                  (unsigned long long)n.conns_refused, (unsigned long long)n.conns_refused_peer,
+                  (unsigned long long)n.conns_evicted, (unsigned long long)n.conns_closed_auth,
+                  (unsigned long long)n.conns_closed_slow, (unsigned long long)n.conns_closed_idle,
+                  (unsigned long long)n.conns_closed_bad, (unsigned long long)n.frames,
+                  (unsigned long long)n.data_frames, (unsigned long long)n.values,
+                  (unsigned long long)n.events, (unsigned long long)n.rejected,
+                  (unsigned long long)n.answers, (unsigned long long)n.auth_checks,
+                  (unsigned long long)n.junk_bytes);
     }
     for (size_t i = 0; i < gw->devs.cap; i++) {
         struct gw__dev *d = gw->devs.slots[i].val;
@@ -1749,25 +1130,25 @@ void hj212gw_report(struct hj212gw *gw)
 
 size_t hj212gw_status_json(const struct hj212gw *gw, char *out, size_t cap)
 {
-    int n = snprintf(
+    const struct hj212gw_counters t = gw__totals(gw);
+    int len = snprintf(
         out, cap,
         "\"hj212\":{\"connections\":%zu,\"accepted\":%llu,\"refused\":%llu,"
         "\"frames\":%llu,\"data_frames\":%llu,\"values\":%llu,\"events\":%llu,"
         "\"rejected\":%llu,\"answers\":%llu,\"unauthenticated\":%zu,"
         "\"refused_peer\":%llu,\"evicted\":%llu,\"closed_auth\":%llu,"
         "\"closed_slow\":%llu,\"closed_idle\":%llu,\"closed_bad\":%llu}",
-        gw->nconn, (unsigned long long)gw->n.conns_accepted,
-        (unsigned long long)gw->n.conns_refused, (unsigned long long)gw->n.frames,
-        (unsigned long long)gw->n.data_frames, (unsigned long long)gw->n.values,
-        (unsigned long long)gw->n.events, (unsigned long long)gw->n.rejected,
-        (unsigned long long)gw->n.answers, gw->nunauth,
-        (unsigned long long)gw->n.conns_refused_peer, (unsigned long long)gw->n.conns_evicted,
-        (unsigned long long)gw->n.conns_closed_auth, (unsigned long long)gw->n.conns_closed_slow,
-        (unsigned long long)gw->n.conns_closed_idle, (unsigned long long)gw->n.conns_closed_bad);
-    if (n < 0 || (size_t)n >= cap) {
+        gw->nconn, (unsigned long long)t.conns_accepted, (unsigned long long)t.conns_refused,
+        (unsigned long long)t.frames, (unsigned long long)t.data_frames,
+        (unsigned long long)t.values, (unsigned long long)t.events, (unsigned long long)t.rejected,
+        (unsigned long long)t.answers, gw->nunauth, (unsigned long long)t.conns_refused_peer,
+        (unsigned long long)t.conns_evicted, (unsigned long long)t.conns_closed_auth,
+        (unsigned long long)t.conns_closed_slow, (unsigned long long)t.conns_closed_idle,
+        (unsigned long long)t.conns_closed_bad);
+    if (len < 0 || (size_t)len >= cap) {
         if (cap)
             out[0] = '\0';
         return 0;
     }
-    return (size_t)n;
+    return (size_t)len;
 }

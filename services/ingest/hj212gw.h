@@ -61,21 +61,21 @@
  * slowed down through TCP) until it has room.
  *
  * Threading: everything on the loop thread, except the password hashing,
- * which works on copies. */
+ * which works on copies.
+ *
+ * This module is the connections: libuv TCP, admission, deadlines, answers.
+ * What a frame is turned into is hj212rec (records, dead letters, masking),
+ * who may send it is hj212auth (registry lookup, password checks, their
+ * caches); both are tested without a socket. */
 #ifndef ECO_INGEST_HJ212GW_H
 #define ECO_INGEST_HJ212GW_H
 
-#include "buf.h"
 #include "registry.h"
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
-
-/* Internal spool topics (see above). */
-#define HJ212GW_TOPIC_EVENT "$hj212/event/"
-#define HJ212GW_TOPIC_REJECT "$hj212/reject/"
 
 /* Consecutive refused frames or junk spans after which a connection is
  * closed, and junk bytes since the last good frame likewise. */
@@ -156,16 +156,6 @@ void hj212gw_stop(struct hj212gw *gw);
  * checks; `done(ud)` (may be NULL) runs on the loop once all of that is
  * over, after the gateway has been freed. NULL gw: done runs at once. */
 void hj212gw_close(struct hj212gw *gw, void (*done)(void *ud), void *ud);
-
-/* Copies data (len bytes: a frame or junk) into out with the value of every
- * credential field replaced by "***": a key ending in "PW" (PW=, NewPW=),
- * "passwd" or "password", in any case, up to the next ';', ',', '&', CR or LF.
- * The rest is kept as it was. out is reset first; it needs room for 2 * len
- * + 1 bytes. Returns 0, or -E2BIG beyond out's cap (-ENOMEM). */
-int hj212gw_mask(const char *data, size_t len, struct buf *out);
-
-/* True when a CP or frame key names a credential (as hj212gw_mask). */
-bool hj212gw_secret_key(const char *key, size_t klen);
 
 /* Copies the counters. */
 void hj212gw_get_counters(const struct hj212gw *gw, struct hj212gw_counters *out);

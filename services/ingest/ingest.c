@@ -6,10 +6,10 @@
 #include "elog.h"
 #include "etime.h"
 #include "hj212gw.h"
+#include "itx.h"
 #include "latest.h"
 #include "mq.h"
 #include "outbox.h"
-#include "pgbin.h"
 #include "readings.h"
 #include "registry.h"
 #include "spool.h"
@@ -84,86 +84,20 @@ const struct cfg_prog ingest_prog = {
     sizeof(ingest__defs) / sizeof(ingest__defs[0]),
 };
 
-#define INGEST_SQL_STAGE                                                                           \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (site_id integer, param_id smallint,"            \
-    " period \"char\", ts timestamptz, value double precision, flag \"char\")"                     \
-    " ON COMMIT DELETE ROWS;"                                                                      \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_latest_stage (LIKE ingest_stage) ON COMMIT DELETE "    \
-    "ROWS;"                                                                                        \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_track_stage (site_id integer, ts timestamptz,"         \
-    " lat double precision, lon double precision) ON COMMIT DELETE ROWS;"                          \
-    "CREATE TEMP TABLE IF NOT EXISTS ingest_event_stage (device text, site text, cn text,"         \
-    " qn text, kind text, ts timestamptz, payload jsonb) ON COMMIT DELETE ROWS"
-
-/* HJ 212 device events; a resent frame (same QN) is stored once. */
-static const char ingest__sql_events[] =
-    "INSERT INTO obs.device_event (device, site, cn, qn, kind, ts, payload)"
-    " SELECT device, site, cn, qn, kind, ts, payload FROM ingest_event_stage"
-    " ON CONFLICT DO NOTHING";
-
-/* Readings go straight into obs.reading, as fast as a plain COPY. A repeat
- * (a broker redelivery, a logger resending) fails that COPY on the unique
- * key; the batch is then run again through the staging table, which skips
- * the repeats. */
-static const char ingest__sql_copy_direct[] =
-    "COPY obs.reading (site_id, param_id, period, ts, value, flag) FROM STDIN (FORMAT binary)";
-static const char ingest__sql_merge[] =
-    "INSERT INTO obs.reading (site_id, param_id, period, ts, value, flag)"
-    " SELECT site_id, param_id, period, ts, value, flag FROM ingest_stage"
-    " ORDER BY site_id, param_id, period, ts ON CONFLICT DO NOTHING";
-
-static const char ingest__sql_track[] =
-    "INSERT INTO obs.track (site_id, ts, geom)"
-    " SELECT DISTINCT ON (site_id, ts) site_id, ts, ST_SetSRID(ST_MakePoint(lon, lat), 4326)"
-    " FROM ingest_track_stage ORDER BY site_id, ts ON CONFLICT DO NOTHING";
-
-/* A stored time never goes back, and at equal times the first value stays;
- * RETURNING names the pairs that changed, whose retained topic is then
- * republished. Rows are locked in key order, the same in every instance:
- * two instances updating overlapping pairs cannot deadlock. */
-static const char ingest__sql_latest[] =
-    "INSERT INTO obs.latest AS l (site_id, param_id, period, ts, value, flag)"
-    " SELECT site_id, param_id, period, ts, value, flag FROM ingest_latest_stage"
-    " ORDER BY site_id, param_id"
-    " ON CONFLICT (site_id, param_id) DO UPDATE SET period = EXCLUDED.period, ts = EXCLUDED.ts,"
-    " value = EXCLUDED.value, flag = EXCLUDED.flag, updated_at = now()"
-    " WHERE l.ts < EXCLUDED.ts RETURNING site_id, param_id";
-
-/* seq: every record up to it is in obs.reading; latest_seq: obs.latest
- * reflects every record up to it (a new row has flushed nothing yet). A
- * batch writes the latest_seq it knows, which is the stored one except
- * after a new spool, where the stored one must come down with seq. */
-static const char ingest__sql_position[] =
-    "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $3)"
-    " ON CONFLICT (instance) DO UPDATE SET seq = EXCLUDED.seq, latest_seq = EXCLUDED.latest_seq,"
-    " updated_at = now()";
-static const char ingest__sql_latest_position[] =
-    "INSERT INTO obs.spool_position (instance, seq, latest_seq) VALUES ($1, $2, $2)"
-    " ON CONFLICT (instance) DO UPDATE SET latest_seq = EXCLUDED.latest_seq, updated_at = now()";
-
 /* What ingest subscribes to (plain or under $share/{group}/). */
 #define INGEST_FILTER "eco/v1/in/#"
 
-/* Records per batch when a batch keeps failing on the server: one at a time
- * finds the record the database refuses. */
-#define INGEST_POISON_TRIES 3
 #define INGEST_MAX_MONTHS 1024
-
-enum ingest_bstate { B_IDLE, B_RUNNING };
-/* What the running transaction stores. */
-enum ingest_bkind { B_READINGS, B_LATEST };
 
 struct ingest_counters {
     uint64_t received; /* messages taken from the broker */
     uint64_t stored;   /* rows committed (including duplicates skipped) */
     uint64_t rejected; /* dead-lettered messages */
     uint64_t batches;
-    uint64_t batch_failures;
     uint64_t spool_full_pauses;
     uint64_t disk_full_pauses; /* the spool's disk refused a write (ENOSPC, EDQUOT) */
     uint64_t oversize;
     uint64_t events;         /* HJ 212 device events stored */
-    uint64_t repeat_batches; /* batches run again through staging: they held a repeat */
     uint64_t latest_updates; /* obs.latest transactions */
 };
 
@@ -185,23 +119,13 @@ struct ingest {
     bool pos_known, pos_loading;
     uint64_t head_at_open;
     uint64_t committed;
-    /* the running transaction: a batch of readings or a latest update */
-    enum ingest_bstate bstate;
-    enum ingest_bkind bkind;
-    bool bfailed;
-    int bfail_rc;
-    char bfail_msg[256];
-    char bfail_state[6];  /* SQLSTATE of the failure */
-    bool merge;           /* batches go through the staging table */
-    uint64_t merged;      /* rows the merge inserted */
+    /* the running transaction (itx.h): a batch of readings or a latest update */
+    struct itx tx;
     uint64_t latest_upto; /* the spool position the running latest update covers */
     struct batch bat;
-    struct buf lstage;  /* the rows of an obs.latest update */
     struct hj212gw *gw; /* NULL when ECO_INGEST_HJ212_ADDR is empty */
     int months[INGEST_MAX_MONTHS];
     size_t nmonths;
-    int tries;
-    size_t max_records;
     struct rd_out rd;
     struct rd_limits lim;
     struct buf scratch;
@@ -437,45 +361,6 @@ static const struct reg *ingest__gw_registry(void *ud)
 
 /* ---- running a transaction ------------------------------------------- */
 
-static void ingest__step_done(void *ctx, int rc, const PGresult *res)
-{
-    struct ingest *in = ctx;
-    if (rc && !in->bfailed) {
-        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-        in->bfailed = true;
-        in->bfail_rc = rc;
-        snprintf(in->bfail_state, sizeof(in->bfail_state), "%s", state ? state : "");
-        snprintf(in->bfail_msg, sizeof(in->bfail_msg), "%s",
-                 res ? PQresultErrorMessage(res) : (rc == -ENOTCONN ? "connection lost" : "?"));
-        size_t n = strlen(in->bfail_msg);
-        while (n && (in->bfail_msg[n - 1] == '\n'))
-            in->bfail_msg[--n] = '\0';
-    }
-}
-
-static void ingest__merge_done(void *ctx, int rc, const PGresult *res)
-{
-    struct ingest *in = ctx;
-    ingest__step_done(ctx, rc, res);
-    if (!rc && res)
-        in->merged = strtoull(PQcmdTuples((PGresult *)res), NULL, 10);
-}
-
-/* Marks the pairs whose obs.latest row the update changed. */
-static void ingest__latest_rows(void *ctx, int rc, const PGresult *res)
-{
-    struct ingest *in = ctx;
-    ingest__step_done(ctx, rc, res);
-    for (int i = 0; !rc && res && i < PQntuples(res); i++) {
-        struct latest_ent *e = NULL;
-        int site, param;
-        if (!db_get_int(res, i, 0, &site) && !db_get_int(res, i, 1, &param))
-            e = latest_find(&in->lat, site, param);
-        if (e)
-            e->changed = true;
-    }
-}
-
 static void ingest__outbox_put(void *ud, const char *topic, const char *p, size_t len, bool retain)
 {
     struct ingest *in = ud;
@@ -522,15 +407,6 @@ static void ingest__batch_committed(struct ingest *in)
     latest_commit(&in->lat);
     ingest__spool_ack(in);
     batch_publications(b, ingest__outbox_put, in);
-    in->tries = 0;
-    /* a merge that skipped nothing: the repeats are over */
-    if (in->merge && in->merged == b->rows)
-        in->merge = false;
-    if (in->max_records < (size_t)in->conf->batch_rows)
-        in->max_records *= 2;
-    elog_debug("batch committed", "first=%llu last=%llu rows=%zu dead=%zu merge=%d",
-               (unsigned long long)b->first, (unsigned long long)b->last, b->rows, b->dead,
-               in->merge);
     ingest__disk_check(in);
     if (in->paused_full && !spool_full(in->sp)) {
         in->paused_full = false;
@@ -550,136 +426,25 @@ static void ingest__latest_committed(struct ingest *in)
     ingest__spool_ack(in);
 }
 
-static void ingest__commit_done(void *ctx, int rc, const PGresult *res)
+/* itx's hooks: a transaction is over. */
+static void ingest__tx_committed(void *ud, enum itx_kind kind)
 {
-    struct ingest *in = ctx;
-    bool committed;
-    uint64_t delay = 500;
+    struct ingest *in = ud;
 
-    ingest__step_done(ctx, rc, res);
-    committed = !in->bfailed && res && strcmp(PQcmdStatus((PGresult *)res), "COMMIT") == 0;
-    in->bstate = B_IDLE;
-    if (committed) {
-        if (in->bkind == B_LATEST)
-            ingest__latest_committed(in);
-        else
-            ingest__batch_committed(in);
-        ingest__kick(in);
-        return;
-    }
-    if (!in->bfailed) {
-        in->bfailed = true;
-        in->bfail_rc = -EIO;
-        in->bfail_state[0] = '\0';
-        snprintf(in->bfail_msg, sizeof(in->bfail_msg), "transaction did not commit");
-    }
-    if (in->bkind == B_LATEST) {
-        /* the pairs stay pending; the next update retries them */
-        for (size_t i = 0; i < latest_pending(&in->lat); i++)
-            latest_pending_at(&in->lat, i)->changed = false;
-        if (in->bfail_rc != -ENOTCONN)
-            elog_error("obs.latest update failed", "pairs=%zu error=\"%s\"",
-                       latest_pending(&in->lat), in->bfail_msg);
-        uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
-        return;
-    }
-    const struct batch *b = &in->bat;
-    if (!in->merge && strcmp(in->bfail_state, "23505") == 0) {
-        /* a repeated reading: the same records again, skipping repeats */
-        in->merge = true;
-        in->n.repeat_batches++;
-        delay = 0;
-        elog_debug("batch holds a repeated reading; storing it through staging",
-                   "first=%llu last=%llu", (unsigned long long)b->first,
-                   (unsigned long long)b->last);
-    } else if (in->bfail_rc == -ENOTCONN) {
-        in->n.batch_failures++;
-        elog_warn("database connection lost during a batch; will replay", "first=%llu last=%llu",
-                  (unsigned long long)b->first, (unsigned long long)b->last);
-    } else {
-        in->n.batch_failures++;
-        in->tries++;
-        elog_error("batch failed", "first=%llu last=%llu records=%zu try=%d error=\"%s\"",
-                   (unsigned long long)b->first, (unsigned long long)b->last, b->records, in->tries,
-                   in->bfail_msg);
-        if (in->tries >= INGEST_POISON_TRIES)
-            in->max_records = 1; /* isolate the record the server refuses */
-    }
-    ingest__undo(in);
-    uv_timer_start(&in->retry, ingest__on_retry, delay, 0);
+    if (kind == ITX_LATEST)
+        ingest__latest_committed(in);
+    else
+        ingest__batch_committed(in);
+    ingest__kick(in);
 }
 
-/* The requests of a transaction were queued up to a refusal (the connection
- * went): those queued fail with -ENOTCONN and the COMMIT callback never
- * comes, so undo here. */
-static void ingest__tx_refused(struct ingest *in, int rc)
+static void ingest__tx_failed(void *ud, enum itx_kind kind, uint64_t delay_ms)
 {
-    if (rc == -ENOTCONN && db_pending(in->db))
-        return;
-    in->bstate = B_IDLE;
-    if (in->bkind == B_READINGS)
+    struct ingest *in = ud;
+
+    if (kind == ITX_READINGS)
         ingest__undo(in);
-    uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
-}
-
-static void ingest__begin(struct ingest *in, enum ingest_bkind kind)
-{
-    in->bstate = B_RUNNING;
-    in->bkind = kind;
-    in->bfailed = false;
-    in->bfail_state[0] = '\0';
-}
-
-/* Sends the transaction of the batch. */
-static void ingest__run_tx(struct ingest *in)
-{
-    const struct batch *b = &in->bat;
-    char lo[ETIME_RFC3339_MAX], hi[ETIME_RFC3339_MAX], seq[24], lseq[24];
-    const char *pp[3];
-    int rc;
-
-    ingest__begin(in, B_READINGS);
-    in->merged = 0;
-    rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
-    if (!rc && b->new_lo != INT64_MAX) {
-        etime_format(b->new_lo, 0, lo, sizeof(lo));
-        etime_format(b->new_hi, 0, hi, sizeof(hi));
-        pp[0] = lo;
-        pp[1] = hi;
-        rc = db_query(in->db, "SELECT obs.ensure_partitions($1, $2)", 2, pp, ingest__step_done, in);
-    }
-    if (!rc && b->stage.len) {
-        if (!in->merge) {
-            rc = db_copy(in->db, ingest__sql_copy_direct, b->stage.p, b->stage.len,
-                         ingest__step_done, in);
-        } else {
-            rc = db_copy(in->db, "COPY ingest_stage FROM STDIN (FORMAT binary)", b->stage.p,
-                         b->stage.len, ingest__step_done, in);
-            rc = rc ? rc : db_query(in->db, ingest__sql_merge, 0, NULL, ingest__merge_done, in);
-        }
-    }
-    if (!rc && b->track.len) {
-        rc = db_copy(in->db, "COPY ingest_track_stage FROM STDIN (FORMAT binary)", b->track.p,
-                     b->track.len, ingest__step_done, in);
-        rc = rc ? rc : db_query(in->db, ingest__sql_track, 0, NULL, ingest__step_done, in);
-    }
-    if (!rc && b->deadl.len)
-        rc = db_copy(in->db, "COPY obs.deadletter (service, source, reason, payload) FROM STDIN",
-                     b->deadl.p, b->deadl.len, ingest__step_done, in);
-    if (!rc && b->evbuf.len) {
-        rc = db_copy(in->db, "COPY ingest_event_stage FROM STDIN", b->evbuf.p, b->evbuf.len,
-                     ingest__step_done, in);
-        rc = rc ? rc : db_query(in->db, ingest__sql_events, 0, NULL, ingest__step_done, in);
-    }
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)b->last);
-    snprintf(lseq, sizeof(lseq), "%llu", (unsigned long long)in->latest_seq);
-    pp[0] = in->instance;
-    pp[1] = seq;
-    pp[2] = lseq;
-    rc = rc ? rc : db_query(in->db, ingest__sql_position, 3, pp, ingest__step_done, in);
-    rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
-    if (rc)
-        ingest__tx_refused(in, rc);
+    uv_timer_start(&in->retry, ingest__on_retry, delay_ms, 0);
 }
 
 /* The position the pending latest values cover: the committed records, or
@@ -694,46 +459,9 @@ static uint64_t ingest__latest_upto(struct ingest *in)
  * transaction of its own that also moves latest_seq. */
 static void ingest__run_latest(struct ingest *in)
 {
-    char seq[24];
-    const char *pp[2] = {in->instance, seq};
-    int rc = 0;
-
-    ingest__begin(in, B_LATEST);
     in->latest_upto = ingest__latest_upto(in);
     in->last_flush = uv_now(in->loop);
-    buf_reset(&in->lstage);
-    for (size_t i = 0; i < latest_pending(&in->lat) && !rc; i++) {
-        const struct latest_ent *e = latest_pending_at(&in->lat, i);
-        if (i == 0)
-            rc = pgbin_begin(&in->lstage);
-        rc = rc ? rc : pgbin_row(&in->lstage, 6);
-        rc = rc ? rc : pgbin_i32(&in->lstage, e->site_id);
-        rc = rc ? rc : pgbin_i16(&in->lstage, (int16_t)e->param_id);
-        rc = rc ? rc : pgbin_char(&in->lstage, e->acc.period);
-        rc = rc ? rc : pgbin_ts(&in->lstage, e->acc.ts);
-        rc = rc ? rc : pgbin_f64(&in->lstage, e->acc.value);
-        rc = rc ? rc : pgbin_char(&in->lstage, e->acc.flag);
-    }
-    if (latest_pending(&in->lat))
-        rc = rc ? rc : pgbin_end(&in->lstage);
-    if (rc) {
-        /* the buffer's cap fits a row per pair: only memory can run out */
-        elog_error("cannot build the obs.latest update", "error=\"%s\"", strerror(-rc));
-        in->bstate = B_IDLE;
-        uv_timer_start(&in->retry, ingest__on_retry, 500, 0);
-        return;
-    }
-    snprintf(seq, sizeof(seq), "%llu", (unsigned long long)in->latest_upto);
-    rc = db_query(in->db, "BEGIN", 0, NULL, ingest__step_done, in);
-    if (!rc && latest_pending(&in->lat)) {
-        rc = db_copy(in->db, "COPY ingest_latest_stage FROM STDIN (FORMAT binary)", in->lstage.p,
-                     in->lstage.len, ingest__step_done, in);
-        rc = rc ? rc : db_query(in->db, ingest__sql_latest, 0, NULL, ingest__latest_rows, in);
-    }
-    rc = rc ? rc : db_query(in->db, ingest__sql_latest_position, 2, pp, ingest__step_done, in);
-    rc = rc ? rc : db_query(in->db, "COMMIT", 0, NULL, ingest__commit_done, in);
-    if (rc)
-        ingest__tx_refused(in, rc);
+    itx_run_latest(&in->tx, in->db, in->latest_upto);
 }
 
 /* Records up to the committed position whose values obs.latest lacks (the
@@ -792,7 +520,7 @@ static int ingest__build(struct ingest *in)
     int rc = 0;
 
     batch_reset(b, spool_read_pos(in->sp));
-    while (b->rows < (size_t)in->conf->batch_rows && b->records < in->max_records) {
+    while (b->rows < (size_t)in->conf->batch_rows && b->records < itx_max_records(&in->tx)) {
         rc = spool_next(in->sp, &rec);
         if (rc == -EAGAIN) {
             rc = 0;
@@ -803,13 +531,11 @@ static int ingest__build(struct ingest *in)
                        (unsigned long long)spool_read_pos(in->sp));
             break;
         }
-        if (in->max_records == 1 && in->tries >= INGEST_POISON_TRIES * 2) {
-            /* this single record failed again and again on the server */
-            rc = batch_add_dead(b, &rec, in->bfail_msg);
-            in->tries = 0;
-        } else {
+        const char *poison = itx_poison(&in->tx);
+        if (poison) /* this single record failed again and again on the server */
+            rc = batch_add_dead(b, &rec, poison);
+        else
             rc = batch_add(b, &c, &rec);
-        }
         if (rc) {
             /* it does not fit: the batch ends before it */
             if (rc != -ENOSPC)
@@ -839,7 +565,7 @@ static void ingest__kick(struct ingest *in)
 {
     bool drained, more_replay;
 
-    if (in->closing || in->bstate != B_IDLE || !in->claimed || !in->pos_known || !in->reg_ready ||
+    if (in->closing || itx_running(&in->tx) || !in->claimed || !in->pos_known || !in->reg_ready ||
         !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry) ||
         in->exit_code)
         return;
@@ -857,7 +583,7 @@ static void ingest__kick(struct ingest *in)
     else if (drained && in->stopping)
         ingest__finish_stop(in);
     else if (!drained && ingest__build(in) == 0)
-        ingest__run_tx(in);
+        itx_run_batch(&in->tx, in->db, &in->bat, in->latest_seq);
 }
 
 /* Ingest owns its subscriptions. Its persistent session outlives the
@@ -1018,9 +744,9 @@ static void ingest__on_published(void *ud, int mid)
     struct ingest *in = ud;
     (void)mid;
     outbox_drain(&in->ob);
-    if (in->bstate == B_IDLE && !outbox_full(&in->ob))
+    if (!itx_running(&in->tx) && !outbox_full(&in->ob))
         ingest__kick(in);
-    if (in->stopping && in->bstate == B_IDLE)
+    if (in->stopping && !itx_running(&in->tx))
         ingest__kick(in);
 }
 
@@ -1192,10 +918,10 @@ static void ingest__status(struct ingest *in)
         "\"repeat_batches\":%llu,\"latest_updates\":%llu%s%s}}",
         ECO_VERSION, ts, (unsigned long long)in->n.received, (unsigned long long)in->n.stored,
         (unsigned long long)in->n.rejected, (unsigned long long)in->n.batches,
-        (unsigned long long)in->n.batch_failures, (unsigned long long)spool_bytes(in->sp),
+        (unsigned long long)in->tx.n.batch_failures, (unsigned long long)spool_bytes(in->sp),
         (unsigned long long)(spool_head(in->sp) - 1 - in->committed), outbox_len(&in->ob),
         (unsigned long long)in->n.spool_full_pauses, (unsigned long long)in->n.disk_full_pauses,
-        (unsigned long long)in->n.events, (unsigned long long)in->n.repeat_batches,
+        (unsigned long long)in->n.events, (unsigned long long)in->tx.n.repeat_batches,
         (unsigned long long)in->n.latest_updates, gw[0] ? "," : "", gw);
     snprintf(topic, sizeof(topic), "eco/v1/sys/ingest/%s", in->instance);
     if (n > 0 && (size_t)n < sizeof(msg))
@@ -1261,13 +987,14 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     } else if (gethostname(in->instance, sizeof(in->instance) - 1) != 0) {
         snprintf(in->instance, sizeof(in->instance), "ingest");
     }
+    const struct itx_hooks hooks = {
+        .ud = in, .committed = ingest__tx_committed, .failed = ingest__tx_failed};
+    itx_init(&in->tx, &in->lat, in->instance, (size_t)conf->batch_rows, (size_t)conf->latest_max,
+             &hooks);
     reg_init(&in->reg);
     reg_init(&in->reg_next);
     rd_out_init(&in->rd);
-    /* an obs.latest update: a 50-byte row per pair */
-    buf_init(&in->lstage, (size_t)conf->latest_max * 64 + (1u << 20));
     buf_init(&in->scratch, 4u << 20);
-    in->max_records = (size_t)conf->batch_rows;
     in->lim.min_ts_us = 946684800LL * ETIME_US_PER_SEC; /* 2000-01-01 */
     uv_timer_init(loop, &in->tick);
     uv_timer_init(loop, &in->retry);
@@ -1299,8 +1026,7 @@ int ingest_start(struct ingest *in)
         .on_published = ingest__on_published,
         .on_burst_end = ingest__on_burst_end,
     };
-    struct db_opts dopt = {
-        .dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = INGEST_SQL_STAGE};
+    struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = ITX_SQL_STAGE};
     struct db_cbs dc = {.on_state = ingest__on_db_state};
     char client_id[CFG_STR_MAX + 16];
     int rc;
@@ -1404,7 +1130,7 @@ static void ingest__finish_stop(struct ingest *in)
 
     if (in->closing)
         return;
-    if (in->bstate == B_RUNNING && uv_now(in->loop) < in->stop_deadline)
+    if (itx_running(&in->tx) && uv_now(in->loop) < in->stop_deadline)
         return; /* the commit callback calls back here */
     if (outbox_len(&in->ob) && mq_connected(in->mq) && uv_now(in->loop) < in->stop_deadline)
         return; /* on_published calls back here through kick */
@@ -1467,7 +1193,7 @@ void ingest_free(struct ingest *in)
     rd_out_close(&in->rd);
     latest_close(&in->lat);
     batch_close(&in->bat);
-    buf_close(&in->lstage);
+    itx_close(&in->tx);
     buf_close(&in->scratch);
     free(in);
 }

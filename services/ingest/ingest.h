@@ -1,7 +1,7 @@
 /* ingest: the eco-ingest service. Readings arrive on eco/v1/in/{device}
  * (shared subscription), are appended to the local spool and flushed before
  * the broker is acknowledged, then read back in order, checked against the
- * registry and stored in batches (batch.h): one transaction per batch COPYs the
+ * registry and stored in batches (batch.h): one transaction per batch (itx.h) COPYs the
  * readings into obs.reading (through a staging table and ON CONFLICT DO
  * NOTHING when the batch holds a repeat) and stores track points, dead
  * letters and the spool position. After the commit the normalized readings

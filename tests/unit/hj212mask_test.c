@@ -1,7 +1,7 @@
-/* hj212gw_mask: credentials (PW=, NewPW=, pw=, ...=password) lose their
+/* hj212rec_mask: credentials (PW=, NewPW=, pw=, ...=password) lose their
  * value and a masked frame its CRC; everything else is kept byte for byte;
  * the output bound holds for the worst case. */
-#include "hj212gw.h"
+#include "hj212rec.h"
 
 #include "check.h"
 #include "hj212.h"
@@ -10,7 +10,7 @@
 
 static const char *mask(struct buf *b, const char *in)
 {
-    CHECK_EQ_INT(hj212gw_mask(in, strlen(in), b), 0);
+    CHECK_EQ_INT(hj212rec_mask(in, strlen(in), b), 0);
     CHECK_EQ_INT(strlen(b->p), b->len);
     return b->p;
 }
@@ -41,9 +41,9 @@ static void test_mask(void)
     /* a truncated frame (value runs to the end) */
     CHECK_EQ_STR(mask(&b, "##0101QN=1;PW=12"), "##0101QN=1;PW=***");
 
-    CHECK(hj212gw_secret_key("PW", 2) && hj212gw_secret_key("NewPW", 5) &&
-          hj212gw_secret_key("password", 8) && !hj212gw_secret_key("MN", 2) &&
-          !hj212gw_secret_key("w", 1));
+    CHECK(hj212rec_secret_key("PW", 2) && hj212rec_secret_key("NewPW", 5) &&
+          hj212rec_secret_key("password", 8) && !hj212rec_secret_key("MN", 2) &&
+          !hj212rec_secret_key("w", 1));
 
     /* the worst case stays within 2 * len + 1 */
     {
@@ -53,14 +53,14 @@ static void test_mask(void)
             memcpy(in + n, "pw=;", 4);
             n += 4;
         }
-        CHECK_EQ_INT(hj212gw_mask(in, n, &b), 0);
+        CHECK_EQ_INT(hj212rec_mask(in, n, &b), 0);
         CHECK_EQ_INT(b.len, n / 4 * 7);
     }
     /* a buffer too small says so */
     {
         struct buf small;
         buf_init(&small, 8);
-        CHECK_EQ_INT(hj212gw_mask("QN=1;PW=123456;MN=2", 19, &small), -E2BIG);
+        CHECK_EQ_INT(hj212rec_mask("QN=1;PW=123456;MN=2", 19, &small), -E2BIG);
         buf_close(&small);
     }
     buf_close(&b);
