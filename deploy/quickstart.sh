@@ -311,9 +311,10 @@ Watch stored readings, latest values and alarms (read-only integrator account):
 Publish a reading as device dev-air-dh01 (site air-dh01):
   mosquitto_pub $mq -q 1 -u $ECO_MQTT_DEVICE_USER -P $(shq "$ECO_MQTT_DEVICE_PASSWORD") -t eco/v1/in/dev-air-dh01 -m $(shq "$pub")
 
-Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS):
+Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS; the AQI per HJ 633-2012):
   psql $(shq "$(pg_dsn analyst)") -c "SELECT code, kind, latest_at, open_alarms FROM rpt.site ORDER BY latest_at DESC NULLS LAST LIMIT 10"
   psql $(shq "$(pg_dsn analyst)") -c "SELECT ts, value, unit, flag FROM rpt.reading WHERE site = 'air-dh01' AND param = 'pm25' AND ts >= now() - interval '1 day' ORDER BY ts"
+  psql $(shq "$(pg_dsn analyst)") -c "SELECT hour, aqi, primary_pollutants, category FROM rpt.aqi_hourly WHERE site = 'air-dh01' AND hour >= now() - interval '1 day' ORDER BY hour"
 
 Open alarms and the system's status (ecoctl):
   ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL alarm list --open

@@ -49,7 +49,11 @@ for n in 1 2; do
     r=$(bash -c "$l" 2>&1) || eco_fail "psql line $n failed: $r"
     grep -qE '(air-dh01|value|^ *[a-z]+-[a-z0-9-]+ +\|)' <<<"$r" || eco_fail "psql line $n: $r"
 done
-eco_pass "the printed psql lines work"
+l=$(line psql 3)
+r=$(bash -c "$l" 2>&1) || eco_fail "psql line 3 failed: $r"
+grep -qE '^ *20[0-9][0-9]-[0-9-]+ [0-9:+]+ +\| +[0-9]+ +\| +\{[a-z0-9,]*\} +\| +[^ ]' <<<"$r" ||
+    eco_fail "psql line 3: no hourly AQI of air-dh01 over the simulated day: $r"
+eco_pass "the printed psql lines work (the third: hourly AQI over the simulated day)"
 for n in 1 2; do
     l=$(line ECO_PG_DSN= "$n")
     r=$(bash -c "$l" 2>&1) || eco_fail "ecoctl line $n failed: $l: $r"
