@@ -14,8 +14,12 @@ ALTER TABLE core.device ADD COLUMN broker_hash text
     CHECK (broker_hash ~ '^\$7\$[0-9]{1,7}\$[A-Za-z0-9+/=]{4,128}\$[A-Za-z0-9+/=]{4,255}$');
 COMMENT ON COLUMN core.device.broker_hash IS
     'mosquitto PBKDF2-SHA512 hash of an MQTT device''s password (its broker account); NULL: no account';
--- core.device is granted per column (0007): nobody reads the new column
--- until granted here.
+-- core.device is granted per column (0007), except to eco_ingest, which still
+-- held the table-wide SELECT of 0004 and so would read every new column: it
+-- gets the columns it reads (the gateway checks password_hash), not this one.
+REVOKE SELECT ON core.device FROM eco_ingest;
+GRANT SELECT (id, code, site, protocol, password_hash, hj212_st, active) ON core.device
+    TO eco_ingest;
 GRANT SELECT (broker_hash), UPDATE (broker_hash) ON core.device TO eco_ctl;
 
 CREATE TABLE core.account (
