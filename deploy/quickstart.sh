@@ -152,6 +152,10 @@ shq() { # single-quoted for a shell
 # passwords are kept in DIR/quickstart.env, so a second run keeps them.
 ROLES=(admin dispatcher department analyst integrator)
 QS_DEPARTMENT=ZS-EEB-DH # a department of deploy/sample
+# The sample's MQTT device with a broker account of its own (its password is
+# in deploy/sample/devices.csv; registry load creates the account).
+QS_DEVICE=dev-air-dh01
+QS_DEVICE_PW=$(awk -F, -v d="$QS_DEVICE" '$1 == d { print $4 }' "$SRC/deploy/sample/devices.csv" 2>/dev/null || true)
 people_passwords() {
     local r R p
     for r in "${ROLES[@]}"; do
@@ -195,6 +199,8 @@ write_env() {
         echo "export ECO_PG_ANALYST_DSN=$(shq "$(pg_dsn analyst)")"
         echo "export ECO_PG_CTL_DSN=$(shq "$(pg_dsn ctl)")"
         echo "export ECOCTL=$(shq "$ECOCTL")"
+        echo "export ECO_QS_DEVICE_USER='$QS_DEVICE'"
+        echo "export ECO_QS_DEVICE_PASSWORD=$(shq "$QS_DEVICE_PW")"
         for r in "${ROLES[@]}"; do
             R=${r^^}
             v="QS_PW_$R"
@@ -349,8 +355,8 @@ Copy and paste (every password below is also in $QS_ENV):
 Watch stored readings, latest values and alarms (read-only integrator account):
   mosquitto_sub $mq -u $ECO_MQTT_INTEGRATOR_USER -P $(shq "$ECO_MQTT_INTEGRATOR_PASSWORD") -t 'eco/v1/obs/#' -t 'eco/v1/latest/+/pm25' -t 'eco/v1/alarm/#' -v
 
-Publish a reading as device dev-air-dh01 (site air-dh01):
-  mosquitto_pub $mq -q 1 -u $ECO_MQTT_DEVICE_USER -P $(shq "$ECO_MQTT_DEVICE_PASSWORD") -t eco/v1/in/dev-air-dh01 -m $(shq "$pub")
+Publish a reading as device $QS_DEVICE (site air-dh01), with its own account (it may publish only to eco/v1/in/$QS_DEVICE):
+  mosquitto_pub $mq -q 1 -u $QS_DEVICE -P $(shq "$QS_DEVICE_PW") -t eco/v1/in/$QS_DEVICE -m $(shq "$pub")
 
 Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS):
   psql $(shq "$(pg_dsn analyst)") -c "SELECT code, kind, latest_at, open_alarms FROM rpt.site ORDER BY latest_at DESC NULLS LAST LIMIT 10"

@@ -27,7 +27,7 @@ set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 ACL_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mosquitto/acl
 SVC_ACCOUNT=${ECO_STACK_USER:-ecowatch}
-MQTT_USERS=(admin ingest detect dispatch gep report sim device integrator)
+MQTT_USERS=(admin ingest detect dispatch gep report sim integrator)
 PG_ROLES=(ingest detect dispatch gep report ctl analyst)
 # Where a stack's unix socket goes when DIR is too deep for sun_path (107 bytes).
 SOCK_MAX=90

@@ -21,12 +21,18 @@ qs() {
     env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
         ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
 }
+# in the background: the job is quickstart.sh itself (exec), so the kill
+# below reaches it instead of orphaning it in its foreground loop
+qs_bg() {
+    exec env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
+        ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
+}
 cleanup() {
     qs --stop --dir "$D" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-qs --dir "$D" >"$out" 2>&1 &
+qs_bg --dir "$D" >"$out" 2>&1 &
 qs_pid=$!
 ready() { grep -q '^(ready in' "$out"; }
 eco_wait_until 300 ready || eco_fail "quickstart not ready: $(tail -30 "$out")"
