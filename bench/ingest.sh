@@ -53,7 +53,7 @@ sleep 1
 kill -TERM "$ingest_pid"; wait "$ingest_pid" || true; ingest_pid=
 # 2. queue N readings in the broker
 MSGS=$((N / V))
-pub=$(ECO_MQTT_USER=$ECO_MQTT_DEVICE_USER ECO_MQTT_PASSWORD=$ECO_MQTT_DEVICE_PASSWORD \
+pub=$(ECO_MQTT_USER=$ECO_MQTT_SIM_USER ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD \
     "$BUILD/bench/bench_ingest" --count "$MSGS" --devices "$D" --prefix bench --values "$V")
 echo "queued:  $pub"
 # 3. drain, with the CPU time the broker and PostgreSQL spend meanwhile

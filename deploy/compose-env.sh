@@ -17,7 +17,7 @@ echo "ECO_PG_ADMIN_PASSWORD=$(pw)"
 for r in INGEST DETECT DISPATCH GEP REPORT CTL ANALYST; do
     echo "ECO_PG_${r}_PASSWORD=$(pw)"
 done
-for u in ADMIN INGEST DETECT DISPATCH GEP REPORT SIM DEVICE INTEGRATOR; do
+for u in ADMIN INGEST DETECT DISPATCH GEP REPORT SIM INTEGRATOR; do
     echo "ECO_MQTT_${u}_PASSWORD=$(pw)"
 done
 echo "# 1: load deploy/sample into the registry on start (demo installations)"

@@ -148,10 +148,49 @@ shq() { # single-quoted for a shell
     printf "'%s'" "${1//\'/\'\\\'\'}"
 }
 
+# One personal broker account per role (docs/SECURITY.md), qs-<role>. The
+# passwords are kept in DIR/quickstart.env, so a second run keeps them.
+ROLES=(admin dispatcher department analyst integrator)
+QS_DEPARTMENT=ZS-EEB-DH # a department of deploy/sample
+# The sample's MQTT device with a broker account of its own (its password is
+# in deploy/sample/devices.csv; registry load creates the account).
+QS_DEVICE=dev-air-dh01
+QS_DEVICE_PW=$(awk -F, -v d="$QS_DEVICE" '$1 == d { print $4 }' "$SRC/deploy/sample/devices.csv" 2>/dev/null || true)
+people_passwords() {
+    local r R p
+    for r in "${ROLES[@]}"; do
+        R=${r^^}
+        p=""
+        [ -f "$QS_ENV" ] &&
+            p=$(sed -n "s/^export ECO_QS_${R}_PASSWORD='\([A-Za-z0-9]\{8,64\}\)'$/\1/p" "$QS_ENV")
+        [ -n "$p" ] || p=$(head -c 64 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9' | head -c 20)
+        printf -v "QS_PW_$R" '%s' "$p"
+    done
+}
+
+# Creates (or re-sets) the accounts; each change renders and reloads the
+# broker (ECO_BROKER_AUTH_DIR and ECO_BROKER_PID_FILE come from the stack).
+people_accounts() {
+    local r R pw v
+    local -a dept
+    for r in "${ROLES[@]}"; do
+        R=${r^^}
+        v="QS_PW_$R"
+        pw=${!v}
+        dept=()
+        [ "$r" = department ] && dept=(--department "$QS_DEPARTMENT")
+        printf '%s\n' "$pw" | ECO_PG_DSN=$ECO_PG_ADMIN_DSN "$ECOCTL" user add "qs-$r" --role "$r" \
+            "${dept[@]}" --password-stdin >/dev/null 2>&1 ||
+            printf '%s\n' "$pw" | ECO_PG_DSN=$ECO_PG_ADMIN_DSN "$ECOCTL" user passwd "qs-$r" \
+                --password-stdin >/dev/null ||
+            die "ecoctl user add qs-$r failed"
+    done
+}
+
 # DIR/quickstart.env: the stack's env plus what the quick start adds. Every
 # command the summary prints works after sourcing it.
 write_env() {
-    local tmp=$QS_ENV.tmp
+    local tmp=$QS_ENV.tmp r R v
     {
         echo "# written by deploy/quickstart.sh; source it: . $(shq "$QS_ENV")"
         echo ". $(shq "$DIR/env")"
@@ -160,6 +199,14 @@ write_env() {
         echo "export ECO_PG_ANALYST_DSN=$(shq "$(pg_dsn analyst)")"
         echo "export ECO_PG_CTL_DSN=$(shq "$(pg_dsn ctl)")"
         echo "export ECOCTL=$(shq "$ECOCTL")"
+        echo "export ECO_QS_DEVICE_USER='$QS_DEVICE'"
+        echo "export ECO_QS_DEVICE_PASSWORD=$(shq "$QS_DEVICE_PW")"
+        for r in "${ROLES[@]}"; do
+            R=${r^^}
+            v="QS_PW_$R"
+            echo "export ECO_QS_${R}_USER='qs-$r'"
+            echo "export ECO_QS_${R}_PASSWORD=$(shq "${!v}")"
+        done
     } >"$tmp"
     mv -f "$tmp" "$QS_ENV"
 }
@@ -285,7 +332,7 @@ count() { # TABLE -> row count, or "-" when the table does not exist (yet)
 }
 
 summary() {
-    local t ts mq pub
+    local t ts mq pub r v
     say "ecowatch is running"
     printf '  %-18s %s\n' "data in" "$DIR"
     for t in core.site core.device core.param obs.reading obs.latest obs.deadletter; do
@@ -308,8 +355,8 @@ Copy and paste (every password below is also in $QS_ENV):
 Watch stored readings, latest values and alarms (read-only integrator account):
   mosquitto_sub $mq -u $ECO_MQTT_INTEGRATOR_USER -P $(shq "$ECO_MQTT_INTEGRATOR_PASSWORD") -t 'eco/v1/obs/#' -t 'eco/v1/latest/+/pm25' -t 'eco/v1/alarm/#' -v
 
-Publish a reading as device dev-air-dh01 (site air-dh01):
-  mosquitto_pub $mq -q 1 -u $ECO_MQTT_DEVICE_USER -P $(shq "$ECO_MQTT_DEVICE_PASSWORD") -t eco/v1/in/dev-air-dh01 -m $(shq "$pub")
+Publish a reading as device $QS_DEVICE (site air-dh01), with its own account (it may publish only to eco/v1/in/$QS_DEVICE):
+  mosquitto_pub $mq -q 1 -u $QS_DEVICE -P $(shq "$QS_DEVICE_PW") -t eco/v1/in/$QS_DEVICE -m $(shq "$pub")
 
 Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS; the AQI per HJ 633-2012):
   psql $(shq "$(pg_dsn analyst)") -c "SELECT code, kind, latest_at, open_alarms FROM rpt.site ORDER BY latest_at DESC NULLS LAST LIMIT 10"
@@ -319,6 +366,15 @@ Query as an analyst (read-only, Beijing time; rpt.site is one layer for QGIS; th
 Open alarms and the system's status (ecoctl):
   ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL alarm list --open
   ECO_PG_DSN=$(shq "$(pg_dsn ctl)") ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_ADMIN_USER ECO_MQTT_PASSWORD=$(shq "$ECO_MQTT_ADMIN_PASSWORD") $ECOCTL status
+
+Personal broker accounts, one per role (what each may do: docs/SECURITY.md;
+manage them with: ecoctl user add|list|passwd|disable|role):
+EOF
+    for r in "${ROLES[@]}"; do
+        v="QS_PW_${r^^}"
+        printf '  %-16s %-24s %s\n' "qs-$r" "$r$([ "$r" = department ] && echo " ($QS_DEPARTMENT)")" "${!v}"
+    done
+    cat <<EOF
 
 Or source the settings first (the README's examples use them):
   . $(shq "$QS_ENV")
@@ -356,6 +412,7 @@ source "$DIR/env"
 HJ212_PORT=$(hj212_port)
 [ -n "$HJ212_PORT" ] || exit 1
 HJ212_ADDR=127.0.0.1:$HJ212_PORT
+people_passwords
 write_env
 trap 'stop_all; exit 130' INT
 trap 'stop_all; exit 143' TERM
@@ -374,6 +431,8 @@ if [ -n "$(ls -A "$SRC/deploy/sample" 2>/dev/null)" ]; then
         ECO_MQTT_PASSWORD=$ECO_MQTT_ADMIN_PASSWORD \
         "$ECOCTL" registry load "$SRC/deploy/sample" ||
         die "ecoctl registry load deploy/sample failed"
+    say "personal accounts, one per role"
+    people_accounts
 else
     echo "quickstart: deploy/sample is empty; no registry loaded"
 fi

@@ -27,7 +27,7 @@ set -euo pipefail
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 ACL_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mosquitto/acl
 SVC_ACCOUNT=${ECO_STACK_USER:-ecowatch}
-MQTT_USERS=(admin ingest detect dispatch gep report sim device integrator)
+MQTT_USERS=(admin ingest detect dispatch gep report sim integrator)
 PG_ROLES=(ingest detect dispatch gep report ctl analyst)
 # Where a stack's unix socket goes when DIR is too deep for sun_path (107 bytes).
 SOCK_MAX=90
@@ -165,6 +165,8 @@ write_env() {
             echo "export ECO_MQTT_WS_PORT='$STACK_WS_PORT'"
             echo "export ECO_MQTT_URL='mqtt://127.0.0.1:$STACK_MQTT_PORT'"
             echo "export ECO_MQTT_WS_URL='ws://127.0.0.1:$STACK_WS_PORT'"
+            echo "export ECO_BROKER_AUTH_DIR=$(shq "$(mq_authdir)")"
+            echo "export ECO_BROKER_PID_FILE=$(shq "$(mq_pidfile)")"
             for u in "${MQTT_USERS[@]}"; do
                 U=${u^^}
                 echo "export ECO_MQTT_${U}_USER='$u'"
@@ -313,22 +315,45 @@ mq_probe() {
         -i "stack-probe-$$" -q 1 -t ecowatch/stack/probe -n >/dev/null 2>&1
 }
 
+# The broker's accounts live in DIR/broker (ECO_BROKER_AUTH_DIR):
+#   services.passwd, services.acl  the service accounts (below) and their
+#                                  rights (deploy/mosquitto/acl)
+#   passwd, acl                    what mosquitto reads: the services plus the
+#                                  devices and people `ecoctl` renders from the
+#                                  database (docs/SECURITY.md)
+mq_authdir() { printf '%s' "$STACK_RUNDIR/broker"; }
+
+# Written on every broker start from the passwords in the state file, so an
+# edited deploy/mosquitto/acl reaches the stack at its next start; passwd and
+# acl are created from them when missing and otherwise left as ecoctl last
+# rendered them (run `ecoctl broker sync` to merge a changed services.acl).
 mq_write_files() {
-    local rd=$STACK_RUNDIR u
-    {
+    local ad u
+    ad=$(mq_authdir)
+    mkdir -p "$ad"
+    chmod 750 "$ad"
+    chown "$SVC_USER:$SVC_GROUP" "$ad"
+    (
+        umask 077
         for u in "${MQTT_USERS[@]}"; do
             echo "$u:$(pw_var "mqtt_$u")"
-        done
-    } >"$rd/mosquitto.passwd"
-    chmod 600 "$rd/mosquitto.passwd"
-    mosquitto_passwd -U "$rd/mosquitto.passwd" || die "mosquitto_passwd failed"
-    chown "$SVC_USER:$SVC_GROUP" "$rd/mosquitto.passwd"
-
-    # One ACL for every deployment: deploy/mosquitto/acl (the contract's
-    # topic table, one account per service).
-    cp "$ACL_SRC" "$rd/mosquitto.acl"
-    chmod 600 "$rd/mosquitto.acl"
-    chown "$SVC_USER:$SVC_GROUP" "$rd/mosquitto.acl"
+        done >"$ad/.services.passwd.tmp"
+    )
+    mosquitto_passwd -U "$ad/.services.passwd.tmp" || die "mosquitto_passwd failed"
+    cp "$ACL_SRC" "$ad/.services.acl.tmp"
+    # 640 and the broker's group: ecoctl keeps a file's mode and group when it
+    # renders, so the broker can read what an operator (or root) wrote.
+    chmod 640 "$ad/.services.passwd.tmp" "$ad/.services.acl.tmp"
+    chown "$SVC_USER:$SVC_GROUP" "$ad/.services.passwd.tmp" "$ad/.services.acl.tmp"
+    mv -f "$ad/.services.passwd.tmp" "$ad/services.passwd"
+    mv -f "$ad/.services.acl.tmp" "$ad/services.acl"
+    for u in passwd acl; do
+        if [ ! -f "$ad/$u" ]; then
+            cp -p "$ad/services.$u" "$ad/$u"
+        fi
+    done
+    # stacks made before DIR/broker existed
+    rm -f "$STACK_RUNDIR/mosquitto.passwd" "$STACK_RUNDIR/mosquitto.acl"
 }
 
 mq_write_conf() {
@@ -340,8 +365,11 @@ user $SVC_USER
 pid_file $rd/mosquitto/mosquitto.pid
 
 allow_anonymous false
-password_file $rd/mosquitto.passwd
-acl_file $rd/mosquitto.acl
+# generated: the services (deploy/mosquitto/acl) plus the devices and people
+# of the database, rendered by ecoctl (ECO_BROKER_AUTH_DIR) and reloaded with
+# SIGHUP (ECO_BROKER_PID_FILE); docs/SECURITY.md
+password_file $rd/broker/passwd
+acl_file $rd/broker/acl
 
 persistence true
 persistence_location $rd/mosquitto/
@@ -512,9 +540,9 @@ cmd_up() {
     fi
     if [ "$fresh" = 1 ]; then
         pg_bootstrap
-        mq_write_files
     fi
     if ! mq_running; then
+        mq_write_files
         mq_start 1
     fi
     STACK_READY=1
@@ -564,6 +592,7 @@ need_stack() {
 cmd_restart_mqtt() {
     need_stack
     mq_stop
+    mq_write_files
     mq_start 0
     say "mosquitto restarted on 127.0.0.1:$STACK_MQTT_PORT"
 }

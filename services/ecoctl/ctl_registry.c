@@ -6,6 +6,7 @@
  * stages, checks and upserts in one transaction, rgout prints. */
 #include "ecoctl.h"
 
+#include "bauth.h"
 #include "rg.h"
 #include "rgdb.h"
 #include "rgout.h"
@@ -17,6 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* MQTT devices' broker hashes, inside the load's transaction (docs/SECURITY.md). */
+static int ctl_registry__broker_hashes(PGconn *c, char *why, size_t cap)
+{
+    long hashed;
+    return bauth_stage_devices(c, &hashed, why, cap);
+}
 
 static int ctl_registry__load_dir(const struct ctl_opts *o, const char *dir, bool dry_run)
 {
@@ -31,6 +39,7 @@ static int ctl_registry__load_dir(const struct ctl_opts *o, const char *dir, boo
     }
     clock_gettime(CLOCK_MONOTONIC, &t0);
     rg_load_init(L, dir, dry_run);
+    L->before_commit = ctl_registry__broker_hashes;
     rc = rgread_scan_dir(L);
     if (rc == 0)
         rgread_files(L);
@@ -55,6 +64,9 @@ static int ctl_registry__load_dir(const struct ctl_opts *o, const char *dir, boo
         rgout_text(L, rc, secs, stdout, stderr);
     if (rc == 0)
         ret = CTL_OK;
+    /* then the broker's files, rendered and reloaded (ECO_BROKER_AUTH_DIR) */
+    if (rc == 0 && !dry_run && bauth_registry_loaded(L->c, o->broker_auth_dir, o->broker_pid_file))
+        ret = CTL_REFUSED;
     rg_load_free(L);
     free(L);
     return ret;

@@ -13,6 +13,7 @@ struct ctl_opts {
     bool json;                                        /* --json: machine output on stdout */
     const char *pgdsn;                                /* ECO_PG_DSN (may be NULL when unset) */
     const char *mqtt_url, *mqtt_user, *mqtt_password; /* ECO_MQTT_* (may be NULL) */
+    const char *broker_auth_dir, *broker_pid_file;    /* ECO_BROKER_* (may be NULL) */
 };
 
 /* argv[0] is the verb; argc counts from it. Global options are already
@@ -24,6 +25,8 @@ int ctl_hj212(const struct ctl_opts *o, int argc, char **argv);
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_detect(const struct ctl_opts *o, int argc, char **argv);
 int ctl_alarm(const struct ctl_opts *o, int argc, char **argv);
+int ctl_user(const struct ctl_opts *o, int argc, char **argv);
+int ctl_broker(const struct ctl_opts *o, int argc, char **argv);
 
 /* Connects with ECO_PG_DSN (blocking: ecoctl is a CLI, not a loop service).
  * Prints the reason to stderr and returns NULL on failure. */

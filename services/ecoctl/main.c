@@ -22,6 +22,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"status", ctl_status, "status                         services, counts, latest data"},
     {"detect", ctl_detect, "detect replay --from T --to T  run the rules over stored readings"},
     {"alarm", ctl_alarm, "alarm list|ack ...             alarms: list, acknowledge"},
+    {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
+    {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
 };
 
 static void ctl__usage(FILE *out)
@@ -29,7 +31,8 @@ static void ctl__usage(FILE *out)
     fprintf(out, "Usage: ecoctl [--json] <noun> <verb> [args]\n\n");
     for (size_t i = 0; i < sizeof(ctl__nouns) / sizeof(ctl__nouns[0]); i++)
         fprintf(out, "  ecoctl %s\n", ctl__nouns[i].help);
-    fprintf(out, "\nSettings: ECO_PG_DSN, ECO_MQTT_URL, ECO_MQTT_USER, ECO_MQTT_PASSWORD.\n"
+    fprintf(out, "\nSettings: ECO_PG_DSN, ECO_MQTT_URL, ECO_MQTT_USER, ECO_MQTT_PASSWORD,\n"
+                 "ECO_BROKER_AUTH_DIR, ECO_BROKER_PID_FILE.\n"
                  "Exit status: 0 success, 1 refused or failed, 2 bad usage.\n");
 }
 
@@ -80,6 +83,8 @@ int main(int argc, char **argv)
     o.mqtt_url = getenv("ECO_MQTT_URL");
     o.mqtt_user = getenv("ECO_MQTT_USER");
     o.mqtt_password = getenv("ECO_MQTT_PASSWORD");
+    o.broker_auth_dir = getenv("ECO_BROKER_AUTH_DIR");
+    o.broker_pid_file = getenv("ECO_BROKER_PID_FILE");
     for (size_t k = 0; k < sizeof(ctl__nouns) / sizeof(ctl__nouns[0]); k++) {
         if (strcmp(argv[i], ctl__nouns[k].name) == 0) {
             /* --json may also follow the noun and verb */

@@ -50,6 +50,14 @@ env_up() {
         umask 077
         cat "$envdir/stack/env"
         echo "export ECO_TEST_TEMPLATE='eco_template'"
+        # Tests share one broker but each has its own database: an ecoctl
+        # that rendered the broker's accounts from one test's database would
+        # take away another's. Only a test that asks for it renders
+        # (ECO_BROKER_AUTH_DIR=$ECO_TEST_BROKER_AUTH_DIR, one test at a time:
+        # RESOURCE_LOCK eco_broker_auth in tests/CMakeLists.txt).
+        echo 'export ECO_TEST_BROKER_AUTH_DIR="$ECO_BROKER_AUTH_DIR"'
+        echo 'export ECO_TEST_BROKER_PID_FILE="$ECO_BROKER_PID_FILE"'
+        echo "unset ECO_BROKER_AUTH_DIR ECO_BROKER_PID_FILE"
     ) >"$envdir/env.tmp"
     mv -f "$envdir/env.tmp" "$envdir/env"
     echo "env.sh: test environment ready in $((SECONDS - t0)) s: $envdir/env"

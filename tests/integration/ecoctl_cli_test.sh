@@ -19,7 +19,9 @@ dead_port=$(free_port)
 
 # 1. help everywhere, without a database or a broker
 for cmd in "db" "db migrate" "registry" "registry load" "import" "import readings" "hj212" \
-    "hj212 check" "status" "detect" "detect replay" "alarm" "alarm list" "alarm ack"; do
+    "hj212 check" "status" "detect" "detect replay" "alarm" "alarm list" "alarm ack" \
+    "user" "user add" "user list" "user passwd" "user disable" "user enable" "user role" \
+    "broker" "broker sync"; do
     for h in --help -h; do
         rc=0
         # shellcheck disable=SC2086

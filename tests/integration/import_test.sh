@@ -29,7 +29,7 @@ $p-s2,pm25,day,2099-06-01T00:00:00+08:00,3,,
 $p-s2,so2,day,2024-06-01T00:00:00+08:00,3,,ppm
 $p-s2,so2,day,2024-06-01T00:00:00+08:00,11,,mg/m3
 CSV
-eco_mqtt_as device
+eco_mqtt_as sim
 rc=0
 out=$("$(eco_bin ecoctl)" import readings "$csv" 2>"$ECO_TEST_TMP/err") || rc=$?
 err=$(cat "$ECO_TEST_TMP/err")

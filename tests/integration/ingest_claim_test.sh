@@ -13,7 +13,7 @@ export ECO_EXPECTED_ERRORS='another eco-ingest is|the spool belongs to another d
 eco_db_new t_ingest_claim
 p="tc$$"
 ingest_registry "$p"
-pub() { eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d0" -m "{\"ts\": \"2021-06-01T0$1:00:00+08:00\", \"period\": \"hour\", \"values\": {\"pm25\": $1}}"; }
+pub() { eco_mqtt_pub sim -q 1 -t "eco/v1/in/$p-d0" -m "{\"ts\": \"2021-06-01T0$1:00:00+08:00\", \"period\": \"hour\", \"values\": {\"pm25\": $1}}"; }
 stored() { eco_psql "SELECT count(*) FROM obs.reading r JOIN core.site s ON s.id = r.site_id WHERE s.code = '$p-s0'"; }
 
 # a second eco-ingest that must refuse to run: NAME INSTANCE SPOOL MESSAGE

@@ -26,7 +26,7 @@ ingest_registry "$p"
 ingest_bench_registry "$p-b" 100
 ingest_start ingest "$p"
 
-eco_mqtt_as device
+eco_mqtt_as sim
 eco_spawn pub "$(eco_bin bench_ingest)" --count "$N" --devices 100 --prefix "$p-b"
 pubdone() { grep -q '^published=' "$(eco_log pub)"; }
 
@@ -67,7 +67,7 @@ eco_pass "obs.latest holds the newest reading of every device after the SIGKILLs
 # restarted service reads those spool records again for their latest values.
 eco_kill ingest TERM
 ingest_start ingest "$p" ECO_INGEST_LATEST_FLUSH_MS=600000
-eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d3" \
+eco_mqtt_pub sim -q 1 -t "eco/v1/in/$p-d3" \
     -m '{"ts": "2021-07-01T08:00:00+08:00", "period": "hour", "values": {"pm25": 42}}'
 eco_wait_until 20 eco_psql_is 1 "SELECT count(*) FROM rpt.reading WHERE site = '$p-s3' AND value = 42"
 sleep 0.5

@@ -52,7 +52,7 @@ t0 = datetime.datetime(2021, 1, 1, tzinfo=datetime.timezone.utc)
 for i in range(int(sys.argv[1])):
     ts = (t0 + datetime.timedelta(minutes=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
     print("{\"ts\":\"%s\",\"period\":\"min\",\"values\":{\"pm25\":%d,\"pm10\":%d,\"so2\":3,\"no2\":4,\"o3\":5,\"co\":0.5}}" % (ts, i % 900, i % 1500))
-' "$N" | eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d0" -l &
+' "$N" | eco_mqtt_pub sim -q 1 -t "eco/v1/in/$p-d0" -l &
 pubpid=$!
 
 # (the message, or before the fix the error it caused)

@@ -18,7 +18,7 @@ p="to$$"
 ingest_registry "$p"
 ingest_bench_registry "$p-b" 50
 ingest_start ingest "$p"
-eco_mqtt_as device
+eco_mqtt_as sim
 bench=$(eco_bin bench_ingest)
 count() { ingest_count "$p-b"; }
 

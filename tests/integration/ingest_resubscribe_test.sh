@@ -26,7 +26,7 @@ t0 = datetime.datetime(2021, 1, 1, tzinfo=datetime.timezone.utc)
 for i in range(int(sys.argv[1]), int(sys.argv[1]) + int(sys.argv[2])):
     ts = (t0 + datetime.timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:%SZ")
     print("{\"ts\": \"%s\", \"period\": \"hour\", \"values\": {\"pm25\": %d}}" % (ts, i % 500))
-' "$from" "$N" | eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d0" -l
+' "$from" "$N" | eco_mqtt_pub sim -q 1 -t "eco/v1/in/$p-d0" -l
 }
 
 counter() { # NAME: from the retained status of this instance

@@ -17,7 +17,7 @@ eco_spawn watch eco_mqtt_sub admin -i "$p-watch" -q 1 -W 60 -v \
     -t "eco/v1/obs/$p-s0" -t "eco/v1/obs/$p-m" -t "eco/v1/dlq/ingest" -t "eco/v1/latest/$p-s0/+"
 ingest_start ingest "$p"
 
-pub() { eco_mqtt_pub device -q 1 -t "eco/v1/in/$1" -m "$2"; }
+pub() { eco_mqtt_pub sim -q 1 -t "eco/v1/in/$1" -m "$2"; }
 # the contract's example message, with a unit to convert
 pub "$p-d0" '{"ts": "2021-06-01T08:00:00+08:00", "period": "hour",
   "values": {"pm25": 35.2, "so2": {"v": 0.008, "flag": "N", "unit": "mg/m3"}, "co": {"v": 0.9, "flag": "D"}}}'

@@ -13,7 +13,7 @@ eco_db_new t_ingest_topics
 p="tt$$"
 ingest_registry "$p"
 
-pub() { eco_mqtt_pub device -q 1 -t "$1" -m "$2"; }
+pub() { eco_mqtt_pub sim -q 1 -t "$1" -m "$2"; }
 msg() { printf '{"ts": "2021-06-01T%02d:00:00+08:00", "period": "hour", "values": {"pm25": %d}}' "$1" "$1"; }
 dead() { eco_psql "SELECT count(*) FROM obs.deadletter WHERE source = '$1'"; }
 

@@ -2,7 +2,8 @@
 # deploy/quickstart.sh as a new user runs it (on this build, one hour of
 # backfill instead of 24, its own stack in a temporary directory):
 #   1. the summary's mosquitto_pub, mosquitto_sub, psql and ecoctl lines run
-#      as printed, and what is published is stored and seen;
+#      as printed, and what is published is stored and seen; the personal
+#      account it prints for each role connects;
 #   2. quickstart.env holds the HJ 212 port the gateway listens on, and the
 #      README's examples run after sourcing it;
 #   3. the simulator keeps running live (pid file), --stop ends it with the
@@ -20,12 +21,18 @@ qs() {
     env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
         ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
 }
+# in the background: the job is quickstart.sh itself (exec), so the kill
+# below reaches it instead of orphaning it in its foreground loop
+qs_bg() {
+    exec env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
+        ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
+}
 cleanup() {
     qs --stop --dir "$D" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 
-qs --dir "$D" >"$out" 2>&1 &
+qs_bg --dir "$D" >"$out" 2>&1 &
 qs_pid=$!
 ready() { grep -q '^(ready in' "$out"; }
 eco_wait_until 300 ready || eco_fail "quickstart not ready: $(tail -30 "$out")"
@@ -60,6 +67,15 @@ for n in 1 2; do
 done
 grep -q 'alarm list --open' <<<"$(line ECO_PG_DSN= 1)" || eco_fail "no ecoctl alarm list --open line"
 eco_pass "the printed ecoctl alarm list --open and status lines work"
+# one personal account per role, each accepted by the broker
+port_mq=$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_PORT")
+for r in admin dispatcher department analyst integrator; do
+    pw=$(grep -E "^  qs-$r " "$out" | awk '{ print $NF }')
+    [ -n "$pw" ] || eco_fail "no qs-$r account in the summary"
+    mosquitto_pub -h 127.0.0.1 -p "$port_mq" -V mqttv5 -u "qs-$r" -P "$pw" -q 1 \
+        -t eco/v1/x/qs -m x 7>&- || eco_fail "the broker refuses the printed qs-$r account"
+done
+eco_pass "the summary's five personal accounts connect"
 
 # 2. quickstart.env and the README
 [ -f "$D/quickstart.env" ] || eco_fail "no $D/quickstart.env"

@@ -67,13 +67,13 @@ cases="$ECO_TEST_TMP/cases"
 validate cases "$p" "$cases"
 n=0
 while IFS=$'\t' read -r file dev; do
-    eco_mqtt_pub device -q 1 -t "eco/v1/in/$dev" -f "$cases/$file"
+    eco_mqtt_pub sim -q 1 -t "eco/v1/in/$dev" -f "$cases/$file"
     n=$((n + 1))
 done <"$cases/cases.tsv"
 # a last message: once its latest value is out (latest values follow the
 # stored readings within ECO_INGEST_LATEST_FLUSH_MS), everything before it
 # is stored and published
-eco_mqtt_pub device -q 1 -t "eco/v1/in/$p-d3" \
+eco_mqtt_pub sim -q 1 -t "eco/v1/in/$p-d3" \
     -m '{"ts": "2021-06-02T00:00:00+08:00", "period": "hour", "values": {"pm25": 1}}'
 eco_wait_until 30 grep -q "\"topic\":\"eco/v1/latest/$p-s3/pm25\"" "$(eco_log watch)"
 # and a status with counters (ECO_INGEST_STATUS_S=1)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Credentials stay where they are checked:
-#   1. column rights: no role but eco_ingest can read a credential column
+#   1. column rights: no role but eco_ingest (and eco_ctl, for the broker
+#      hashes) can read a credential column
 #      (core.device.password_hash, or any column named like one, in any
 #      table or view of core, obs, rpt); eco_analyst reads the rest of
 #      core.device and rpt.device; a column added to core.device later is
@@ -40,8 +41,12 @@ cred_readers() {
        AND has_column_privilege(r.oid, c.oid, a.attnum, 'SELECT')
      ORDER BY 1"
 }
-eco_assert_eq "eco_ingest core.device.password_hash" "$(cred_readers)" \
-    "only eco_ingest may read a credential column"
+# eco_ingest checks the HJ 212 loggers' passwords; eco_ctl renders the
+# broker's password file from the broker hashes (0013, docs/SECURITY.md)
+eco_assert_eq "eco_ctl core.account.broker_hash
+eco_ctl core.device.broker_hash
+eco_ingest core.device.password_hash" "$(cred_readers)" \
+    "only the role that checks a credential may read it"
 as_role() {
     local role=$1
     shift

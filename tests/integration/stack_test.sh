@@ -20,12 +20,15 @@ mosquitto_pub -h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5 -i "$id-anon" \
 eco_pass "anonymous connect refused (mosquitto_pub exit $rc)"
 
 rc=0
-eco_mqtt_pub device -P wrong-password -i "$id-badpw" -t "eco/v1/in/$id" -m x \
+eco_mqtt_pub sim -P wrong-password -i "$id-badpw" -t "eco/v1/in/$id" -m x \
     >/dev/null 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || eco_fail "a wrong password was accepted"
 eco_pass "wrong password refused"
+# every device has an account of its own now (docs/SECURITY.md)
+[ -z "${ECO_MQTT_DEVICE_USER:-}" ] || eco_fail "the stack still has the shared device account"
+eco_pass "no shared device account"
 
-# --- ACL: integrator may not publish readings, device may -------------------
+# --- ACL: integrator may not publish readings, sim (the simulator) may ---------
 # admin watches eco/v1/in/$id; the "ready" loop proves the subscription is live
 # before anything that counts is published.
 watch="$ECO_TEST_TMP/in.txt"
@@ -42,12 +45,12 @@ eco_wait_until 10 ready_seen
 rc=0
 eco_mqtt_pub integrator -i "$id-integrator" -q 1 -t "eco/v1/in/$id" -m from-integrator \
     >/dev/null 2>&1 || rc=$?
-eco_mqtt_pub device -i "$id-device" -q 1 -t "eco/v1/in/$id" -m from-device
+eco_mqtt_pub sim -i "$id-device" -q 1 -t "eco/v1/in/$id" -m from-device
 eco_wait_until 10 grep -q '^1 from-device$' "$watch"
 if grep -q from-integrator "$watch"; then
     eco_fail "integrator published to eco/v1/in/$id despite the ACL"
 fi
-eco_pass "integrator cannot publish to eco/v1/in (dropped, publisher exit $rc); device can"
+eco_pass "integrator cannot publish to eco/v1/in (dropped, publisher exit $rc); sim can"
 
 # integrator reads eco/v1/# but not eco/v1/rpc/#
 eco_spawn watch-int mosquitto_sub -h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5 \
@@ -77,7 +80,7 @@ sharelog="$(eco_log share)"
 n=0
 share_seen() {
     n=$((n + 1))
-    eco_mqtt_pub device -i "$id-dev-share" -q 1 -t "eco/v1/in/$id-share" -m "m$n"
+    eco_mqtt_pub sim -i "$id-dev-share" -q 1 -t "eco/v1/in/$id-share" -m "m$n"
     grep -q "^1 eco/v1/in/$id-share m" "$sharelog"
 }
 eco_wait_until 10 share_seen
@@ -91,12 +94,12 @@ eco_spawn share2 mosquitto_sub -h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5
     -t "\$share/$id-2/eco/v1/alarm/$id/#" -t "\$share/$id-2/eco/v1/in/$id-2" -F '%t %p' -W 60
 share2log="$(eco_log share2)"
 share2_seen() {
-    eco_mqtt_pub device -i "$id-dev-share2" -q 1 -t "eco/v1/in/$id-2" -m ready
+    eco_mqtt_pub sim -i "$id-dev-share2" -q 1 -t "eco/v1/in/$id-2" -m ready
     grep -q "^eco/v1/in/$id-2 ready$" "$share2log"
 }
 eco_wait_until 10 share2_seen
 eco_mqtt_pub admin -i "$id-alarm" -q 1 -t "eco/v1/alarm/$id/pm25" -m alarm
-eco_mqtt_pub device -i "$id-dev-share2" -q 1 -t "eco/v1/in/$id-2" -m end
+eco_mqtt_pub sim -i "$id-dev-share2" -q 1 -t "eco/v1/in/$id-2" -m end
 eco_wait_until 10 grep -q "^eco/v1/in/$id-2 end$" "$share2log"
 if grep -q "^eco/v1/alarm/" "$share2log"; then
     eco_fail "ingest received eco/v1/alarm through a shared subscription"

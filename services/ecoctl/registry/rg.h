@@ -160,6 +160,10 @@ struct rg_load {
     size_t nerrs, caperrs, nerrs_total;
     char *warns[RG_MAX_WARNINGS];
     size_t nwarns;
+    /* Called in the transaction after the upserts, before COMMIT (or the dry
+     * run's ROLLBACK); non-zero fails the load with why. ecoctl gives MQTT
+     * devices their broker hashes here (bauth_stage_devices). May be NULL. */
+    int (*before_commit)(PGconn *c, char *why, size_t cap);
 };
 
 /* Zeroes L and ties each file to its spec. dir is borrowed. */

@@ -396,6 +396,10 @@ int rgdb_run(struct rg_load *L)
             goto fail;
         F->loaded = true;
     }
+    if (L->before_commit && L->before_commit(L->c, what, sizeof what)) {
+        rg_err(L, -1, 0, "%s", what);
+        goto fail;
+    }
     if (L->dry_run)
         return rgdb__exec(L, "ROLLBACK", "rollback") ? -EIO : 0;
     /* deferred constraints (region parents) are checked here */
