@@ -11,6 +11,7 @@
 #include "hj212auth.h"
 
 #include "check.h"
+#include "pgres.h"
 #include "hj212.h"
 
 #include <crypt.h>
@@ -18,24 +19,6 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <string.h>
-
-static PGresult *result(int ncols, const char *const *names, int nrows, const char *const *vals)
-{
-    PGresAttDesc attrs[8];
-    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-
-    CHECK(r && ncols <= 8);
-    for (int c = 0; c < ncols; c++)
-        attrs[c] = (PGresAttDesc){
-            .name = (char *)names[c], .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
-    CHECK(PQsetResultAttrs(r, ncols, attrs));
-    for (int i = 0; i < nrows; i++)
-        for (int c = 0; c < ncols; c++) {
-            const char *v = vals[i * ncols + c];
-            CHECK(PQsetvalue(r, i, c, (char *)v, (int)strlen(v)));
-        }
-    return r;
-}
 
 /* bcrypt of pw at cost 4 (the lowest: fast tests). */
 static void mkhash(const char *pw, char *out, size_t cap)

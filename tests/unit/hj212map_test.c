@@ -10,28 +10,12 @@
 #include "registry.h"
 
 #include "check.h"
+#include "pgres.h"
 
 #include <libpq-fe.h>
 #include <stdlib.h>
 
 /* A result with the given column names and rows of text values. */
-static PGresult *result(int ncols, const char *const *names, int nrows, const char *const *vals)
-{
-    PGresAttDesc attrs[8];
-    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-
-    CHECK(r && ncols <= 8);
-    for (int c = 0; c < ncols; c++)
-        attrs[c] = (PGresAttDesc){
-            .name = (char *)names[c], .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
-    CHECK(PQsetResultAttrs(r, ncols, attrs));
-    for (int i = 0; i < nrows; i++)
-        for (int c = 0; c < ncols; c++) {
-            const char *v = vals[i * ncols + c];
-            CHECK(PQsetvalue(r, i, c, (char *)v, (int)strlen(v)));
-        }
-    return r;
-}
 
 static const char *name(const struct reg_param *p)
 {

@@ -12,6 +12,7 @@
 #include "hj212rec.h"
 
 #include "check.h"
+#include "pgres.h"
 #include "hj212.h"
 
 #include <errno.h>
@@ -21,24 +22,6 @@
 #include <string.h>
 
 #define PEER "192.0.2.7:40001"
-
-static PGresult *result(int ncols, const char *const *names, int nrows, const char *const *vals)
-{
-    PGresAttDesc attrs[8];
-    PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-
-    CHECK(r && ncols <= 8);
-    for (int c = 0; c < ncols; c++)
-        attrs[c] = (PGresAttDesc){
-            .name = (char *)names[c], .format = 0, .typid = 25, .typlen = -1, .atttypmod = -1};
-    CHECK(PQsetResultAttrs(r, ncols, attrs));
-    for (int i = 0; i < nrows; i++)
-        for (int c = 0; c < ncols; c++) {
-            const char *v = vals[i * ncols + c];
-            CHECK(PQsetvalue(r, i, c, (char *)v, (int)strlen(v)));
-        }
-    return r;
-}
 
 static struct reg reg;
 
