@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # eco-test: no-servers
+# eco-test: smoke
 # The shipped deployments start only programs that exist: every program named
 # as a command in docker-compose.yml and as ExecStart in deploy/systemd/*.service
 # is an executable the CMake build makes (add_executable, and built), or a

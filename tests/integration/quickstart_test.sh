@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# eco-test: smoke
 # deploy/quickstart.sh as a new user runs it (on this build, one hour of
 # backfill instead of 24, its own stack in a temporary directory):
 #   1. the summary's mosquitto_pub, mosquitto_sub, psql and ecoctl lines run
