@@ -8,6 +8,9 @@
 # Prints, one logfmt line each:
 #   mosquitto_passwd  `mosquitto_passwd -U` over DEVICES user:password lines
 #   hash              the same hashes made by ecoctl's code (mqpw, libcrypto)
+#   registry_load     `ecoctl registry load` of the sample plus DEVICES new
+#                     MQTT devices, end to end; registry_load_again: the
+#                     same files again (verifies and keeps every hash)
 #   sync              `ecoctl broker sync` with DEVICES devices in the
 #                     database: render both files, rename, SIGHUP
 #   reload_applied    from the SIGHUP until the last device's first CONNECT
@@ -52,12 +55,18 @@ rm -f "$DIR/plain"
 # ---- the same with ecoctl's code, straight into core.device
 "$B" hash "$N" >"$DIR/hashes" 2>"$DIR/hash.err"
 echo "hash devices=$N $(cat "$DIR/hash.err")"
-q "INSERT INTO core.site (code, name, kind) VALUES ('bench-s', 'bench', 'mobile')"
-psql -XAtq -v ON_ERROR_STOP=1 -d "$ADMIN" \
-    -c "CREATE TEMP TABLE h (code text, hash text)" \
-    -c "\\copy h FROM '$DIR/hashes'" \
-    -c "INSERT INTO core.device (code, site, protocol, broker_hash)
-        SELECT code, 'bench-s', 'mqtt', hash FROM h"
+# ---- the user's path: `ecoctl registry load` with N new MQTT devices, end
+# to end (read, check, upsert, hash, render, reload)
+reg=$DIR/registry
+cp -r deploy/sample "$reg"
+for i in $(seq 0 $((N - 1))); do printf 'dev-%05d,air-dh01,mqtt,pw-%05d,22\n' "$i" "$i"; done \
+    >>"$reg/devices.csv"
+t0=$(ms)
+"$ECOCTL" registry load "$reg" >"$DIR/load.out" 2>&1 || { cat "$DIR/load.out" >&2; exit 1; }
+echo "registry_load devices=$N seconds=$(secs "$t0" "$(ms)")"
+t0=$(ms)
+"$ECOCTL" registry load "$reg" >"$DIR/load2.out" 2>&1 || { cat "$DIR/load2.out" >&2; exit 1; }
+echo "registry_load_again devices=$N seconds=$(secs "$t0" "$(ms)")"
 echo "devices_in_db=$(q "SELECT count(*) FROM core.device WHERE broker_hash IS NOT NULL")"
 
 # ---- render + reload

@@ -35,8 +35,7 @@ static const char *const bauth__acl_admin[] = {"topic readwrite eco/v1/#", "topi
 static const char *const bauth__acl_dispatcher[] = {
     "topic read eco/v1/alarm/#",    "topic read eco/v1/complaint/#",
     "topic read eco/v1/wo/#",       "topic read eco/v1/obs/#",
-    "topic read eco/v1/latest/#",   "topic read eco/v1/sys/#",
-    "topic readwrite eco/v1/rpc/#", NULL};
+    "topic read eco/v1/latest/#",   "topic read eco/v1/sys/#", NULL};
 static const char *const bauth__acl_department[] = {"topic read eco/v1/wo/%s/#",
                                                     "topic read eco/v1/latest/#", NULL};
 static const char *const bauth__acl_analyst[] = {"topic read eco/v1/obs/#",

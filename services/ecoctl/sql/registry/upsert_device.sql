@@ -2,10 +2,15 @@
 -- its bcrypt cost is $1 (RG_BCRYPT_COST) or more (so a repeated load changes
 -- nothing), or when the file leaves the password empty. A weaker hash
 -- whose password the file gives is re-hashed at the current cost.
+-- Only HJ 212 loggers have this hash (the gateway checks it): an MQTT
+-- device's password becomes its broker account's PBKDF2 hash
+-- (bauth_stage_devices), and bcrypt at cost 10 for 10,000 of them would
+-- take ~9 minutes for a hash nobody reads.
 WITH u AS (INSERT INTO core.device AS t
 (code, site, protocol, password_hash, hj212_st, active)
 SELECT s.code, s.site, s.protocol,
-CASE WHEN s.password IS NULL THEN d.password_hash
+CASE WHEN s.protocol <> 'hj212' THEN NULL
+WHEN s.password IS NULL THEN d.password_hash
 WHEN d.password_hash IS NOT NULL
 AND coalesce(substring(d.password_hash from '^\$2[abxy]\$([0-9]{2})\$')::int, 0)
 >= $1::int
