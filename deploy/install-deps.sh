@@ -23,8 +23,10 @@ PKGS=(
     mosquitto mosquitto-clients
     postgresql-15 postgresql-15-postgis-3 postgresql-client-15
     python3-jsonschema python3-yaml
-    # tools the scripts call: ss, ps, setpriv and flock, useradd
-    iproute2 procps util-linux passwd
+    # tools the scripts call: ss, ps, setpriv and flock, useradd; openssl
+    # makes the stack's local CA (TLS listeners), ca-certificates the
+    # system CAs that mqtts:// clients trust by default
+    iproute2 procps util-linux passwd openssl ca-certificates
 )
 
 missing=()

@@ -126,7 +126,8 @@ save_state() {
         {
             echo "# deploy/stack.sh state; do not edit while the stack runs"
             for v in STACK_RUNDIR STACK_PGDATA STACK_SOCKDIR STACK_USER STACK_FAST \
-                STACK_MQTT_PORT STACK_WS_PORT STACK_PG_PORT STACK_READY PW_pg_admin; do
+                STACK_MQTT_PORT STACK_WS_PORT STACK_MQTTS_PORT STACK_WSS_PORT STACK_PG_PORT \
+                STACK_READY PW_pg_admin; do
                 echo "$v=$(shq "${!v}")"
             done
             for v in "${MQTT_USERS[@]}"; do
@@ -150,6 +151,10 @@ load_state() {
     # shellcheck disable=SC1090
     source "$STATE"
     STACK_READY=${STACK_READY:-0}
+    # a stack made before the TLS listeners existed gets their ports now
+    if [ -n "${STACK_MQTT_PORT:-}" ] && { [ -z "${STACK_MQTTS_PORT:-}" ] || [ -z "${STACK_WSS_PORT:-}" ]; }; then
+        read -r STACK_MQTTS_PORT STACK_WSS_PORT < <(free_ports 2)
+    fi
     return 0
 }
 
@@ -165,6 +170,13 @@ write_env() {
             echo "export ECO_MQTT_WS_PORT='$STACK_WS_PORT'"
             echo "export ECO_MQTT_URL='mqtt://127.0.0.1:$STACK_MQTT_PORT'"
             echo "export ECO_MQTT_WS_URL='ws://127.0.0.1:$STACK_WS_PORT'"
+            # TLS listeners, with a certificate from the stack's own CA
+            # (docs/SECURITY.md, "TLS"): point ECO_MQTT_URL at the mqtts one
+            # and set ECO_MQTT_CAFILE to use them
+            echo "export ECO_MQTTS_PORT='$STACK_MQTTS_PORT'"
+            echo "export ECO_MQTTS_URL='mqtts://localhost:$STACK_MQTTS_PORT'"
+            echo "export ECO_MQTT_WSS_URL='wss://localhost:$STACK_WSS_PORT'"
+            echo "export ECO_MQTT_CAFILE=$(shq "$(mq_tlsdir)/ca.crt")"
             echo "export ECO_BROKER_AUTH_DIR=$(shq "$(mq_authdir)")"
             echo "export ECO_BROKER_PID_FILE=$(shq "$(mq_pidfile)")"
             for u in "${MQTT_USERS[@]}"; do
@@ -322,6 +334,37 @@ mq_probe() {
 #                                  devices and people `ecoctl` renders from the
 #                                  database (docs/SECURITY.md)
 mq_authdir() { printf '%s' "$STACK_RUNDIR/broker"; }
+mq_tlsdir() { printf '%s' "$STACK_RUNDIR/tls"; }
+
+# The stack's TLS material, made once: a local CA (ca.crt, ca.key: keep the
+# key to yourself) and the broker's certificate for localhost and 127.0.0.1,
+# signed by it. For development and tests; a production broker uses real
+# certificates (docs/SECURITY.md, "TLS").
+mq_tls_files() {
+    local td
+    td=$(mq_tlsdir)
+    [ -s "$td/server.crt" ] && [ -s "$td/server.key" ] && [ -s "$td/ca.crt" ] && return 0
+    command -v openssl >/dev/null || die "openssl is missing (deploy/install-deps.sh installs it)"
+    rm -rf "$td"
+    mkdir -p "$td"
+    (
+        umask 077
+        cd "$td"
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+            -subj "/CN=ecowatch stack CA" -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.crt 2>/dev/null
+        openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+            -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+        printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+            "extendedKeyUsage=serverAuth" "basicConstraints=CA:FALSE" >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+            -extfile server.ext -out server.crt 2>/dev/null
+        rm -f server.csr server.ext ca.srl
+    ) || die "could not make the stack's TLS certificates in $td"
+    chmod 755 "$td"
+    chmod 644 "$td/ca.crt" "$td/server.crt"
+    chown "$SVC_USER:$SVC_GROUP" "$td/server.key"
+}
 
 # Written on every broker start from the passwords in the state file, so an
 # edited deploy/mosquitto/acl reaches the stack at its next start; passwd and
@@ -404,6 +447,22 @@ protocol mqtt
 # but takes an interface name: "lo" (docs/DEPLOY.md).
 listener $STACK_WS_PORT lo
 protocol websockets
+
+# TLS (docs/SECURITY.md, "TLS"): the same accounts over mqtts and wss, with
+# the stack's own CA ($(mq_tlsdir)/ca.crt); plain MQTT is refused here
+listener $STACK_MQTTS_PORT 127.0.0.1
+protocol mqtt
+cafile $(mq_tlsdir)/ca.crt
+certfile $(mq_tlsdir)/server.crt
+keyfile $(mq_tlsdir)/server.key
+tls_version tlsv1.2
+
+listener $STACK_WSS_PORT lo
+protocol websockets
+cafile $(mq_tlsdir)/ca.crt
+certfile $(mq_tlsdir)/server.crt
+keyfile $(mq_tlsdir)/server.key
+tls_version tlsv1.2
 EOF
 }
 
@@ -429,8 +488,10 @@ mq_start() {
         fi
         if [ "$may_move" = 1 ] && [ "$attempt" -lt 5 ] &&
             tail -c +"$((before + 1))" "$log" | grep -q 'already in use'; then
-            read -r STACK_MQTT_PORT STACK_WS_PORT < <(free_ports 2)
-            say "mosquitto port taken, retrying on $STACK_MQTT_PORT/$STACK_WS_PORT"
+            read -r STACK_MQTT_PORT STACK_WS_PORT STACK_MQTTS_PORT STACK_WSS_PORT \
+                < <(free_ports 4)
+            say "mosquitto port taken, retrying on $STACK_MQTT_PORT/$STACK_WS_PORT" \
+                "(TLS $STACK_MQTTS_PORT/$STACK_WSS_PORT)"
             continue
         fi
         tail -c +"$((before + 1))" "$log" | tail -n 20 >&2
@@ -520,7 +581,8 @@ cmd_up() {
         STACK_USER=$SVC_USER
         STACK_READY=0
         layout
-        read -r STACK_MQTT_PORT STACK_WS_PORT STACK_PG_PORT < <(free_ports 3)
+        read -r STACK_MQTT_PORT STACK_WS_PORT STACK_PG_PORT STACK_MQTTS_PORT STACK_WSS_PORT \
+            < <(free_ports 5)
         PW_pg_admin=$(rand_pw)
         for u in "${MQTT_USERS[@]}"; do
             printf -v "PW_mqtt_$u" '%s' "$(rand_pw)"
@@ -543,6 +605,7 @@ cmd_up() {
     fi
     if ! mq_running; then
         mq_write_files
+        mq_tls_files
         mq_start 1
     fi
     STACK_READY=1
@@ -593,6 +656,7 @@ cmd_restart_mqtt() {
     need_stack
     mq_stop
     mq_write_files
+    mq_tls_files
     mq_start 0
     say "mosquitto restarted on 127.0.0.1:$STACK_MQTT_PORT"
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <mosquitto.h>
 #include <mqtt_protocol.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@
 /* How many packets one readable event may process before yielding to the
  * rest of the loop (the database, timers). */
 #define MQ_READ_BUDGET 256
+
+/* Where Debian (ca-certificates) keeps the hashed system CA certificates. */
+#define MQ_SYSTEM_CA_DIR "/etc/ssl/certs"
 
 /* One poll handle per socket: libmosquitto opens a new socket on every
  * reconnect, and libuv forbids two poll handles on one fd, so each socket
@@ -43,8 +47,10 @@ struct mq {
     char unsubs[MQ_MAX_SUBS][MQ_TOPIC_MAX]; /* removed from a kept session */
     int nunsubs;
     bool session_present; /* the last CONNACK said the broker kept our session */
+    bool tls;             /* mqtts:// */
     struct mq_watch *watch;
-    uv_timer_t tick; /* keepalive and reconnect backoff */
+    uv_timer_t tick;  /* keepalive and reconnect backoff */
+    uv_timer_t drain; /* TLS: reads what OpenSSL holds that poll cannot see */
     int backoff_ms;
     uint64_t retry_at; /* loop time of the next connect attempt; 0 = none */
     bool connected;
@@ -68,18 +74,22 @@ void mq_global_cleanup(void)
     mosquitto_lib_cleanup();
 }
 
-int mq_parse_url(const char *url, char *host, size_t hostcap, int *port)
+int mq_parse_url(const char *url, char *host, size_t hostcap, int *port, bool *tls)
 {
     const char *p = url, *at, *colon;
     char *end;
     long v;
     size_t hl;
+    bool secure = false;
 
     if (strncmp(p, "mqtt://", 7) == 0)
         p += 7;
     else if (strncmp(p, "tcp://", 6) == 0)
         p += 6;
-    else
+    else if (strncmp(p, "mqtts://", 8) == 0) {
+        p += 8;
+        secure = true;
+    } else
         return -EINVAL;
     at = strrchr(p, '@');
     if (at)
@@ -87,7 +97,7 @@ int mq_parse_url(const char *url, char *host, size_t hostcap, int *port)
     colon = strrchr(p, ':');
     if (!colon) {
         hl = strlen(p);
-        v = 1883;
+        v = secure ? 8883 : 1883;
     } else {
         hl = (size_t)(colon - p);
         errno = 0;
@@ -100,6 +110,8 @@ int mq_parse_url(const char *url, char *host, size_t hostcap, int *port)
     memcpy(host, p, hl);
     host[hl] = '\0';
     *port = (int)v;
+    if (tls)
+        *tls = secure;
     return 0;
 }
 
@@ -140,6 +152,18 @@ static void mq__finish_close(uv_timer_t *t);
 
 /* Re-arms the poll handle for what the client needs now: read unless paused,
  * write while libmosquitto has queued packets. */
+/* A reconnect's TLS handshake is still running: libmosquitto connects
+ * non-blocking, and only mosquitto_loop_read advances the handshake
+ * (SSL_connect), whatever the socket is ready for. */
+static bool mq__tls_handshaking(struct mq *mq)
+{
+    SSL *ssl;
+    if (!mq->tls || mosquitto_socket(mq->mosq) < 0)
+        return false;
+    ssl = mosquitto_ssl_get(mq->mosq);
+    return ssl && !SSL_is_init_finished(ssl);
+}
+
 static void mq__rearm(struct mq *mq)
 {
     int fd = mosquitto_socket(mq->mosq);
@@ -166,7 +190,13 @@ static void mq__rearm(struct mq *mq)
         mq->watch = w;
     }
     want = (mq->paused && mq->connected) ? 0 : UV_READABLE;
-    if (mosquitto_want_write(mq->mosq))
+    if (mq__tls_handshaking(mq)) {
+        /* libmosquitto reports no write interest while its TLS handshake
+         * runs; OpenSSL knows what the handshake waits for */
+        want = UV_READABLE;
+        if (SSL_want_write((SSL *)mosquitto_ssl_get(mq->mosq)))
+            want |= UV_WRITABLE;
+    } else if (mosquitto_want_write(mq->mosq))
         want |= UV_WRITABLE;
     if (want != mq->watch->events) {
         mq->watch->events = want;
@@ -200,6 +230,28 @@ static void mq__lost(struct mq *mq)
     mq__schedule_retry(mq);
 }
 
+/* libmosquitto 2.0 takes an OpenSSL "syscall" error during the handshake
+ * for "try again", so a refused or reset connection would be retried
+ * forever on a socket that is always ready: the socket is checked here
+ * first (a pending error, no peer, or end of stream). */
+static bool mq__tls_socket_ok(struct mq *mq, int events)
+{
+    int fd = mosquitto_socket(mq->mosq), err = 0;
+    socklen_t len = sizeof err;
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer;
+    char c;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0 ||
+        getpeername(fd, (struct sockaddr *)&peer, &plen) != 0)
+        return false;
+    if ((events & UV_READABLE) && recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)
+        return false;
+    return true;
+}
+
+static void mq__drain_later(struct mq *mq);
+
 static void mq__on_poll(uv_poll_t *p, int status, int events)
 {
     struct mq_watch *w = p->data;
@@ -212,6 +264,24 @@ static void mq__on_poll(uv_poll_t *p, int status, int events)
         mosquitto_loop_read(mq->mosq, 1);
         mq__lost(mq);
         return;
+    }
+    if (mq__tls_handshaking(mq)) {
+        if (!mq__tls_socket_ok(mq, events)) {
+            mq__lost(mq);
+            return;
+        }
+        rc = mosquitto_loop_read(mq->mosq, 1);
+        if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(mq->mosq) < 0) {
+            mq__lost(mq);
+            return;
+        }
+        /* done: the CONNECT queued by the reconnect goes out next */
+        if (!mq__tls_handshaking(mq) && mosquitto_want_write(mq->mosq))
+            events |= UV_WRITABLE;
+        else {
+            mq__rearm(mq);
+            return;
+        }
     }
     if (events & UV_WRITABLE)
         rc = mosquitto_loop_write(mq->mosq, 1);
@@ -240,6 +310,27 @@ static void mq__on_poll(uv_poll_t *p, int status, int events)
         return;
     }
     mq__rearm(mq);
+    mq__drain_later(mq);
+}
+
+static void mq__on_drain(uv_timer_t *t)
+{
+    struct mq *mq = t->data;
+    if (mq->watch && !mq->closing)
+        mq__on_poll(&mq->watch->poll, 0, UV_READABLE);
+}
+
+/* With TLS, a read can leave whole records decrypted inside OpenSSL after
+ * the socket is empty (the read budget ran out, or a pause stopped it);
+ * poll never reports those, so the next read is scheduled here. */
+static void mq__drain_later(struct mq *mq)
+{
+    SSL *ssl;
+    if (!mq->tls || mq->closing || (mq->paused && mq->connected) || !mq->watch)
+        return;
+    ssl = mosquitto_ssl_get(mq->mosq);
+    if (ssl && (SSL_pending(ssl) > 0 || SSL_has_pending(ssl)))
+        uv_timer_start(&mq->drain, mq__on_drain, 0, 0);
 }
 
 /* Returns the message id of the publication, or 0 when none was sent. */
@@ -513,6 +604,7 @@ void mq_pause(struct mq *mq, bool paused)
         return;
     mq->paused = paused;
     mq__rearm(mq);
+    mq__drain_later(mq);
 }
 
 void mq_abort(struct mq *mq)
@@ -557,6 +649,7 @@ static void mq__finish_close(uv_timer_t *t)
     mq__unwatch(mq);
     uv_timer_stop(&mq->tick);
     uv_close((uv_handle_t *)&mq->tick, mq__tick_closed);
+    uv_close((uv_handle_t *)&mq->drain, mq__tick_closed);
 }
 
 /* Runs from the loop, never from inside a libmosquitto callback: writing
@@ -630,7 +723,7 @@ int mq_new(uv_loop_t *loop, const struct mq_opts *o, const struct mq_cbs *cbs, v
     mq->keepalive_s = o->keepalive_s > 0 ? o->keepalive_s : 30;
     mq->max_outstanding = o->max_outstanding > 0 ? o->max_outstanding : 1000;
     mq->backoff_ms = MQ_BACKOFF_MIN_MS;
-    if (mq_parse_url(o->url, mq->host, sizeof(mq->host), &mq->port))
+    if (mq_parse_url(o->url, mq->host, sizeof(mq->host), &mq->port, &mq->tls))
         goto fail;
     if (o->client_id && *o->client_id)
         snprintf(id, sizeof(id), "%s", o->client_id);
@@ -660,6 +753,14 @@ int mq_new(uv_loop_t *loop, const struct mq_opts *o, const struct mq_cbs *cbs, v
     if (o->user && *o->user &&
         mosquitto_username_pw_set(mq->mosq, o->user, o->password) != MOSQ_ERR_SUCCESS)
         goto fail;
+    /* mqtts://: the broker's certificate is verified against cafile (or the
+     * system's CAs) and its name against the URL's host */
+    if (mq->tls && (mosquitto_tls_set(mq->mosq, o->cafile && *o->cafile ? o->cafile : NULL,
+                                      o->cafile && *o->cafile ? NULL : MQ_SYSTEM_CA_DIR, NULL, NULL,
+                                      NULL) != MOSQ_ERR_SUCCESS ||
+                    mosquitto_tls_opts_set(mq->mosq, 1 /* SSL_VERIFY_PEER */, "tlsv1.2", NULL) !=
+                        MOSQ_ERR_SUCCESS))
+        goto fail;
     if (mq->status_topic[0]) {
         etime_format(etime_now_us(), 0, ts, sizeof(ts));
         snprintf(will, sizeof(will), "{\"status\":\"offline\",\"version\":\"%s\",\"since\":\"%s\"}",
@@ -681,7 +782,9 @@ int mq_new(uv_loop_t *loop, const struct mq_opts *o, const struct mq_cbs *cbs, v
     props = NULL;
     uv_timer_init(loop, &mq->tick);
     mq->tick.data = mq;
-    mq->pending_closes = 1; /* the tick timer */
+    uv_timer_init(loop, &mq->drain);
+    mq->drain.data = mq;
+    mq->pending_closes = 2; /* the tick and drain timers */
     *out = mq;
     return 0;
 fail:

@@ -71,7 +71,8 @@ struct mq_cbs {
 };
 
 struct mq_opts {
-    const char *url;       /* mqtt://host:port (tcp:// accepted) */
+    const char *url;       /* mqtt://host:port (tcp:// accepted), mqtts://host:port (TLS) */
+    const char *cafile;    /* mqtts: PEM CA bundle to verify the broker; NULL: the system's */
     const char *user;      /* may be NULL or "" */
     const char *password;  /* may be NULL or "" */
     const char *client_id; /* unique per instance; NULL: generated */
@@ -141,7 +142,8 @@ int mq_outstanding(const struct mq *mq);
  * after which the client is freed. Waits at most ~1 s for the broker. */
 void mq_close(struct mq *mq, void (*done)(void *ud));
 
-/* Parses mqtt://[user[:pass]@]host:port. Returns 0 or -EINVAL. */
-int mq_parse_url(const char *url, char *host, size_t hostcap, int *port);
+/* Parses mqtt://[user[:pass]@]host[:port] (default 1883) or mqtts://...
+ * (TLS, default 8883; *tls set when tls is not NULL). Returns 0 or -EINVAL. */
+int mq_parse_url(const char *url, char *host, size_t hostcap, int *port, bool *tls);
 
 #endif

@@ -24,6 +24,8 @@ static const struct cfg_def detect__defs[] = {
     {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
     {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
     {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
+    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
+     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
     {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
     {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
     {"ECO_DETECT_INSTANCE", CFG_STR, "", 0, 64, C(instance),
@@ -761,6 +763,7 @@ int detect_start(struct detect *d)
         .url = c->mqtt_url,
         .user = c->mqtt_user,
         .password = c->mqtt_password,
+        .cafile = c->mqtt_cafile,
         .service = "detect",
         .instance = d->instance,
         /* a persistent session: what is published while we restart waits */

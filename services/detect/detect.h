@@ -20,6 +20,7 @@ struct detect_conf {
     char mqtt_url[CFG_STR_MAX];
     char mqtt_user[CFG_STR_MAX];
     char mqtt_password[CFG_STR_MAX];
+    char mqtt_cafile[CFG_STR_MAX];
     char pg_dsn[CFG_STR_MAX];
     char instance[CFG_STR_MAX];
     char partition[CFG_STR_MAX];

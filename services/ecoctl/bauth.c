@@ -32,10 +32,13 @@ const char *const bauth_roles[] = {"admin",   "dispatcher", "department",
  * dispatchers and admins read them. */
 static const char *const bauth__acl_admin[] = {"topic readwrite eco/v1/#", "topic read $SYS/#",
                                                NULL};
-static const char *const bauth__acl_dispatcher[] = {
-    "topic read eco/v1/alarm/#",    "topic read eco/v1/complaint/#",
-    "topic read eco/v1/wo/#",       "topic read eco/v1/obs/#",
-    "topic read eco/v1/latest/#",   "topic read eco/v1/sys/#", NULL};
+static const char *const bauth__acl_dispatcher[] = {"topic read eco/v1/alarm/#",
+                                                    "topic read eco/v1/complaint/#",
+                                                    "topic read eco/v1/wo/#",
+                                                    "topic read eco/v1/obs/#",
+                                                    "topic read eco/v1/latest/#",
+                                                    "topic read eco/v1/sys/#",
+                                                    NULL};
 static const char *const bauth__acl_department[] = {"topic read eco/v1/wo/%s/#",
                                                     "topic read eco/v1/latest/#", NULL};
 static const char *const bauth__acl_analyst[] = {"topic read eco/v1/obs/#",

@@ -499,6 +499,7 @@ static int ctl_import_readings(const struct ctl_opts *o, const char *path, long 
     struct mq_opts mo = {.url = o->mqtt_url,
                          .user = o->mqtt_user,
                          .password = o->mqtt_password,
+                         .cafile = o->mqtt_cafile,
                          .client_id = id,
                          .max_outstanding = CTL_IMPORT_WINDOW};
     if (mq_new(&im->loop, &mo, &cbs, im, &im->mq) || mq_start(im->mq)) {

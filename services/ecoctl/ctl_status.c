@@ -127,8 +127,11 @@ static int ctl_status__mqtt(const struct ctl_opts *o, struct ctl_status_mq *s, l
     uv_loop_t loop;
     char id[64];
     struct mq_cbs cbs = {.on_message = ctl_status__on_message, .on_state = ctl_status__on_state};
-    struct mq_opts mo = {
-        .url = o->mqtt_url, .user = o->mqtt_user, .password = o->mqtt_password, .client_id = id};
+    struct mq_opts mo = {.url = o->mqtt_url,
+                         .user = o->mqtt_user,
+                         .password = o->mqtt_password,
+                         .cafile = o->mqtt_cafile,
+                         .client_id = id};
 
     snprintf(id, sizeof(id), "ecoctl-status-%ld", (long)getpid());
     mq_global_init();

@@ -13,6 +13,7 @@ struct ctl_opts {
     bool json;                                        /* --json: machine output on stdout */
     const char *pgdsn;                                /* ECO_PG_DSN (may be NULL when unset) */
     const char *mqtt_url, *mqtt_user, *mqtt_password; /* ECO_MQTT_* (may be NULL) */
+    const char *mqtt_cafile;                          /* ECO_MQTT_CAFILE (may be NULL) */
     const char *broker_auth_dir, *broker_pid_file;    /* ECO_BROKER_* (may be NULL) */
 };
 

@@ -31,7 +31,8 @@ static void ctl__usage(FILE *out)
     fprintf(out, "Usage: ecoctl [--json] <noun> <verb> [args]\n\n");
     for (size_t i = 0; i < sizeof(ctl__nouns) / sizeof(ctl__nouns[0]); i++)
         fprintf(out, "  ecoctl %s\n", ctl__nouns[i].help);
-    fprintf(out, "\nSettings: ECO_PG_DSN, ECO_MQTT_URL, ECO_MQTT_USER, ECO_MQTT_PASSWORD,\n"
+    fprintf(out, "\nSettings: ECO_PG_DSN, ECO_MQTT_URL (mqtt:// or mqtts://), ECO_MQTT_USER,\n"
+                 "ECO_MQTT_PASSWORD, ECO_MQTT_CAFILE (mqtts: the CA that signed the broker),\n"
                  "ECO_BROKER_AUTH_DIR, ECO_BROKER_PID_FILE.\n"
                  "Exit status: 0 success, 1 refused or failed, 2 bad usage.\n");
 }
@@ -83,6 +84,7 @@ int main(int argc, char **argv)
     o.mqtt_url = getenv("ECO_MQTT_URL");
     o.mqtt_user = getenv("ECO_MQTT_USER");
     o.mqtt_password = getenv("ECO_MQTT_PASSWORD");
+    o.mqtt_cafile = getenv("ECO_MQTT_CAFILE");
     o.broker_auth_dir = getenv("ECO_BROKER_AUTH_DIR");
     o.broker_pid_file = getenv("ECO_BROKER_PID_FILE");
     for (size_t k = 0; k < sizeof(ctl__nouns) / sizeof(ctl__nouns[0]); k++) {

@@ -14,6 +14,8 @@ static const struct cfg_def simcfg__defs[] = {
     {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, SIMCFG_F(mqtt_url), "MQTT broker URL"},
     {"ECO_MQTT_USER", CFG_STR, "", 0, 0, SIMCFG_F(mqtt_user), "MQTT user (e.g. sim)"},
     {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, SIMCFG_F(mqtt_password), "MQTT password"},
+    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, SIMCFG_F(mqtt_cafile),
+     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
     {"ECO_SIM_NETWORK", CFG_STR, "deploy/sample", 1, 0, SIMCFG_F(network),
      "directory with sites.csv, devices.csv, params.csv (--network)"},
     {"ECO_SIM_SEED", CFG_INT, "1", 0, INT64_MAX, SIMCFG_F(seed),
@@ -297,6 +299,7 @@ void simcfg_out_opts(const struct simcfg *c, FILE *out, struct simout_opts *o)
     o->mqtt_url = c->mqtt_url;
     o->mqtt_user = c->mqtt_user;
     o->mqtt_password = c->mqtt_password;
+    o->mqtt_cafile = c->mqtt_cafile;
     o->instance = c->instance;
     o->window = (int)c->window;
     o->hj212_addr = c->hj212;

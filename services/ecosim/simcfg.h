@@ -20,6 +20,7 @@ struct simcfg {
     char mqtt_url[CFG_STR_MAX];
     char mqtt_user[CFG_STR_MAX];
     char mqtt_password[CFG_STR_MAX];
+    char mqtt_cafile[CFG_STR_MAX];
     char network[CFG_STR_MAX];
     int64_t seed;
     int64_t speed;

@@ -387,6 +387,7 @@ int simout_new(uv_loop_t *loop, const struct simnet *net, const struct simout_op
             .url = o->mqtt_url,
             .user = o->mqtt_user,
             .password = o->mqtt_password,
+            .cafile = o->mqtt_cafile,
             .service = "ecosim",
             .instance = o->instance,
             .max_outstanding = o->window,

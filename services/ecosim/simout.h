@@ -42,6 +42,7 @@ struct simout_opts {
     const char *mqtt_url;      /* mqtt://host:port */
     const char *mqtt_user;     /* may be "" */
     const char *mqtt_password; /* may be "" */
+    const char *mqtt_cafile;   /* may be "" */
     const char *instance;      /* status topic eco/v1/sys/ecosim/{instance} */
     int window;                /* QoS 1 publishes awaiting PUBACK */
     const char *hj212_addr;    /* "host:port", or NULL/"" for MQTT only */

@@ -34,6 +34,7 @@ struct ingest_conf {
     char mqtt_url[CFG_STR_MAX];
     char mqtt_user[CFG_STR_MAX];
     char mqtt_password[CFG_STR_MAX];
+    char mqtt_cafile[CFG_STR_MAX];
     char pg_dsn[CFG_STR_MAX];
     char instance[CFG_STR_MAX];
     char share_group[CFG_STR_MAX];

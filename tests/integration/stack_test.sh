@@ -135,7 +135,18 @@ eco_pass "websockets listener accepts connections"
 
 # --- broker persistence across a restart ------------------------------------
 eco_mqtt_pub admin -i "$id-retain" -q 1 -r -t "eco/v1/latest/$id/pm25" -m "kept-$$"
+# a libshared/mq client on the TLS listener must come back too: its
+# reconnect runs the TLS handshake non-blocking on the loop
+mqlog=$ECO_STACK_DIR/mosquitto.log
+eco_spawn tlsclient env ECO_TEST_HOLD=1 ECO_MQTT_URL="$ECO_MQTTS_URL" \
+    ECO_MQTT_USER="$ECO_MQTT_ADMIN_USER" ECO_MQTT_PASSWORD="$ECO_MQTT_ADMIN_PASSWORD" \
+    "$ECO_BUILD_DIR/tests/itest_mq_rpc" "$id-tls"
+eco_wait_until 10 grep -q "as $id-tls-server " "$mqlog"
+tls_connects=$(grep -c "as $id-tls-server " "$mqlog")
 eco_stack restart-mqtt
+eco_wait_until 20 eval '[ "$(grep -c "as $id-tls-server " "$mqlog")" -gt "$tls_connects" ]'
+eco_kill tlsclient KILL || true
+eco_pass "a client on the TLS listener reconnects after a broker restart"
 got=$(eco_mqtt_sub admin -i "$id-retain-get" -q 1 -t "eco/v1/latest/$id/pm25" -C 1 -W 5)
 eco_assert_eq "kept-$$" "$got" "retained message survives a broker restart"
 eco_mqtt_pub admin -i "$id-retain-clear" -q 1 -r -n -t "eco/v1/latest/$id/pm25"

@@ -16,7 +16,7 @@
 struct t {
     struct mq *server, *client;
     char req_topic[128], reply_topic[128];
-    int up, replies_ok, acked, closed;
+    int up, replies_ok, acked, closed, ticks;
     uv_timer_t deadline, later;
 };
 
@@ -66,9 +66,16 @@ static void finish(struct t *t)
     mq_close(t->client, closed);
 }
 
+static void send_request(struct t *t);
+
 static void on_later(uv_timer_t *h)
 {
     struct t *t = h->data;
+    /* "connected" means SUBSCRIBE sent, not yet granted: until the first
+     * reply the request is repeated every 200 ms, so that one published
+     * before the server's subscription took effect is not the end */
+    if (t->up == 2 && !t->replies_ok && ++t->ticks % 4 == 0)
+        send_request(t);
     /* ECO_TEST_HOLD keeps the clients connected, for the last-will check */
     if (t->replies_ok && t->acked && !getenv("ECO_TEST_HOLD"))
         finish(t);
@@ -91,7 +98,7 @@ static void state(void *ud, bool up)
 {
     struct t *t = ud;
     if (up && ++t->up == 2)
-        send_request(t); /* both subscribed: the request cannot be missed */
+        send_request(t);
 }
 
 static void on_deadline(uv_timer_t *h)
@@ -121,6 +128,7 @@ int main(int argc, char **argv)
     struct mq_opts so = {.url = url,
                          .user = getenv("ECO_MQTT_USER"),
                          .password = getenv("ECO_MQTT_PASSWORD"),
+                         .cafile = getenv("ECO_MQTT_CAFILE"),
                          .client_id = sid,
                          .service = argv[1],
                          .instance = "server"};
@@ -142,5 +150,5 @@ int main(int argc, char **argv)
     int rc = uv_loop_close(&loop);
     mq_global_cleanup();
     printf("replies_ok=%d acked=%d loop_close=%d\n", t.replies_ok, t.acked, rc);
-    return t.replies_ok == 1 && t.acked >= 1 && rc == 0 ? 0 : 1;
+    return t.replies_ok >= 1 && t.acked >= 1 && rc == 0 ? 0 : 1;
 }
