@@ -23,4 +23,10 @@ done
 if [ "${ECO_LOAD_SAMPLE:-0}" = 1 ] && [ -n "$(ls -A /usr/share/ecowatch/sample 2>/dev/null)" ]; then
     ecoctl registry load /usr/share/ecowatch/sample
 fi
+# the broker's passwd and acl: the service accounts (written by the
+# mqtt-passwd container) plus the devices and people of the database; the
+# broker starts after this container and reads them
+if [ -n "${ECO_BROKER_AUTH_DIR:-}" ]; then
+    ecoctl broker sync
+fi
 echo "ecowatch-init: done"
