@@ -195,3 +195,16 @@ int buf_add_copy_text(struct buf *b, const char *s, size_t n)
 {
     return buf__escape(b, BUF__COPY, s, n);
 }
+
+bool buf_utf8_text(const void *s, size_t n)
+{
+    const unsigned char *p = s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = p[i] ? buf_utf8_len(p + i, n - i) : 0;
+        if (k == 0)
+            return false;
+        i += k;
+    }
+    return true;
+}

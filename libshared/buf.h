@@ -5,6 +5,7 @@
 #define ECO_BUF_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct buf {
@@ -30,5 +31,8 @@ int buf_add_copy_text(struct buf *b, const char *s, size_t n);
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
 size_t buf_utf8_len(const unsigned char *s, size_t n);
+/* True when all n bytes at s are valid UTF-8 without a NUL: text that a
+ * PostgreSQL text parameter takes as it is. */
+bool buf_utf8_text(const void *s, size_t n);
 
 #endif

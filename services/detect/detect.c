@@ -494,7 +494,7 @@ static void detect__dead_letter(struct detect *d, const char *topic, const void 
     if (buf_add(&d->sql, p, len > 4096 ? 4096 : len))
         return;
     params[2] = d->sql.p;
-    if (buf_utf8_len((const unsigned char *)d->sql.p, d->sql.len) != d->sql.len)
+    if (!buf_utf8_text(d->sql.p, d->sql.len))
         params[2] = "(not UTF-8)";
     db_query(d->db,
              "INSERT INTO obs.deadletter (service, source, reason, payload)"

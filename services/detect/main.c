@@ -1,86 +1,50 @@
-/* eco-detect: wires configuration, the loop, signals and the service. */
+/* eco-detect: the service's operations, run by svc_main. */
 #include "detect.h"
-#include "elog.h"
-#include "mq.h"
+#include "svcmain.h"
 
-#include <signal.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
+#include <stddef.h>
 
-struct app {
-    struct detect *d;
-    uv_signal_t sigterm, sigint;
-    int signals;
+static int detect__create(uv_loop_t *loop, const void *conf, void **svc)
+{
+    struct detect *d = NULL;
+    int rc = detect_new(loop, conf, &d);
+    *svc = d;
+    return rc;
+}
+
+static int detect__start(void *svc)
+{
+    return detect_start(svc);
+}
+
+static void detect__stop(void *svc, void (*done)(void *arg), void *arg)
+{
+    detect_stop(svc, done, arg);
+}
+
+static void detect__destroy(void *svc)
+{
+    detect_free(svc);
+}
+
+static int detect__exit_code(const void *svc)
+{
+    return detect_exit_code(svc);
+}
+
+static const struct svc_ops detect__ops = {
+    .name = "eco-detect",
+    .prog = &detect_prog,
+    .conf_size = sizeof(struct detect_conf),
+    .log_level_off = offsetof(struct detect_conf, log_level),
+    .create = detect__create,
+    .start = detect__start,
+    .stop = detect__stop,
+    .destroy = detect__destroy,
+    .exit_code = detect__exit_code,
 };
-
-static void app_closed(void *arg)
-{
-    struct app *a = arg;
-    uv_close((uv_handle_t *)&a->sigterm, NULL);
-    uv_close((uv_handle_t *)&a->sigint, NULL);
-}
-
-static void app_on_signal(uv_signal_t *s, int signum)
-{
-    struct app *a = s->data;
-    if (a->signals++) {
-        elog_warn("second signal; exiting at once", "signal=%d", signum);
-        _exit(1);
-    }
-    elog_info("signal received; draining", "signal=%d", signum);
-    detect_stop(a->d, app_closed, a);
-}
 
 int main(int argc, char **argv)
 {
-    struct detect_conf conf;
-    struct app a = {0};
-    enum elog_level lvl;
-    uv_loop_t loop;
-    int rc, code;
-
-    memset(&conf, 0, sizeof(conf));
-    rc = cfg_main(&detect_prog, argc, argv, &conf);
-    if (rc)
-        return rc > 0 ? 0 : 1;
-    if (elog_level_parse(conf.log_level, &lvl)) {
-        fprintf(stderr,
-                "eco-detect: bad configuration: ECO_LOG_LEVEL: expected debug, info, "
-                "warn or error, got \"%s\"\n",
-                conf.log_level);
-        return 1;
-    }
-    elog_init("eco-detect", lvl);
-    signal(SIGPIPE, SIG_IGN);
-    mq_global_init();
-    uv_loop_init(&loop);
-    uv_signal_init(&loop, &a.sigterm);
-    uv_signal_init(&loop, &a.sigint);
-    a.sigterm.data = a.sigint.data = &a;
-    rc = detect_new(&loop, &conf, &a.d);
-    if (rc == 0) {
-        cfg_log(&detect_prog, &conf);
-        rc = detect_start(a.d);
-    }
-    if (rc) {
-        elog_error("cannot start", "error=\"%s\"", strerror(-rc));
-        if (a.d)
-            detect_stop(a.d, app_closed, &a);
-        else
-            app_closed(&a);
-    } else {
-        uv_signal_start(&a.sigterm, app_on_signal, SIGTERM);
-        uv_signal_start(&a.sigint, app_on_signal, SIGINT);
-    }
-    uv_run(&loop, UV_RUN_DEFAULT);
-    code = rc ? 1 : (a.d ? detect_exit_code(a.d) : 1);
-    detect_free(a.d);
-    if (uv_loop_close(&loop) != 0) {
-        elog_error("handles left open at exit", NULL);
-        code = 1;
-    }
-    mq_global_cleanup();
-    elog_info("stopped", "exit=%d", code);
-    return code;
+    return svc_main(&detect__ops, argc, argv);
 }
