@@ -445,8 +445,10 @@ BEGIN
     IF a.replay THEN
         RETURN jsonb_build_object('action', 'none', 'why', 'a replayed alarm');
     END IF;
-    -- one decision per alarm, whichever instance sees its events first
-    PERFORM pg_advisory_xact_lock(hashtext('wo.on_alarm'), hashtext(a.site_id::text));
+    -- one decision at a time, whichever instance sees an alarm first: two
+    -- alarms of one incident (or site) must not open two orders. Alarms
+    -- are few (hundreds a day); this costs nothing measurable.
+    PERFORM pg_advisory_xact_lock(hashtext('wo.on_alarm'));
     SELECT w.* INTO o FROM wo.order_alarm oa
       JOIN wo.work_order w ON w.id = oa.work_order WHERE oa.alarm = a.id LIMIT 1;
     IF FOUND THEN

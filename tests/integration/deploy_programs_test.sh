@@ -67,8 +67,8 @@ eco_pass "every shipped eco-ingest runs one instance with a plain subscription"
 
 # a container's host name changes when it is re-created: a service with a
 # persistent MQTT session must be given a stable instance name in compose
-for svc in INGEST DETECT; do
+for svc in INGEST DETECT DISPATCH; do
     grep -qE "^[[:space:]]*ECO_${svc}_INSTANCE:[[:space:]]*[a-z]" "$compose" ||
         eco_fail "docker-compose.yml: ECO_${svc}_INSTANCE is not set (the default, the host name, changes with the container)"
 done
-eco_pass "compose gives ingest and detect stable instance names"
+eco_pass "compose gives ingest, detect and dispatch stable instance names"

@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# eco-dispatch against the real broker and database (docs/DISPATCH.md):
+#   1. a dispatcher's order is routed by place and duty, its events reach the
+#      department's topic, and another department neither sees nor touches it;
+#   2. the closed loop: accept, a reply without findings refused, reply,
+#      verify, close; every step one append-only wo.event row that the
+#      service's own role cannot change;
+#   3. complaints: one near the order joins it, a bad one is dead-lettered
+#      with its reason and the next good one (at sea) opens an order for the
+#      marine department; contact details reach dispatchers only;
+#   4. an alarm opens an order once however often its events come, and an
+#      alarm of the same incident joins it;
+#   5. deadlines: an order past due is marked overdue and escalated exactly
+#      once with two instances running;
+#   6. a request whose response topic is not the caller's gets no answer.
+set -euo pipefail
+# shellcheck source=../harness/lib.sh
+source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
+
+eco_db_new t_dispatch
+ECOCTL=$(eco_bin ecoctl)
+T=$ECO_TEST_TMP
+export ECO_BROKER_AUTH_DIR=$ECO_TEST_BROKER_AUTH_DIR
+export ECO_BROKER_PID_FILE=$ECO_TEST_BROKER_PID_FILE
+p=dsp$$
+MQ=(-h "$ECO_MQTT_HOST" -p "$ECO_MQTT_PORT" -V mqttv5)
+
+"$ECOCTL" registry load "$ECO_SOURCE_DIR/deploy/sample" >"$T/load.out" 2>&1 ||
+    { cat "$T/load.out"; eco_fail "registry load"; }
+echo "pw-d-$p" | "$ECOCTL" user add "$p-disp" --role dispatcher --password-stdin >/dev/null
+echo "pw-dh-$p" | "$ECOCTL" user add "$p-dh" --role department --department ZS-EEB-DH \
+    --password-stdin >/dev/null
+echo "pw-pt-$p" | "$ECOCTL" user add "$p-pt" --role department --department ZS-EEB-PT \
+    --password-stdin >/dev/null
+echo "pw-an-$p" | "$ECOCTL" user add "$p-an" --role analyst --password-stdin >/dev/null
+declare -A PW=([disp]="pw-d-$p" [dh]="pw-dh-$p" [pt]="pw-pt-$p" [an]="pw-an-$p")
+
+# rpc WHO METHOD JSON: the reply's payload (empty when none within 10 s)
+n=0
+rpc() {
+    local who=$1 method=$2 args=$3 out
+    n=$((n + 1))
+    out=$T/reply.$n
+    mosquitto_sub "${MQ[@]}" -u "$p-$who" -P "${PW[$who]}" -i "$p-r$n" -q 1 \
+        -t "eco/v1/rpc/reply/$p-$who/$n" -C 1 -W 10 >"$out" 2>/dev/null 7>&- &
+    local sub=$!
+    sleep 0.3
+    mosquitto_pub "${MQ[@]}" -u "$p-$who" -P "${PW[$who]}" -i "$p-q$n" -q 1 \
+        -t "eco/v1/rpc/dispatch/$method/$p-$who" -D publish response-topic \
+        "eco/v1/rpc/reply/$p-$who/$n" -D publish correlation-data "c$n" -m "$args" 7>&-
+    wait "$sub" || true
+    cat "$out"
+}
+# field JSON KEY: a scalar member of a reply
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
+
+start_dispatch() {
+    eco_spawn "$1" env ECO_PG_DSN="$(eco_dsn dispatch)" \
+        ECO_MQTT_URL="mqtt://$ECO_MQTT_HOST:$ECO_MQTT_PORT" ECO_MQTT_USER="$ECO_MQTT_DISPATCH_USER" \
+        ECO_MQTT_PASSWORD="$ECO_MQTT_DISPATCH_PASSWORD" ECO_DISPATCH_INSTANCE="$p-$1" \
+        ECO_DISPATCH_SHARE_GROUP="g-$p" ECO_DISPATCH_TICK_S=1 ECO_DISPATCH_SWEEP_S=2 \
+        "$(eco_bin eco-dispatch)"
+    eco_wait_until 20 grep -q 'msg="database connected"' "$(eco_log "$1")"
+}
+start_dispatch d1
+eco_spawn watch-dh mosquitto_sub "${MQ[@]}" -u "$p-dh" -P "${PW[dh]}" -i "$p-wdh" -q 1 -v \
+    -t 'eco/v1/wo/#'
+eco_wait_until 15 eval '[ -n "$(rpc disp wo.list "{}")" ]'
+
+# ---- 1. routing, and departments kept apart --------------------------------
+r=$(rpc disp wo.create '{"category":"air","title":"smell near Dinghai harbour","lat":30.0,"lon":122.1,"priority":2}')
+eco_assert_eq "True ZS-EEB-DH dispatched" "$(field "$r" ok) $(field "$r" dept) $(field "$r" state)" \
+    "a dispatcher's air order at Dinghai goes to the Dinghai branch: $r"
+id=$(field "$r" id)
+eco_wait_until 10 grep -q "^eco/v1/wo/ZS-EEB-DH/$id .*\"action\": \"dispatch\"" "$(eco_log watch-dh)"
+eco_pass "the order's events reach its department's topic"
+case "$(rpc pt wo.show "{\"id\":$id}")" in
+*'"ok": false'*"no work order $id"*) ;;
+*) eco_fail "another department sees order $id" ;;
+esac
+case "$(rpc pt wo.accept "{\"id\":$id}")" in
+*'"ok": false'*) ;;
+*) eco_fail "another department accepted order $id" ;;
+esac
+eco_assert_eq "[]" "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["orders"])' "$(rpc pt wo.list '{}')")" \
+    "another department lists none of it"
+case "$(rpc an wo.list '{}')" in
+*'"ok": false'*"may not use work orders"*) ;;
+*) eco_fail "an analyst used work orders over MQTT" ;;
+esac
+eco_pass "another department (and an analyst) can neither see nor act on it"
+
+# ---- 2. the closed loop ------------------------------------------------------
+eco_assert_eq accepted "$(field "$(rpc dh wo.accept "{\"id\":$id}")" state)" "accept"
+case "$(rpc dh wo.reply "{\"id\":$id}")" in
+*'"ok": false'*"needs a note"*) ;;
+*) eco_fail "a reply without findings was taken" ;;
+esac
+eco_assert_eq replied "$(field "$(rpc dh wo.reply "{\"id\":$id,\"note\":\"a paint shop venting; stopped\",\"attachments\":[\"https://files.example/p1.jpg\"]}")" state)" "reply"
+case "$(rpc dh wo.verify "{\"id\":$id}")" in
+*'"ok": false'*"only a dispatcher"*) ;;
+*) eco_fail "a department verified its own reply" ;;
+esac
+eco_assert_eq verified "$(field "$(rpc disp wo.verify "{\"id\":$id}")" state)" "verify"
+eco_assert_eq closed "$(field "$(rpc disp wo.close "{\"id\":$id,\"note\":\"confirmed on site\"}")" state)" "close"
+eco_assert_eq "create dispatch accept reply verify close" \
+    "$(eco_psql "SELECT string_agg(action, ' ' ORDER BY id) FROM wo.event WHERE work_order = $id")" \
+    "every step is one event"
+eco_assert_eq "https://files.example/p1.jpg" \
+    "$(eco_psql "SELECT attachments[1] FROM wo.event WHERE work_order = $id AND action = 'reply'")" \
+    "the reply's attachment is kept"
+for stmt in "UPDATE wo.event SET note = 'x' WHERE work_order = $id" "DELETE FROM wo.event WHERE work_order = $id"; do
+    if out=$(psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn dispatch)" -c "$stmt" 2>&1); then
+        eco_fail "eco_dispatch may change wo.event: $stmt"
+    fi
+    case "$out" in *"permission denied"*) ;; *) eco_fail "unexpected: $out" ;; esac
+done
+eco_wait_until 10 grep -q "^eco/v1/wo/ZS-EEB-DH/$id .*\"action\": \"close\"" "$(eco_log watch-dh)"
+eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM wo.outbox")" "every event published and cleared"
+eco_pass "the closed loop: accept, reply, verify, close; wo.event append-only"
+
+# ---- 3. complaints -----------------------------------------------------------
+r=$(rpc disp wo.create '{"category":"water","title":"foam on the river","lat":29.95,"lon":122.15}')
+wid=$(field "$r" id)
+now=$(date +%FT%T%:z)
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new \
+    -m "{\"ts\":\"$now\",\"category\":\"water\",\"text\":\"white foam\",\"lat\":29.951,\"lon\":122.151,\"contact\":\"13800000001\"}"
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new -m "{\"ts\":\"$now\",\"text\":\"no category $p\",\"lat\":30,\"lon\":122}"
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new \
+    -m "{\"ts\":\"$now\",\"category\":\"sea\",\"text\":\"oil slick\",\"lat\":30.05,\"lon\":122.35,\"contact\":\"13800000002\"}"
+eco_wait_until 15 eco_psql_is 2 "SELECT count(*) FROM wo.complaint"
+eco_wait_until 10 eco_psql_is 1 "SELECT count(*) FROM obs.deadletter WHERE service = 'dispatch' AND reason LIKE 'category must be%' AND payload LIKE '%no category $p%'"
+eco_assert_eq "$wid t" "$(eco_psql "SELECT work_order, linked FROM wo.complaint WHERE text = 'white foam'" | tr '|' ' ')" \
+    "a complaint near an open order of its category joins it"
+eco_assert_eq "ZS-OFB complaint" "$(eco_psql "SELECT w.dept, w.source FROM wo.complaint c JOIN wo.work_order w ON w.id = c.work_order WHERE c.text = 'oil slick'" | tr '|' ' ')" \
+    "a complaint at sea opens an order for the marine department"
+case "$(rpc disp wo.show "{\"id\":$wid}")" in *13800000001*) ;; *) eco_fail "the dispatcher does not see the contact" ;; esac
+case "$(rpc dh wo.show "{\"id\":$wid}")" in
+*13800000001*) eco_fail "a department sees a complainant's contact" ;;
+*'"ok": true'*) ;;
+*) eco_fail "the department cannot see its order $wid" ;;
+esac
+if psql -XAtq -d "$(eco_dsn analyst)" -c "SELECT contact FROM wo.complaint" >/dev/null 2>&1; then
+    eco_fail "eco_analyst reads complainants' contact details"
+fi
+eco_pass "complaints: joined, dead-lettered with the reason, routed to sea; contact for dispatchers only"
+
+# ---- 4. alarms -----------------------------------------------------------------
+aid=$(eco_psql "
+INSERT INTO alarm.incident (kind, site_id, opened_at, last_at)
+SELECT 'pollution', id, now() - interval '1 hour', now() FROM core.site WHERE code = 'air-dh01';
+INSERT INTO alarm.alarm (site_id, param_id, period, rule, severity, opened_at, last_at, value, limit_value, incident)
+SELECT s.id, p.id, 'h', 'limit', 'major', now() - interval '1 hour', now(), 180.5, 75,
+       (SELECT max(id) FROM alarm.incident)
+  FROM core.site s, core.param p WHERE s.code = 'air-dh01' AND p.code = 'pm25' RETURNING id" | tail -n 1)
+for _ in 1 2 3; do
+    eco_mqtt_pub admin -q 1 -t eco/v1/alarm/air-dh01/pm25 -m "{\"id\":$aid,\"rule\":\"limit\",\"state\":\"raised\"}"
+done
+eco_wait_until 15 eco_psql_is 1 "SELECT count(*) FROM wo.order_alarm WHERE alarm = $aid"
+aord=$(eco_psql "SELECT work_order FROM wo.order_alarm WHERE alarm = $aid")
+eco_assert_eq "alarm ZS-EEB-DH 2" "$(eco_psql "SELECT source, dept, priority FROM wo.work_order WHERE id = $aord" | tr '|' ' ')" \
+    "a major limit alarm opens a priority-2 order for the Dinghai branch"
+aid2=$(eco_psql "
+INSERT INTO alarm.alarm (site_id, param_id, period, rule, severity, opened_at, last_at, value, limit_value, incident)
+SELECT s.id, p.id, 'h', 'limit', 'major', now() - interval '30 minutes', now(), 120, 75,
+       (SELECT max(id) FROM alarm.incident)
+  FROM core.site s, core.param p WHERE s.code = 'air-dh02' AND p.code = 'pm10' RETURNING id" | tail -n 1)
+eco_mqtt_pub admin -q 1 -t eco/v1/alarm/air-dh02/pm10 -m "{\"id\":$aid2}"
+eco_wait_until 15 eco_psql_is "$aord" "SELECT work_order FROM wo.order_alarm WHERE alarm = $aid2"
+eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM wo.work_order WHERE source = 'alarm'")" "one order for the incident"
+eco_pass "an alarm opens one order however often its events come; its incident's next alarm joins it"
+
+# ---- 5. deadlines, with two instances ------------------------------------------
+start_dispatch d2
+r=$(rpc disp wo.create "{\"category\":\"noise\",\"title\":\"night works\",\"lat\":30.0,\"lon\":122.1,\"priority\":1,\"due\":\"$(date -u -d '-1 minute' +%FT%TZ)\"}")
+did=$(field "$r" id)
+eco_wait_until 15 eco_psql_is t "SELECT overdue FROM wo.work_order WHERE id = $did"
+sleep 3 # more ticks of both instances
+eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM wo.event WHERE work_order = $did AND action = 'escalate'")" \
+    "escalated exactly once"
+eco_assert_eq t "$(eco_psql "SELECT overdue FROM rpt.work_order WHERE id = $did")" "rpt.work_order says overdue"
+eco_assert_eq 1 "$(eco_psql "SELECT overdue FROM rpt.wo_kpi WHERE dept = '$(field "$r" dept)' AND month = date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date")" \
+    "rpt.wo_kpi counts it"
+eco_pass "an order past due is escalated once with two instances running"
+
+# ---- 6. a response topic that is not the caller's ---------------------------------
+eco_spawn spy mosquitto_sub "${MQ[@]}" -u "$ECO_MQTT_ADMIN_USER" -P "$ECO_MQTT_ADMIN_PASSWORD" \
+    -i "$p-spy" -q 1 -v -t 'eco/v1/rpc/reply/#'
+sleep 0.5
+mosquitto_pub "${MQ[@]}" -u "$p-disp" -P "${PW[disp]}" -i "$p-bad" -q 1 \
+    -t "eco/v1/rpc/dispatch/wo.list/$p-disp" -D publish response-topic "eco/v1/rpc/reply/$p-dh/x" \
+    -D publish correlation-data c -m '{}' 7>&-
+eco_wait_until 10 eco_psql_is 1 "SELECT count(*) FROM obs.deadletter WHERE service = 'dispatch' AND reason LIKE 'no response topic under%'"
+if grep -q "eco/v1/rpc/reply/$p-dh/x" "$(eco_log spy)"; then
+    eco_fail "the service answered on another user's reply topic"
+fi
+eco_pass "a request is answered only on its caller's reply topic"
+
+# leave the shared broker as the other tests expect: services only
+eco_psql "UPDATE core.account SET active = false" "UPDATE core.device SET active = false" >/dev/null
+"$ECOCTL" broker sync >/dev/null || eco_fail "broker sync"
