@@ -70,7 +70,7 @@ CONTRACT_CHANNELS = {
     "eco/v1/alarm/{site}/{param}",
     "eco/v1/complaint/new",
     "eco/v1/wo/{dept}/{id}",
-    "eco/v1/rpc/{service}/{method}",
+    "eco/v1/rpc/{service}/{method}/{caller}",
     "eco/v1/gep/{region}/{year}",
     "eco/v1/report/{kind}/{period}",
     "eco/v1/sys/{service}/{instance}",
