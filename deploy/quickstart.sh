@@ -281,10 +281,12 @@ run_sim() {
     to=$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M:%S+08:00)
     from=$(TZ=Asia/Shanghai date -d "$BACKFILL_H hours ago" +%Y-%m-%dT%H:%M:%S+08:00)
     say "simulating the $BACKFILL_H hours up to $to (log: $LOGS/ecosim.log)"
+    # a busy or slow machine acknowledges the last HJ 212 frames late: wait
+    # for them rather than call the backfill failed
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
         ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD ECO_PG_DSN=$(pg_dsn ctl) \
         "$SIM" --speed 0 --from "$from" --to "$to" --incidents 6 --labels "$DIR/labels.jsonl" \
-            --hj212 "$HJ212_ADDR" \
+            --hj212 "$HJ212_ADDR" --drain-timeout 120 \
         >>"$LOGS/ecosim.log" 2>&1 ||
         die "ecosim failed (log: $LOGS/ecosim.log)"
     wait_for_ingest
