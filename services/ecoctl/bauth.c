@@ -246,7 +246,7 @@ int bauth_render(PGconn *c, const char *dir, struct bauth_stats *st, char *why, 
     /* both lists from one snapshot */
     PQclear(PQexec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     dev =
-        PQexec(c, "SELECT code, broker_hash FROM core.device"
+        PQexec(c, "SELECT code, broker_hash, may_complain FROM core.device"
                   " WHERE protocol = 'mqtt' AND active AND broker_hash IS NOT NULL ORDER BY code");
     ppl = PQexec(c, "SELECT username, role, coalesce(department, ''), broker_hash"
                     " FROM core.account WHERE active ORDER BY username");
@@ -272,6 +272,9 @@ int bauth_render(PGconn *c, const char *dir, struct bauth_stats *st, char *why, 
             continue;
         }
         rc = buf_printf(&pw, "%s:%s\n", u, PQgetvalue(dev, i, 1));
+        /* devices.csv `complaints`: a gateway of public complaints */
+        if (!rc && strcmp(PQgetvalue(dev, i, 2), "t") == 0)
+            rc = buf_printf(&acl, "\nuser %s\ntopic write eco/v1/complaint/new\n", u);
         st->devices++;
     }
     for (int i = 0; !rc && i < PQntuples(ppl); i++) {

@@ -57,9 +57,13 @@ watch_in() {
 # ---- 1. registry load creates the devices' accounts ----------------------
 reg=$T/reg
 cp -r "$ECO_SOURCE_DIR/deploy/sample" "$reg"
+# the optional columns too: dev3 is a gateway of public complaints
+awk 'NR == 1 { print $0 ",active,complaints"; next } { print $0 ",," }' \
+    "$ECO_SOURCE_DIR/deploy/sample/devices.csv" >"$reg/devices.csv"
 cat >>"$reg/devices.csv" <<EOF
-$p-dev1,air-dh01,mqtt,pw-one-$p,22
-$p-dev2,air-dh02,mqtt,pw-two-$p,22
+$p-dev1,air-dh01,mqtt,pw-one-$p,22,,
+$p-dev2,air-dh02,mqtt,pw-two-$p,22,,
+$p-dev3,air-dh02,mqtt,pw-three-$p,22,,true
 EOF
 "$ECOCTL" registry load "$reg" >"$T/load1.out" 2>&1 || {
     cat "$T/load1.out"
@@ -67,8 +71,8 @@ EOF
 }
 grep -q "broker accounts: [0-9]* devices, 0 people, reloaded" "$T/load1.out" ||
     eco_fail "registry load did not render and reload the broker: $(cat "$T/load1.out")"
-eco_assert_eq 2 "$(eco_psql "SELECT count(*) FROM core.device WHERE code LIKE '$p-%'
-    AND broker_hash ~ '^\\\$7\\\$101\\\$'")" "both devices have a mosquitto \$7\$ hash"
+eco_assert_eq 3 "$(eco_psql "SELECT count(*) FROM core.device WHERE code LIKE '$p-%'
+    AND broker_hash ~ '^\\\$7\\\$101\\\$'")" "the devices have a mosquitto \$7\$ hash"
 eco_assert_eq 0 "$(eco_psql "SELECT count(*) FROM core.device
     WHERE broker_hash LIKE '%pw-one%' OR password_hash LIKE '%pw-one%'")" "no plaintext stored"
 # the bcrypt hash is the HJ 212 gateway's; MQTT devices must not pay for it
@@ -116,6 +120,20 @@ fi
 out=$(pub "$p-dev1" "pw-one-$p" "eco/v1/obs/$p-s" not-mine)
 case "$out" in *"Not authorized"*) ;; *) eco_fail "device wrote outside eco/v1/in: '$out'" ;; esac
 eco_pass "a device publishes its own readings and nothing else"
+# complaints: only a device the registry marks (devices.csv `complaints`)
+eco_spawn watch_c eco_mqtt_sub admin -i "$p-watch-c" -q 1 -v -t eco/v1/complaint/new
+sleep 0.5
+out=$(pub "$p-dev1" "pw-one-$p" eco/v1/complaint/new "from-dev1-$p")
+case "$out" in *"Not authorized"*) ;; *) eco_fail "an ordinary device published a complaint: '$out'" ;; esac
+out=$(pub "$p-dev3" "pw-three-$p" eco/v1/complaint/new "from-dev3-$p")
+[ -z "$out" ] || eco_fail "the complaint gateway was refused: '$out'"
+eco_wait_until 10 grep -q "from-dev3-$p" "$(eco_log watch_c)"
+if grep -q "from-dev1-$p" "$(eco_log watch_c)"; then
+    eco_fail "a subscriber received an ordinary device's complaint"
+fi
+eco_assert_eq t "$(eco_psql "SELECT may_complain FROM core.device WHERE code = '$p-dev3'")" \
+    "devices.csv complaints=true is stored"
+eco_pass "only a device marked in devices.csv may publish complaints"
 
 # ---- 4. password change in devices.csv, at once ---------------------------
 sed -i "s/^$p-dev1,air-dh01,mqtt,pw-one-$p,/$p-dev1,air-dh01,mqtt,pw-new-$p,/" "$reg/devices.csv"
@@ -128,7 +146,8 @@ eco_pass "a device password changed in devices.csv takes effect at once"
 eco_spawn dev2conn mosquitto_sub "${MQ[@]}" -u "$p-dev2" -P "pw-two-$p" -i "$p-dev2-conn" \
     -k 5 -t "eco/v1/in/$p-nothing"
 eco_wait_until 10 grep -q "as $p-dev2-conn " "$ECO_STACK_DIR/mosquitto.log"
-sed -i "1s/\$/,active/; 2,\$s/\$/,/; s/^\($p-dev2,.*\),\$/\1,false/" "$reg/devices.csv"
+sed -i "s/^\($p-dev2,air-dh02,mqtt,[^,]*,22\),,\$/\1,false,/" "$reg/devices.csv"
+grep -q "^$p-dev2,.*,false,\$" "$reg/devices.csv" || eco_fail "dev2 not set inactive in devices.csv"
 "$ECOCTL" registry load "$reg" >"$T/load3.out" 2>&1 || {
     cat "$T/load3.out"
     eco_fail "load with active=false failed"
@@ -240,7 +259,7 @@ if out=$("$ECOCTL" user add "$p-dev1" --role analyst 2>&1); then
     eco_fail "a person took a device's code"
 fi
 case "$out" in *"is a device code"*) ;; *) eco_fail "collision: '$out'" ;; esac
-echo "$p-alice,air-dh01,mqtt,x-$p,22," >>"$reg/devices.csv"
+echo "$p-alice,air-dh01,mqtt,x-$p,22,," >>"$reg/devices.csv"
 if "$ECOCTL" registry load "$reg" >"$T/load4.out" 2>&1; then
     eco_fail "a device took a person's name"
 fi

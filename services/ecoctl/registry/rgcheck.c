@@ -556,6 +556,7 @@ static void rgcheck__device(struct rg_load *L, struct rg_file *F, struct rg_row 
                        "24 upper-case hex digits)",
                        rgcheck_quote(q, sizeof q, code));
     rgcheck__bool(L, F, R, RG_DEV_ACTIVE);
+    rgcheck__bool(L, F, R, RG_DEV_COMPLAINTS);
     /* a missing hj212 password is checked against the database: a device
      * that already has a stored hash keeps it */
 }
