@@ -127,14 +127,19 @@ int main(int argc, char **argv)
     uv_loop_t loop;
     const char *url = getenv("ECO_MQTT_URL");
     int k = 0;
+    char *end;
     if (argc != 5 || !url || !getenv("ECO_MQTT_USER")) {
         fprintf(stderr, "usage: bench_dispatch_rpc METHOD JSON N WINDOW (ECO_MQTT_*)\n");
         return 2;
     }
     b.method = argv[1];
     b.args = argv[2];
-    b.n = atoi(argv[3]);
-    b.window = atoi(argv[4]);
+    b.n = (int)strtol(argv[3], &end, 10);
+    if (*end)
+        b.n = 0;
+    b.window = (int)strtol(argv[4], &end, 10);
+    if (*end)
+        b.window = 0;
     b.user = getenv("ECO_MQTT_USER");
     if (b.n < 1 || b.window < 1 ||
         rpc_request_topic("dispatch", b.method, b.user, b.req_topic, sizeof b.req_topic))
