@@ -95,6 +95,7 @@ CREATE TABLE wo.work_order (
     accepted_at  timestamptz,
     replied_at   timestamptz,                    -- the first reply
     due_at       timestamptz,
+    remind_at    timestamptz,                    -- due_at less the reminder lead (trigger)
     reminded_at  timestamptz,
     escalated_at timestamptz,
     overdue      boolean NOT NULL DEFAULT false,
@@ -106,6 +107,12 @@ CREATE TABLE wo.work_order (
 );
 CREATE INDEX work_order_open_idx ON wo.work_order (state, due_at)
     WHERE state NOT IN ('closed', 'cancelled');
+-- the clock's two questions, each an index range scan however many orders
+-- are open (wo.tick runs every half second)
+CREATE INDEX work_order_due_idx ON wo.work_order (due_at)
+    WHERE NOT overdue AND state IN ('dispatched', 'accepted', 'in_progress');
+CREATE INDEX work_order_remind_idx ON wo.work_order (remind_at)
+    WHERE reminded_at IS NULL AND state IN ('dispatched', 'accepted', 'in_progress');
 CREATE INDEX work_order_dept_idx ON wo.work_order (dept, created_at);
 CREATE INDEX work_order_incident_idx ON wo.work_order (incident);
 CREATE INDEX work_order_site_idx ON wo.work_order (site, created_at);
@@ -243,6 +250,21 @@ RETURNS timestamptz LANGUAGE sql STABLE AS $$
       FROM wo.deadline WHERE priority = p_priority AND category IN (p_category, '*')
      ORDER BY category = '*' LIMIT 1
 $$;
+
+-- The reminder time follows the deadline: set whenever due_at changes.
+CREATE FUNCTION wo.set_remind_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.due_at IS DISTINCT FROM OLD.due_at
+       OR NEW.priority IS DISTINCT FROM OLD.priority THEN
+        NEW.remind_at := NEW.due_at - make_interval(secs => coalesce((
+            SELECT remind_hours * 3600 FROM wo.deadline d
+             WHERE d.priority = NEW.priority AND d.category IN (NEW.category, '*')
+             ORDER BY d.category = '*' LIMIT 1), 0)::double precision);
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER work_order_remind_at BEFORE INSERT OR UPDATE ON wo.work_order
+    FOR EACH ROW EXECUTE FUNCTION wo.set_remind_at();
 
 -- Appends one event (and its outbox row) for the order as it is now.
 CREATE FUNCTION wo.log(o wo.work_order, p_action text, p_prev text, p_actor text, p_note text,
@@ -590,13 +612,10 @@ DECLARE
     sup   text;
 BEGIN
     FOR o IN SELECT * FROM wo.work_order w
-              WHERE w.state IN ('dispatched', 'accepted', 'in_progress') AND w.due_at IS NOT NULL
+              WHERE w.state IN ('dispatched', 'accepted', 'in_progress')
                 AND ((NOT w.overdue AND w.due_at <= now())
-                     OR (w.reminded_at IS NULL AND w.due_at - make_interval(secs =>
-                           (SELECT remind_hours * 3600 FROM wo.deadline d
-                             WHERE d.priority = w.priority AND d.category IN (w.category, '*')
-                             ORDER BY d.category = '*' LIMIT 1)::double precision) <= now()))
-              ORDER BY w.due_at LIMIT p_max FOR UPDATE SKIP LOCKED LOOP
+                     OR (w.reminded_at IS NULL AND w.remind_at <= now()))
+              ORDER BY least(w.due_at, w.remind_at) LIMIT p_max FOR UPDATE SKIP LOCKED LOOP
         IF o.due_at <= now() AND NOT o.overdue THEN
             -- the supervisor: the department answering with the same duty
             -- for a wider region that contains the order's place

@@ -31,8 +31,8 @@ static const struct cfg_def dispatch__defs[] = {
      "instance name (status topic, MQTT session); default: host name"},
     {"ECO_DISPATCH_SHARE_GROUP", CFG_STR, "dispatch", 0, 64, C(share_group),
      "shared-subscription group the instances split messages in; empty: every instance reads all"},
-    {"ECO_DISPATCH_TICK_S", CFG_INT, "10", 1, 3600, C(tick_s),
-     "how often deadlines are checked (reminders, overdue, escalation)"},
+    {"ECO_DISPATCH_TICK_MS", CFG_INT, "500", 50, 3600000, C(tick_ms),
+     "how often deadlines are checked (reminders, overdue, escalation): how late they may fire"},
     {"ECO_DISPATCH_SWEEP_S", CFG_INT, "60", 1, 86400, C(sweep_s),
      "how often open alarms without an order are checked against the policy again"},
     {"ECO_DISPATCH_STATUS_S", CFG_INT, "30", 1, 3600, C(status_s),
@@ -87,7 +87,7 @@ struct dispatch {
     struct outbox ob; /* dead letters and status */
     struct buf scratch, msg;
     size_t pending;
-    bool paused, claiming, claim_again;
+    bool paused, claiming, claim_again, ticking;
     /* events published and not yet acknowledged (mid -> event id), and the
      * acknowledged ones not yet deleted from wo.outbox */
     struct {
@@ -352,6 +352,7 @@ static void dispatch__done(void *ctx, int rc, const PGresult *res)
         }
         break;
     case K_TICK:
+        d->ticking = false;
         if (v && strcmp(v, "0") != 0) {
             char *end;
             d->n.clock_steps += strtoull(v, &end, 10);
@@ -586,11 +587,11 @@ static void dispatch__on_db_state(void *ud, bool up)
     struct dispatch *d = ud;
     if (up) {
         elog_info("database connected", NULL);
-        d->claiming = d->deleting = false;
+        d->claiming = d->deleting = d->ticking = false;
         dispatch__kick(d);
     } else {
         elog_warn("database connection lost", "error=\"%s\"", db_last_error(d->db));
-        d->claiming = d->deleting = false;
+        d->claiming = d->deleting = d->ticking = false;
     }
 }
 
@@ -641,11 +642,13 @@ static void dispatch__kick(struct dispatch *d)
         dispatch__finish_stop(d);
 }
 
-static void dispatch__periodic(struct dispatch *d, enum dispatch_kind kind)
+static int dispatch__periodic(struct dispatch *d, enum dispatch_kind kind)
 {
     struct dispatch_req *r = dispatch__req(d, kind, NULL);
-    if (r && dispatch__submit(r))
+    int rc = r ? dispatch__submit(r) : -ENOMEM;
+    if (rc)
         dispatch__req_free(r);
+    return rc;
 }
 
 static void dispatch__on_tick(uv_timer_t *t)
@@ -657,9 +660,9 @@ static void dispatch__on_tick(uv_timer_t *t)
         return;
     }
     if (db_ready(d->db)) {
-        if (now - d->last_tick >= (uint64_t)d->conf->tick_s * 1000) {
+        if (now - d->last_tick >= (uint64_t)d->conf->tick_ms && !d->ticking) {
             d->last_tick = now;
-            dispatch__periodic(d, K_TICK);
+            d->ticking = dispatch__periodic(d, K_TICK) == 0;
         }
         if (now - d->last_sweep >= (uint64_t)d->conf->sweep_s * 1000) {
             d->last_sweep = now;
@@ -743,7 +746,9 @@ int dispatch_start(struct dispatch *d)
     db_start(d->db);
     if ((rc = mq_start(d->mq)))
         return rc;
-    uv_timer_start(&d->tick, dispatch__on_tick, 200, 1000);
+    /* the clock's resolution: a deadline fires at most tick_ms late */
+    uv_timer_start(&d->tick, dispatch__on_tick, 100,
+                   c->tick_ms < 250 ? (uint64_t)c->tick_ms : 250);
     elog_info("started", "instance=%s share_group=%s", d->instance, c->share_group);
     return 0;
 }

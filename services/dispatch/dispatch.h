@@ -31,7 +31,7 @@ struct dispatch_conf {
     char instance[CFG_STR_MAX];
     char share_group[CFG_STR_MAX];
     char log_level[CFG_STR_MAX];
-    int64_t tick_s;
+    int64_t tick_ms;
     int64_t sweep_s;
     int64_t status_s;
     int64_t max_payload;

@@ -54,11 +54,13 @@ rpc() {
 # field JSON KEY: a scalar member of a reply
 field() { python3 -c 'import json,sys; v=json.loads(sys.argv[1]).get(sys.argv[2]); print("" if v is None else v)' "$1" "$2"; }
 
+# start_dispatch NAME [INSTANCE]: an instance keeps its name across a restart,
+# as deployments do (its persistent session holds its share of messages)
 start_dispatch() {
     eco_spawn "$1" env ECO_PG_DSN="$(eco_dsn dispatch)" \
         ECO_MQTT_URL="mqtt://$ECO_MQTT_HOST:$ECO_MQTT_PORT" ECO_MQTT_USER="$ECO_MQTT_DISPATCH_USER" \
-        ECO_MQTT_PASSWORD="$ECO_MQTT_DISPATCH_PASSWORD" ECO_DISPATCH_INSTANCE="$p-$1" \
-        ECO_DISPATCH_SHARE_GROUP="g-$p" ECO_DISPATCH_TICK_S=1 ECO_DISPATCH_SWEEP_S=2 \
+        ECO_MQTT_PASSWORD="$ECO_MQTT_DISPATCH_PASSWORD" ECO_DISPATCH_INSTANCE="$p-${2:-$1}" \
+        ECO_DISPATCH_SHARE_GROUP="g-$p" ECO_DISPATCH_TICK_MS=200 ECO_DISPATCH_SWEEP_S=2 \
         "$(eco_bin eco-dispatch)"
     eco_wait_until 20 grep -q 'msg="database connected"' "$(eco_log "$1")"
 }
@@ -145,6 +147,25 @@ if psql -XAtq -d "$(eco_dsn analyst)" -c "SELECT contact FROM wo.complaint" >/de
 fi
 eco_pass "complaints: joined, dead-lettered with the reason, routed to sea; contact for dispatchers only"
 
+# hostile text is stored as it came; an oversized message is refused with a
+# reason; neither stops the next complaint
+hostile="'); DROP TABLE wo.work_order; -- <script>alert(\"x\")</script> \\u0000? 臭味 $p"
+python3 - "$now" "$hostile" >"$T/hostile.json" <<'PY'
+import json, sys
+print(json.dumps({"ts": sys.argv[1], "category": "air", "text": sys.argv[2], "lat": 30.3, "lon": 122.0}))
+PY
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new -f "$T/hostile.json"
+head -c 300000 /dev/zero | tr '\0' 'x' >"$T/big"
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new -f "$T/big"
+eco_mqtt_pub sim -q 1 -t eco/v1/complaint/new \
+    -m "{\"ts\":\"$now\",\"category\":\"noise\",\"text\":\"after the big one $p\",\"lat\":30.0,\"lon\":122.1}"
+eco_wait_until 15 eco_psql_is 1 "SELECT count(*) FROM wo.complaint WHERE text = 'after the big one $p'"
+eco_assert_eq "$hostile" "$(eco_psql "SELECT text FROM wo.complaint WHERE text LIKE '%DROP TABLE%'")" \
+    "SQL, HTML and escapes in a complaint are stored verbatim"
+eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM obs.deadletter WHERE service = 'dispatch' AND reason LIKE 'payload larger than%'")" \
+    "a 300 kB complaint is dead-lettered with the reason"
+eco_pass "hostile and oversized complaints: stored verbatim or refused with a reason; the next one goes on"
+
 # ---- 4. alarms -----------------------------------------------------------------
 aid=$(eco_psql "
 INSERT INTO alarm.incident (kind, site_id, opened_at, last_at)
@@ -170,7 +191,7 @@ eco_wait_until 15 eco_psql_is "$aord" "SELECT work_order FROM wo.order_alarm WHE
 eco_assert_eq 1 "$(eco_psql "SELECT count(*) FROM wo.work_order WHERE source = 'alarm'")" "one order for the incident"
 eco_pass "an alarm opens one order however often its events come; its incident's next alarm joins it"
 
-# ---- 5. deadlines, with two instances ------------------------------------------
+# ---- 5. deadlines, with two instances and a restart ------------------------------
 start_dispatch d2
 r=$(rpc disp wo.create "{\"category\":\"noise\",\"title\":\"night works\",\"lat\":30.0,\"lon\":122.1,\"priority\":1,\"due\":\"$(date -u -d '-1 minute' +%FT%TZ)\"}")
 did=$(field "$r" id)
@@ -182,6 +203,22 @@ eco_assert_eq t "$(eco_psql "SELECT overdue FROM rpt.work_order WHERE id = $did"
 eco_assert_eq 1 "$(eco_psql "SELECT overdue FROM rpt.wo_kpi WHERE dept = '$(field "$r" dept)' AND month = date_trunc('month', now() AT TIME ZONE 'Asia/Shanghai')::date")" \
     "rpt.wo_kpi counts it"
 eco_pass "an order past due is escalated once with two instances running"
+# a reminder, then a restart of every instance, then the deadline: each once
+due=$(date -u -d '+8 seconds' +%FT%T.%NZ)
+r=$(rpc disp wo.create "{\"category\":\"waste\",\"title\":\"dumping\",\"lat\":30.0,\"lon\":122.1,\"priority\":4,\"due\":\"$due\"}")
+rid=$(field "$r" id)
+eco_wait_until 10 eco_psql_is 1 "SELECT count(*) FROM wo.event WHERE work_order = $rid AND action = 'remind'"
+eco_kill d1
+eco_kill d2
+start_dispatch d1b d1
+start_dispatch d2b d2
+eco_wait_until 20 eco_psql_is t "SELECT overdue FROM wo.work_order WHERE id = $rid"
+sleep 2
+eco_assert_eq "1 1" "$(eco_psql "SELECT count(*) FILTER (WHERE action = 'remind'), count(*) FILTER (WHERE action = 'escalate') FROM wo.event WHERE work_order = $rid" | tr '|' ' ')" \
+    "reminded once and escalated once across a restart"
+late=$(eco_psql "SELECT extract(epoch FROM e.ts - w.due_at) FROM wo.event e JOIN wo.work_order w ON w.id = e.work_order WHERE e.work_order = $rid AND e.action = 'escalate'")
+awk -v l="$late" 'BEGIN { exit !(l >= 0 && l < 3) }' || eco_fail "escalated $late s after the deadline"
+eco_pass "a restart between the reminder and the deadline loses and doubles nothing (escalated ${late} s late)"
 
 # ---- 6. a response topic that is not the caller's ---------------------------------
 eco_spawn spy mosquitto_sub "${MQ[@]}" -u "$ECO_MQTT_ADMIN_USER" -P "$ECO_MQTT_ADMIN_PASSWORD" \
