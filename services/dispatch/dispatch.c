@@ -747,8 +747,7 @@ int dispatch_start(struct dispatch *d)
     if ((rc = mq_start(d->mq)))
         return rc;
     /* the clock's resolution: a deadline fires at most tick_ms late */
-    uv_timer_start(&d->tick, dispatch__on_tick, 100,
-                   c->tick_ms < 250 ? (uint64_t)c->tick_ms : 250);
+    uv_timer_start(&d->tick, dispatch__on_tick, 100, c->tick_ms < 250 ? (uint64_t)c->tick_ms : 250);
     elog_info("started", "instance=%s share_group=%s", d->instance, c->share_group);
     return 0;
 }
