@@ -3,11 +3,15 @@
 # on a private stack with the sample registry:
 #   rpc        requests answered: wo.create (routing, two events each) and
 #              wo.list, N each, WINDOW in flight, as one dispatcher
+#   complaints COMPLAINTS complaints at distinct places (each opens an order)
+#              published at once on eco/v1/complaint/new: complaints per
+#              second into routed orders, and the time from the burst's
+#              publish to each order's first event, p50/p99
 #   alarms     ALARMS major limit alarms at distinct sites' stations inserted
 #              and announced on eco/v1/alarm/...: seconds until every one has
 #              its order (and so its events published)
 #
-#   bench/dispatch.sh [N=2000] [WINDOW=50] [ALARMS=500]
+#   bench/dispatch.sh [N=2000] [WINDOW=50] [ALARMS=500] [COMPLAINTS=500]
 # Run from the repository root after building (ECO_BUILD_DIR, default build/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +21,7 @@ source bench/lib.sh
 N=${1:-2000}
 W=${2:-50}
 A=${3:-500}
+C=${4:-500}
 bench_setup dispatch services/ecoctl/ecoctl services/dispatch/eco-dispatch bench/bench_dispatch_rpc
 ECOCTL=$BUILD/services/ecoctl/ecoctl
 bench_stack_up
@@ -34,6 +39,33 @@ export ECO_MQTT_USER=bench-disp ECO_MQTT_PASSWORD=bench-pw
     '{"category":"air","title":"bench %d","lat":30.0,"lon":122.1}' "$N" "$W"
 "$BUILD/bench/bench_dispatch_rpc" wo.list '{"limit":20,"x":%d}' "$N" "$W"
 echo "orders=$(q "SELECT count(*) FROM wo.work_order") events=$(q "SELECT count(*) FROM wo.event")"
+
+# complaints: far apart (no two join one order), one burst
+mosquitto_sub -h 127.0.0.1 -p "$ECO_MQTT_PORT" -V mqttv5 -u admin -P "$ECO_MQTT_ADMIN_PASSWORD" \
+    -q 1 -t 'eco/v1/wo/#' -F '%U %p' >"$DIR/wo.events" 2>/dev/null &
+subpid=$!
+sleep 1
+before=$(q "SELECT count(*) FROM wo.work_order WHERE source = 'complaint'")
+for i in $(seq 1 "$C"); do
+    printf '{"ts":"%s","category":"noise","text":"bench complaint %d","lat":%s,"lon":%s}\n' \
+        "$(date +%FT%T%:z)" "$i" "$(awk -v i="$i" 'BEGIN { printf "%.4f", 29.9 + (i % 40) * 0.01 }')" \
+        "$(awk -v i="$i" 'BEGIN { printf "%.4f", 121.9 + int(i / 40) * 0.02 }')"
+done >"$DIR/complaints"
+t0=$(date +%s%N)
+mosquitto_pub -h 127.0.0.1 -p "$ECO_MQTT_PORT" -V mqttv5 -u sim -P "$ECO_MQTT_SIM_PASSWORD" \
+    -q 1 -t eco/v1/complaint/new -l <"$DIR/complaints"
+until [ "$(grep -c '"action": "create".*"source": "complaint"' "$DIR/wo.events")" -ge "$((C - before))" ]; do
+    sleep 0.05
+done
+kill "$subpid" 2>/dev/null || true
+grep '"action": "create".*"source": "complaint"' "$DIR/wo.events" | awk -v t0="$t0" '
+    { split($1, a, "."); ms = (a[1] * 1e9 + a[2] - t0) / 1e6; print ms }' | sort -n >"$DIR/lat"
+n=$(wc -l <"$DIR/lat")
+echo "complaints=$n seconds=$(awk 'END { printf "%.3f", $1 / 1000 }' "$DIR/lat")" \
+    "per_s=$(awk -v n="$n" 'END { printf "%.0f", n / ($1 / 1000) }' "$DIR/lat")" \
+    "to_event_ms_p50=$(awk -v n="$n" 'NR == int(n * 0.5) + 1 { printf "%.0f", $1 }' "$DIR/lat")" \
+    "to_event_ms_p99=$(awk -v n="$n" 'NR == int(n * 0.99) + 1 { printf "%.0f", $1 }' "$DIR/lat")" \
+    "orders=$(q "SELECT count(*) FROM wo.work_order WHERE source = 'complaint'")"
 
 # alarms: one per (site, parameter) of the air stations, until A
 q "CREATE TEMP TABLE x AS SELECT 1" >/dev/null

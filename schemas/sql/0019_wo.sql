@@ -584,6 +584,9 @@ BEGIN
     SELECT * INTO o FROM wo.work_order w
      WHERE w.state NOT IN ('closed', 'cancelled') AND w.category = c.category
        AND w.geom IS NOT NULL AND c.geom IS NOT NULL
+       -- the index first (a box in degrees wider than link_m up to ~60° of
+       -- latitude), then the distance in metres
+       AND w.geom && ST_Expand(c.geom, wo.setting_of('complaint_link_m') / 50000.0)
        AND ST_DWithin(w.geom::geography, c.geom::geography, wo.setting_of('complaint_link_m'))
        AND c.ts BETWEEN w.created_at - make_interval(hours => wo.setting_of('complaint_link_hours')::int)
                     AND w.created_at + make_interval(hours => wo.setting_of('complaint_link_hours')::int)

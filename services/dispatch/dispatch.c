@@ -39,7 +39,7 @@ static const struct cfg_def dispatch__defs[] = {
      "how often counters are published on eco/v1/sys/dispatch/{instance}"},
     {"ECO_DISPATCH_MAX_PAYLOAD", CFG_INT, "65536", 256, 1048576, C(max_payload),
      "largest message read, bytes"},
-    {"ECO_DISPATCH_MAX_PENDING", CFG_INT, "1000", 10, 100000, C(max_pending),
+    {"ECO_DISPATCH_MAX_PENDING", CFG_INT, "1000", 10, 10000, C(max_pending),
      "messages waiting for the database before reading pauses"},
     {"ECO_DISPATCH_DRAIN_S", CFG_INT, "5", 0, 600, C(drain_s),
      "on SIGTERM, how long to finish the requests in hand"},
@@ -53,9 +53,12 @@ const struct cfg_prog dispatch_prog = {
     sizeof(dispatch__defs) / sizeof(dispatch__defs[0]),
 };
 
-#define DISPATCH_CLAIM 200     /* events claimed per query */
-#define DISPATCH_INFLIGHT 1000 /* events published, awaiting the broker */
-#define DISPATCH_PARKED 1000   /* complaints waiting for the database */
+#define DISPATCH_CLAIM 200      /* events claimed per query */
+#define DISPATCH_INFLIGHT 1000  /* events published, awaiting the broker */
+#define DISPATCH_WAIT_MAX 10000 /* messages waiting for the database, at most */
+/* Message requests on the wire at once: a few, so that the clock and the
+ * outbox (queued on the same connection) are not stuck behind a burst. */
+#define DISPATCH_DB_WINDOW 4
 
 enum dispatch_kind { K_ALARM, K_COMPLAINT, K_RPC, K_TICK, K_SWEEP, K_CLAIM, K_PUBLISHED };
 
@@ -98,9 +101,9 @@ struct dispatch {
     int64_t acked[DISPATCH_INFLIGHT];
     size_t nacked;
     bool deleting;
-    /* complaints the database could not take yet (connection lost) */
-    struct dispatch_req *parked[DISPATCH_PARKED];
-    size_t nparked;
+    /* messages waiting for their turn on the database, in arrival order */
+    struct dispatch_req *wait[DISPATCH_WAIT_MAX];
+    size_t nwait;
     uv_timer_t tick;
     uint64_t last_tick, last_sweep, last_status;
     bool stopping, closing;
@@ -280,15 +283,22 @@ static void dispatch__claim(struct dispatch *d)
 
 /* ---- database requests ------------------------------------------------- */
 
-static void dispatch__park(struct dispatch *d, struct dispatch_req *r)
+/* Queues a message's request for its turn. Past the bound (reading pauses
+ * long before it), a complaint is dead-lettered, a request answered "busy"
+ * and an alarm left to the sweep. */
+static void dispatch__wait(struct dispatch *d, struct dispatch_req *r)
 {
-    if (d->nparked == DISPATCH_PARKED) {
-        dispatch__dead_letter(d, r->topic, r->payload, r->len,
-                              "the database was unavailable and too many complaints waited");
+    if (d->nwait == DISPATCH_WAIT_MAX || d->nwait >= (size_t)d->conf->max_pending * 2) {
+        if (r->kind == K_COMPLAINT)
+            dispatch__dead_letter(d, r->topic, r->payload, r->len,
+                                  "eco-dispatch is overloaded: too many messages wait for the "
+                                  "database");
+        else if (r->kind == K_RPC)
+            dispatch__reply_error(d, r, "eco-dispatch is busy: try again");
         dispatch__req_free(r);
         return;
     }
-    d->parked[d->nparked++] = r;
+    d->wait[d->nwait++] = r;
 }
 
 static void dispatch__done(void *ctx, int rc, const PGresult *res)
@@ -325,7 +335,7 @@ static void dispatch__done(void *ctx, int rc, const PGresult *res)
         if (v) {
             elog_info("complaint", "result=%s", v);
         } else if (rc == -ENOTCONN) {
-            dispatch__park(d, r);
+            dispatch__wait(d, r);
             r = NULL;
         } else if (dispatch__pg_state(res, "P0001") || dispatch__pg_state(res, "22P02") ||
                    dispatch__pg_state(res, "22007") || dispatch__pg_state(res, "22008")) {
@@ -412,19 +422,22 @@ static int dispatch__submit(struct dispatch_req *r)
     return rc;
 }
 
-/* Takes a request the caller built: submits it, or parks a complaint, or
- * answers a request with the reason it cannot be served. */
+/* Takes a request the caller built: submits it when its turn has come, or
+ * queues it; a request while the database is away is answered at once. */
 static void dispatch__take(struct dispatch *d, struct dispatch_req *r)
 {
-    int rc = db_ready(d->db) ? dispatch__submit(r) : -ENOTCONN;
-    if (rc == 0)
-        return;
-    if (r->kind == K_COMPLAINT)
-        dispatch__park(d, r);
-    else {
-        if (r->kind == K_RPC)
-            dispatch__reply_error(d, r, "the database is unavailable: try again");
+    if (r->kind == K_RPC && !db_ready(d->db)) {
+        dispatch__reply_error(d, r, "the database is unavailable: try again");
         dispatch__req_free(r);
+        return;
+    }
+    if (d->nwait == 0 && db_ready(d->db) && d->pending < DISPATCH_DB_WINDOW &&
+        dispatch__submit(r) == 0)
+        return;
+    dispatch__wait(d, r);
+    if (d->nwait >= (size_t)d->conf->max_pending && !d->paused) {
+        d->paused = true;
+        mq_pause(d->mq, true);
     }
 }
 
@@ -544,10 +557,6 @@ static void dispatch__on_message(void *ud, const struct mq_msg *m)
         dispatch__on_complaint(d, m);
     else if (strncmp(m->topic, RPC_PREFIX, sizeof(RPC_PREFIX) - 1) == 0)
         dispatch__on_request(d, m);
-    if (d->pending >= (size_t)d->conf->max_pending && !d->paused) {
-        d->paused = true;
-        mq_pause(d->mq, true);
-    }
 }
 
 static void dispatch__on_published(void *ud, int mid)
@@ -608,11 +617,11 @@ static void dispatch__status(struct dispatch *d)
                    ",\"reopened\":%" PRIu64 ",\"complaints\":%" PRIu64 ",\"refused\":%" PRIu64
                    ",\"requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"clock_steps\":%" PRIu64
                    ",\"swept\":%" PRIu64 ",\"published\":%" PRIu64 ",\"dead_letters\":%" PRIu64
-                   ",\"db_errors\":%" PRIu64 ",\"pending\":%zu,\"parked\":%zu}}",
+                   ",\"db_errors\":%" PRIu64 ",\"pending\":%zu,\"waiting\":%zu}}",
                    ECO_VERSION, ts, d->n.alarms, d->n.opened, d->n.attached, d->n.reopened,
                    d->n.complaints, d->n.refused, d->n.requests, d->n.replies, d->n.clock_steps,
                    d->n.swept, d->n.published, d->n.dead_letters, d->n.db_errors, d->pending,
-                   d->nparked) == 0) {
+                   d->nwait) == 0) {
         snprintf(topic, sizeof(topic), "eco/v1/sys/dispatch/%s", d->instance);
         mq_publish(d->mq, topic, d->msg.p, d->msg.len, 1, true, NULL);
     }
@@ -622,19 +631,19 @@ static void dispatch__kick(struct dispatch *d)
 {
     if (d->closing)
         return;
-    /* complaints that waited for the database, in arrival order */
-    if (db_ready(d->db) && d->nparked) {
+    /* the messages whose turn has come, in arrival order */
+    if (db_ready(d->db) && d->nwait) {
         size_t i = 0;
-        for (; i < d->nparked; i++)
-            if (dispatch__submit(d->parked[i]))
+        for (; i < d->nwait && d->pending < DISPATCH_DB_WINDOW; i++)
+            if (dispatch__submit(d->wait[i]))
                 break;
-        memmove(d->parked, d->parked + i, (d->nparked - i) * sizeof(d->parked[0]));
-        d->nparked -= i;
+        memmove(d->wait, d->wait + i, (d->nwait - i) * sizeof(d->wait[0]));
+        d->nwait -= i;
     }
     if (d->claim_again)
         dispatch__claim(d);
     dispatch__clear_acked(d);
-    if (d->paused && d->pending < (size_t)d->conf->max_pending / 2 && !d->stopping) {
+    if (d->paused && d->nwait < (size_t)d->conf->max_pending / 2 && !d->stopping) {
         d->paused = false;
         mq_pause(d->mq, false);
     }
@@ -770,18 +779,18 @@ static void dispatch__finish_stop(struct dispatch *d)
     size_t lost;
     if (d->closing)
         return;
-    if (!late && db_ready(d->db) && (d->pending || d->nparked))
+    if (!late && db_ready(d->db) && (d->pending || d->nwait))
         return; /* dispatch__done kicks back here */
     if (!late && mq_connected(d->mq) && (outbox_len(&d->ob) || d->ninflight))
         return;
     d->closing = true;
     lost = outbox_close(&d->ob);
-    if (d->nparked)
-        elog_warn("complaints not stored at exit: the database was unavailable", "count=%zu",
-                  d->nparked);
-    for (size_t i = 0; i < d->nparked; i++)
-        dispatch__req_free(d->parked[i]);
-    d->nparked = 0;
+    if (d->nwait)
+        elog_warn("messages not handled at exit (the database was unavailable or slow)",
+                  "count=%zu", d->nwait);
+    for (size_t i = 0; i < d->nwait; i++)
+        dispatch__req_free(d->wait[i]);
+    d->nwait = 0;
     elog_info("stopping", "pending=%zu unpublished=%zu", d->pending, lost);
     d->pending_closes = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
     if (d->mq)
