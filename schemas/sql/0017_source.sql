@@ -1,6 +1,7 @@
 -- 0017: pollution-source exceedances per enterprise, outlet, parameter and
 -- day or month, against the outlets' emission limits in core.limit
--- (docs/WATER.md, "Pollution sources").
+-- (docs/WATER.md, "Pollution sources"); and, at the end, the monthly and
+-- yearly air-quality statistics of HJ 663-2013 (docs/AQI.md).
 --
 -- Inputs are hourly values: an outlet's hourly data (HJ 212 CN 2061), or,
 -- for an hour without a valid one, the mean of its minute data (CN 2051)
@@ -243,3 +244,149 @@ GRANT SELECT ON rpt.source_setting, rpt.source_flow, rpt.source_limit, rpt.sourc
     rpt.source_exceedance_daily
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
 GRANT INSERT, UPDATE, DELETE ON rpt.source_setting, rpt.source_flow TO eco_ctl;
+
+-- ---------------------------------------------------------------------
+-- Monthly and yearly air-quality statistics (HJ 663-2013) from the daily
+-- AQI (rpt.aqi_daily, stations and regions): days per level, the good-day
+-- ratio (AQI <= 100), the days each pollutant was primary, and per
+-- pollutant the mean of its daily values (SO2, NO2, PM10, PM2.5), the
+-- percentiles the standard evaluates (CO 95th of daily means, O3 90th of
+-- daily maximum 8-h means; SO2 and NO2 98th, PM10 and PM2.5 95th) and the
+-- mean of O3 and CO for reference. A statistic needs min_days_month daily
+-- values in a month (min_days_month_feb in February), min_days_year in a
+-- year (GB 3095-2012 Table 4); without them it is NULL and the pollutant is
+-- listed in insufficient. The daily values (means of doubles) are taken
+-- to the 15 significant digits a double holds, then computed exactly: a CO
+-- mean of 1.45 mg/m3 is 1.5, not the 1.4 that 1.4499999999999999556 gives.
+
+INSERT INTO rpt.aqi_setting VALUES
+ ('min_days_month', '27', 'daily values a monthly statistic needs (not February)', 'GB 3095-2012 Table 4'),
+ ('min_days_month_feb', '25', 'daily values a monthly statistic needs in February', 'GB 3095-2012 Table 4'),
+ ('min_days_year', '324', 'daily values a yearly statistic needs', 'GB 3095-2012 Table 4');
+
+-- The p-th percentile of HJ 663-2013 (5.4): the values in ascending order
+-- X(1) <= ... <= X(n), k = 1 + (n - 1) p / 100, s the integer part of k,
+-- X(s) + (X(s+1) - X(s)) (k - s); exact. NULLs are left out.
+CREATE FUNCTION rpt.hj663_percentile(v numeric[], p numeric) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN n = 0 THEN NULL
+                WHEN s >= n THEN a[n]
+                ELSE a[s] + (a[s + 1] - a[s]) * (k - s) END
+    FROM (SELECT a, n, k, floor(k)::integer AS s
+          FROM (SELECT a, cardinality(a) AS n, 1 + (cardinality(a) - 1) * p / 100 AS k
+                FROM (SELECT coalesce(array_agg(e ORDER BY e), '{}') AS a
+                      FROM unnest(v) AS e WHERE e IS NOT NULL) x) y) z
+$$;
+
+-- A statistic as published: µg/m3 to integers, CO mg/m3 to one decimal,
+-- half up (round_concentrations off: as computed).
+CREATE FUNCTION rpt.aqi_stat_round(param text, v numeric) RETURNS numeric
+    LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v IS NULL THEN NULL
+                WHEN rpt.aqi_setting('round_concentrations') <> 'on' THEN trim_scale(v)
+                WHEN param LIKE 'co%' THEN round(v, 1)
+                ELSE round(v, 0) END
+$$;
+
+CREATE VIEW rpt.aqi_period AS
+WITH k AS (
+    SELECT 'month'::text AS span, date_trunc('month', a.day)::date AS t, a.site, a.is_region, a.aqi,
+           a.level, a.primary_pollutants, a.conc
+    FROM rpt.aqi_daily a
+    UNION ALL
+    SELECT 'year', date_trunc('year', a.day)::date, a.site, a.is_region, a.aqi, a.level,
+           a.primary_pollutants, a.conc
+    FROM rpt.aqi_daily a
+), g AS (
+    SELECT k.span, k.t, k.site, k.is_region,
+           count(k.aqi) AS days,
+           count(*) FILTER (WHERE k.level = 1) AS level1_days,
+           count(*) FILTER (WHERE k.level = 2) AS level2_days,
+           count(*) FILTER (WHERE k.level = 3) AS level3_days,
+           count(*) FILTER (WHERE k.level = 4) AS level4_days,
+           count(*) FILTER (WHERE k.level = 5) AS level5_days,
+           count(*) FILTER (WHERE k.level = 6) AS level6_days,
+           array_agg((k.conc ->> 'so2')::float8::numeric) FILTER (WHERE k.conc ? 'so2') AS so2,
+           array_agg((k.conc ->> 'no2')::float8::numeric) FILTER (WHERE k.conc ? 'no2') AS no2,
+           array_agg((k.conc ->> 'pm10')::float8::numeric) FILTER (WHERE k.conc ? 'pm10') AS pm10,
+           array_agg((k.conc ->> 'pm25')::float8::numeric) FILTER (WHERE k.conc ? 'pm25') AS pm25,
+           array_agg((k.conc ->> 'co')::float8::numeric) FILTER (WHERE k.conc ? 'co') AS co,
+           array_agg((k.conc ->> 'o3_8h')::float8::numeric) FILTER (WHERE k.conc ? 'o3_8h') AS o3_8h,
+           CASE WHEN k.span = 'year' THEN rpt.aqi_setting('min_days_year')
+                WHEN extract(month FROM k.t) = 2 THEN rpt.aqi_setting('min_days_month_feb')
+                ELSE rpt.aqi_setting('min_days_month') END::integer AS min_days
+    FROM k
+    GROUP BY k.span, k.t, k.site, k.is_region
+), pp AS (
+    SELECT x.span, x.t, x.site, x.is_region, jsonb_object_agg(x.p, x.n) AS primary_days
+    FROM (SELECT k.span, k.t, k.site, k.is_region, p, count(*) AS n
+          FROM k CROSS JOIN LATERAL unnest(k.primary_pollutants) AS p
+          GROUP BY k.span, k.t, k.site, k.is_region, p) x
+    GROUP BY x.span, x.t, x.site, x.is_region
+), v AS (
+    -- the statistics, NULL where too few days
+    SELECT g.*,
+           ARRAY(SELECT n FROM (VALUES ('so2', g.so2), ('no2', g.no2), ('pm10', g.pm10),
+                                       ('pm25', g.pm25), ('co', g.co), ('o3_8h', g.o3_8h)) AS x (n, a)
+                 WHERE a IS NOT NULL AND cardinality(a) < g.min_days ORDER BY n) AS insufficient
+    FROM g
+)
+SELECT v.span, v.site, v.is_region, v.t AS period, v.days,
+       v.level1_days, v.level2_days, v.level3_days, v.level4_days, v.level5_days, v.level6_days,
+       v.level1_days + v.level2_days AS good_days,
+       CASE WHEN v.days > 0 THEN round(100.0 * (v.level1_days + v.level2_days) / v.days, 1) END
+           AS good_ratio,
+       coalesce(pp.primary_days, '{}') AS primary_days,
+       CASE WHEN cardinality(v.so2) >= v.min_days THEN
+           rpt.aqi_stat_round('so2', (SELECT avg(e) FROM unnest(v.so2) e)) END AS so2,
+       CASE WHEN cardinality(v.no2) >= v.min_days THEN
+           rpt.aqi_stat_round('no2', (SELECT avg(e) FROM unnest(v.no2) e)) END AS no2,
+       CASE WHEN cardinality(v.pm10) >= v.min_days THEN
+           rpt.aqi_stat_round('pm10', (SELECT avg(e) FROM unnest(v.pm10) e)) END AS pm10,
+       CASE WHEN cardinality(v.pm25) >= v.min_days THEN
+           rpt.aqi_stat_round('pm25', (SELECT avg(e) FROM unnest(v.pm25) e)) END AS pm25,
+       CASE WHEN cardinality(v.co) >= v.min_days THEN
+           rpt.aqi_stat_round('co', (SELECT avg(e) FROM unnest(v.co) e)) END AS co_mean,
+       CASE WHEN cardinality(v.co) >= v.min_days THEN
+           rpt.aqi_stat_round('co', rpt.hj663_percentile(v.co, 95)) END AS co_p95,
+       CASE WHEN cardinality(v.o3_8h) >= v.min_days THEN
+           rpt.aqi_stat_round('o3', (SELECT avg(e) FROM unnest(v.o3_8h) e)) END AS o3_8h_mean,
+       CASE WHEN cardinality(v.o3_8h) >= v.min_days THEN
+           rpt.aqi_stat_round('o3', rpt.hj663_percentile(v.o3_8h, 90)) END AS o3_8h_p90,
+       CASE WHEN cardinality(v.so2) >= v.min_days THEN
+           rpt.aqi_stat_round('so2', rpt.hj663_percentile(v.so2, 98)) END AS so2_p98,
+       CASE WHEN cardinality(v.no2) >= v.min_days THEN
+           rpt.aqi_stat_round('no2', rpt.hj663_percentile(v.no2, 98)) END AS no2_p98,
+       CASE WHEN cardinality(v.pm10) >= v.min_days THEN
+           rpt.aqi_stat_round('pm10', rpt.hj663_percentile(v.pm10, 95)) END AS pm10_p95,
+       CASE WHEN cardinality(v.pm25) >= v.min_days THEN
+           rpt.aqi_stat_round('pm25', rpt.hj663_percentile(v.pm25, 95)) END AS pm25_p95,
+       jsonb_build_object('so2', coalesce(cardinality(v.so2), 0), 'no2', coalesce(cardinality(v.no2), 0),
+                          'pm10', coalesce(cardinality(v.pm10), 0), 'pm25', coalesce(cardinality(v.pm25), 0),
+                          'co', coalesce(cardinality(v.co), 0), 'o3_8h', coalesce(cardinality(v.o3_8h), 0))
+           AS pollutant_days,
+       v.insufficient
+FROM v
+LEFT JOIN pp ON pp.span = v.span AND pp.t = v.t AND pp.site = v.site AND pp.is_region = v.is_region;
+
+COMMENT ON VIEW rpt.aqi_period IS
+    'HJ 663-2013 monthly (span month) and yearly (span year) statistics per air station and region: days, days per level, '
+    'good_days and good_ratio (%), primary_days, pollutant means and percentiles (co_p95, o3_8h_p90, ...), insufficient';
+
+CREATE VIEW rpt.aqi_monthly AS
+SELECT p.site, p.is_region, p.period AS month, p.days, p.level1_days, p.level2_days, p.level3_days,
+       p.level4_days, p.level5_days, p.level6_days, p.good_days, p.good_ratio, p.primary_days,
+       p.so2, p.no2, p.pm10, p.pm25, p.co_mean, p.co_p95, p.o3_8h_mean, p.o3_8h_p90, p.so2_p98,
+       p.no2_p98, p.pm10_p95, p.pm25_p95, p.pollutant_days, p.insufficient
+FROM rpt.aqi_period p WHERE p.span = 'month';
+
+CREATE VIEW rpt.aqi_yearly AS
+SELECT p.site, p.is_region, extract(year FROM p.period)::integer AS year, p.days, p.level1_days,
+       p.level2_days, p.level3_days, p.level4_days, p.level5_days, p.level6_days, p.good_days,
+       p.good_ratio, p.primary_days, p.so2, p.no2, p.pm10, p.pm25, p.co_mean, p.co_p95,
+       p.o3_8h_mean, p.o3_8h_p90, p.so2_p98, p.no2_p98, p.pm10_p95, p.pm25_p95, p.pollutant_days,
+       p.insufficient
+FROM rpt.aqi_period p WHERE p.span = 'year';
+
+GRANT SELECT ON rpt.aqi_period, rpt.aqi_monthly, rpt.aqi_yearly
+    TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
