@@ -86,6 +86,15 @@ CREATE FUNCTION rpt.water_setting(name text, site_id integer) RETURNS text
     LIMIT 1
 $$;
 
+-- The settings of each water and sea station, once per station (a join,
+-- not a lookup per row).
+CREATE VIEW rpt.water_site_setting AS
+SELECT s.id AS site_id, s.code AS site,
+       rpt.water_setting('min_values_day', s.id)::integer AS min_values_day,
+       rpt.water_setting('min_days_month', s.id)::integer AS min_days_month,
+       rpt.water_setting('multiple_decimals', s.id)::integer AS multiple_decimals
+FROM core.site s WHERE s.kind IN ('water', 'sea');
+
 -- The class limits of each water and sea station: per item and class, the
 -- site's own row before its kind's, a daily row before others.
 CREATE VIEW rpt.water_limit AS
@@ -144,8 +153,9 @@ WITH h AS (
     WHERE s.kind IN ('water', 'sea') AND r.period = 'd' AND r.flag = 'N'
 )
 SELECT h.site_id, p.code AS param, h.day, h.value, h.n, 'hour'::text AS source,
-       h.n >= rpt.water_setting('min_values_day', h.site_id)::integer AS valid
+       h.n >= w.min_values_day AS valid
 FROM h JOIN core.param p ON p.id = h.param_id
+JOIN rpt.water_site_setting w ON w.site_id = h.site_id
 UNION ALL
 SELECT d.site_id, p.code, d.day, d.value, 1, 'day', true
 FROM d JOIN core.param p ON p.id = d.param_id
@@ -161,8 +171,9 @@ CREATE VIEW rpt.water_month_value AS
 SELECT d.site_id, d.param, date_trunc('month', d.day)::date AS month,
        avg(d.value) FILTER (WHERE d.valid) AS value,
        count(*) FILTER (WHERE d.valid) AS days,
-       count(*) FILTER (WHERE d.valid) >= rpt.water_setting('min_days_month', d.site_id)::integer AS valid
+       count(*) FILTER (WHERE d.valid) >= min(w.min_days_month) AS valid
 FROM rpt.water_day_value d
+JOIN rpt.water_site_setting w ON w.site_id = d.site_id
 GROUP BY d.site_id, d.param, date_trunc('month', d.day)::date;
 
 COMMENT ON VIEW rpt.water_month_value IS
@@ -182,7 +193,7 @@ WITH v AS (
     FROM rpt.water_month_value m
 ), c AS (
     SELECT v.span, v.site_id, v.t, v.param, v.value, v.n, v.valid, s.kind, s.target_class,
-           bool_and(l.in_class) AS in_class,
+           w.multiple_decimals, bool_and(l.in_class) AS in_class,
            CASE WHEN v.valid THEN
                coalesce(min(l.class) FILTER (WHERE rpt.water_meets(v.value, l.lower, l.upper, l.lower_strict)),
                         (SELECT max(wc.class) FROM rpt.water_class wc WHERE wc.kind = s.kind))
@@ -193,8 +204,10 @@ WITH v AS (
            min(l.upper) FILTER (WHERE l.class = 3) AS iii_upper
     FROM v
     JOIN core.site s ON s.id = v.site_id
+    JOIN rpt.water_site_setting w ON w.site_id = v.site_id
     JOIN rpt.water_limit l ON l.site_id = v.site_id AND l.param = v.param
-    GROUP BY v.span, v.site_id, v.t, v.param, v.value, v.n, v.valid, s.kind, s.target_class
+    GROUP BY v.span, v.site_id, v.t, v.param, v.value, v.n, v.valid, s.kind, s.target_class,
+             w.multiple_decimals
 )
 SELECT c.span, c.site_id, c.t, c.param, c.kind, c.value, c.n, c.valid, c.in_class,
        c.class::smallint AS class, c.target_class,
@@ -202,11 +215,11 @@ SELECT c.span, c.site_id, c.t, c.param, c.kind, c.value, c.n, c.valid, c.in_clas
        CASE WHEN c.class > c.target_class AND c.target_lower IS NULL AND c.target_upper > 0
                  AND c.value > c.target_upper
             THEN trim_scale(round((c.value - c.target_upper) / c.target_upper,
-                       rpt.water_setting('multiple_decimals', c.site_id)::integer)) END AS multiple,
+                       c.multiple_decimals)) END AS multiple,
        CASE WHEN c.kind = 'water' AND c.class > 3 AND c.iii_lower IS NULL AND c.iii_upper > 0
                  AND c.value > c.iii_upper
             THEN trim_scale(round((c.value - c.iii_upper) / c.iii_upper,
-                       rpt.water_setting('multiple_decimals', c.site_id)::integer)) END AS multiple_iii
+                       c.multiple_decimals)) END AS multiple_iii
 FROM c;
 
 COMMENT ON VIEW rpt.water_item_eval IS
@@ -276,7 +289,7 @@ SELECT s.code AS site, e.t AS day, e.param, trim_scale(e.value) AS value, e.n, e
 FROM rpt.water_item_eval e JOIN core.site s ON s.id = e.site_id
 WHERE e.span = 'day';
 
-GRANT SELECT ON rpt.water_class, rpt.water_item, rpt.water_setting, rpt.water_limit,
+GRANT SELECT ON rpt.water_class, rpt.water_item, rpt.water_setting, rpt.water_site_setting, rpt.water_limit,
     rpt.water_day_value, rpt.water_month_value, rpt.water_item_eval, rpt.water_eval,
     rpt.water_monthly, rpt.water_daily, rpt.water_monthly_item, rpt.water_daily_item
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;

@@ -37,6 +37,16 @@ CREATE FUNCTION rpt.source_setting(name text, site_id integer) RETURNS text
     LIMIT 1
 $$;
 
+-- The settings of each outlet, once per outlet (a join, not a lookup per
+-- row).
+CREATE VIEW rpt.source_site_setting AS
+SELECT s.id AS site_id, s.code AS site,
+       rpt.source_setting('minute_interval', s.id)::integer AS minute_interval,
+       rpt.source_setting('min_minutes_hour', s.id)::integer AS min_minutes_hour,
+       rpt.source_setting('min_hours_day', s.id)::integer AS min_hours_day,
+       rpt.source_setting('multiple_decimals', s.id)::integer AS multiple_decimals
+FROM core.site s WHERE s.kind IN ('gas_outlet', 'water_outlet');
+
 -- Emission amounts: concentration (conc_unit) x flow (flow_param) x seconds
 -- x factor = kg. mg/m3 x m3/s and mg/L x L/s are both mg/s.
 CREATE TABLE rpt.source_flow (
@@ -89,8 +99,8 @@ FROM h JOIN core.param p ON p.id = h.param_id
 UNION ALL
 SELECT m.site_id, p.code, m.hour, m.value, 'min'
 FROM m JOIN core.param p ON p.id = m.param_id
-WHERE m.n * rpt.source_setting('minute_interval', m.site_id)::integer
-          >= rpt.source_setting('min_minutes_hour', m.site_id)::integer
+JOIN rpt.source_site_setting w ON w.site_id = m.site_id
+WHERE m.n * w.minute_interval >= w.min_minutes_hour
   AND NOT EXISTS (SELECT 1 FROM h WHERE h.site_id = m.site_id AND h.param_id = m.param_id
                                     AND h.hour = m.hour);
 
@@ -117,7 +127,8 @@ SELECT d.site_id, d.param, d.day, d.value, 'day'::text AS source FROM d
 UNION ALL
 SELECT hv.site_id, hv.param, hv.day, hv.value, 'hour'
 FROM hv
-WHERE hv.n >= rpt.source_setting('min_hours_day', hv.site_id)::integer
+JOIN rpt.source_site_setting w ON w.site_id = hv.site_id
+WHERE hv.n >= w.min_hours_day
   AND NOT EXISTS (SELECT 1 FROM d WHERE d.site_id = hv.site_id AND d.param = hv.param
                                     AND d.day = hv.day);
 
@@ -151,7 +162,7 @@ WITH v AS (
     JOIN rpt.source_flow sf ON sf.site_kind = s.kind AND sf.flow_param = d.param
 ), c AS (
     SELECT v.span, v.site_id, l.enterprise, v.param, l.period AS limit_period, v.t, v.value,
-           l.lower, l.upper, l.standard,
+           l.lower, l.upper, l.standard, w.multiple_decimals,
            (l.upper IS NOT NULL AND v.value > l.upper) OR (l.lower IS NOT NULL AND v.value < l.lower)
                AS exceeds,
            CASE WHEN p.unit = sf.conc_unit THEN v.value * f.flow * v.seconds * sf.factor END AS emission_kg,
@@ -161,6 +172,7 @@ WITH v AS (
     JOIN rpt.source_limit l ON l.site_id = v.site_id AND l.param = v.param
                            AND (v.span = 'hour' OR l.period = 'day')
     JOIN core.param p ON p.code = v.param
+    JOIN rpt.source_site_setting w ON w.site_id = v.site_id
     LEFT JOIN rpt.source_flow sf ON sf.site_kind = l.kind
     LEFT JOIN f ON f.span = v.span AND f.site_id = v.site_id AND f.t = v.t
 )
@@ -169,7 +181,7 @@ SELECT c.span, c.site_id, c.enterprise, c.param, c.limit_period, c.t,
        c.exceeds,
        CASE WHEN c.lower IS NULL AND c.upper > 0 AND c.value > c.upper
             THEN trim_scale(round((c.value - c.upper) / c.upper,
-                                  rpt.source_setting('multiple_decimals', c.site_id)::integer)) END
+                                  c.multiple_decimals)) END
            AS multiple,
        c.emission_kg, c.excess_kg
 FROM c;
@@ -239,7 +251,7 @@ WHERE x.span = 'day';
 COMMENT ON VIEW rpt.source_exceedance_daily IS
     'pollution-source exceedances per outlet, parameter, limit period and Beijing day, as rpt.source_exceedance';
 
-GRANT SELECT ON rpt.source_setting, rpt.source_flow, rpt.source_limit, rpt.source_hour_value,
+GRANT SELECT ON rpt.source_setting, rpt.source_site_setting, rpt.source_flow, rpt.source_limit, rpt.source_hour_value,
     rpt.source_day_value, rpt.source_check, rpt.source_exceedance_span, rpt.source_exceedance,
     rpt.source_exceedance_daily
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
