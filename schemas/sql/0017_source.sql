@@ -145,36 +145,35 @@ COMMENT ON VIEW rpt.source_day_value IS
 -- flow and the parameter is a concentration.
 CREATE VIEW rpt.source_check AS
 WITH v AS (
-    SELECT 'hour'::text AS span, h.site_id, h.param, h.hour AS t, h.value, 3600 AS seconds
-    FROM rpt.source_hour_value h
-    UNION ALL
-    SELECT 'day', d.site_id, d.param, d.day::timestamp AT TIME ZONE 'Asia/Shanghai', d.value, 86400
-    FROM rpt.source_day_value d
-), f AS (
-    SELECT 'hour'::text AS span, h.site_id, h.hour AS t, h.value AS flow
-    FROM rpt.source_hour_value h
-    JOIN core.site s ON s.id = h.site_id
-    JOIN rpt.source_flow sf ON sf.site_kind = s.kind AND sf.flow_param = h.param
-    UNION ALL
-    SELECT 'day', d.site_id, d.day::timestamp AT TIME ZONE 'Asia/Shanghai', d.value
-    FROM rpt.source_day_value d
-    JOIN core.site s ON s.id = d.site_id
-    JOIN rpt.source_flow sf ON sf.site_kind = s.kind AND sf.flow_param = d.param
+    -- each value beside its outlet's flow of the same period (a window over
+    -- the period, not a join of the values with themselves)
+    SELECT x.span, x.site_id, x.param, x.t, x.value, x.seconds,
+           max(x.value) FILTER (WHERE x.is_flow) OVER (PARTITION BY x.span, x.site_id, x.t) AS flow
+    FROM (SELECT 'hour'::text AS span, h.site_id, h.param, h.hour AS t, h.value, 3600 AS seconds,
+                 coalesce(h.param = sf.flow_param, false) AS is_flow
+          FROM rpt.source_hour_value h
+          JOIN core.site s ON s.id = h.site_id
+          LEFT JOIN rpt.source_flow sf ON sf.site_kind = s.kind
+          UNION ALL
+          SELECT 'day', d.site_id, d.param, d.day::timestamp AT TIME ZONE 'Asia/Shanghai', d.value,
+                 86400, coalesce(d.param = sf.flow_param, false)
+          FROM rpt.source_day_value d
+          JOIN core.site s ON s.id = d.site_id
+          LEFT JOIN rpt.source_flow sf ON sf.site_kind = s.kind) x
 ), c AS (
     SELECT v.span, v.site_id, l.enterprise, v.param, l.period AS limit_period, v.t, v.value,
            l.lower, l.upper, l.standard, w.multiple_decimals,
            (l.upper IS NOT NULL AND v.value > l.upper) OR (l.lower IS NOT NULL AND v.value < l.lower)
                AS exceeds,
-           CASE WHEN p.unit = sf.conc_unit THEN v.value * f.flow * v.seconds * sf.factor END AS emission_kg,
+           CASE WHEN p.unit = sf.conc_unit THEN v.value * v.flow * v.seconds * sf.factor END AS emission_kg,
            CASE WHEN p.unit = sf.conc_unit AND l.upper IS NOT NULL AND v.value > l.upper
-                THEN (v.value - l.upper) * f.flow * v.seconds * sf.factor END AS excess_kg
+                THEN (v.value - l.upper) * v.flow * v.seconds * sf.factor END AS excess_kg
     FROM v
     JOIN rpt.source_limit l ON l.site_id = v.site_id AND l.param = v.param
                            AND (v.span = 'hour' OR l.period = 'day')
     JOIN core.param p ON p.code = v.param
     JOIN rpt.source_site_setting w ON w.site_id = v.site_id
     LEFT JOIN rpt.source_flow sf ON sf.site_kind = l.kind
-    LEFT JOIN f ON f.span = v.span AND f.site_id = v.site_id AND f.t = v.t
 )
 SELECT c.span, c.site_id, c.enterprise, c.param, c.limit_period, c.t,
        (c.t AT TIME ZONE 'Asia/Shanghai')::date AS day, c.value, c.lower, c.upper, c.standard,
