@@ -22,6 +22,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"status", ctl_status, "status                         services, counts, latest data"},
     {"detect", ctl_detect, "detect replay --from T --to T  run the rules over stored readings"},
     {"alarm", ctl_alarm, "alarm list|ack ...             alarms: list, acknowledge"},
+    {"wo", ctl_wo, "wo list|show|create|accept|... work orders, through eco-dispatch"},
+    {"complaint", ctl_complaint, "complaint submit ...           record a public complaint"},
     {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
     {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
 };
@@ -83,6 +85,7 @@ int main(int argc, char **argv)
     o.mqtt_url = getenv("ECO_MQTT_URL");
     o.mqtt_user = getenv("ECO_MQTT_USER");
     o.mqtt_password = getenv("ECO_MQTT_PASSWORD");
+    o.mqtt_cafile = getenv("ECO_MQTT_CAFILE");
     o.broker_auth_dir = getenv("ECO_BROKER_AUTH_DIR");
     o.broker_pid_file = getenv("ECO_BROKER_PID_FILE");
     for (size_t k = 0; k < sizeof(ctl__nouns) / sizeof(ctl__nouns[0]); k++) {
