@@ -30,7 +30,10 @@ static void ctl_detect__usage(FILE *out)
     fprintf(out, "usage: ecoctl detect replay --from T --to T [--site CODE ...] [--json]\n"
                  "       ecoctl detect replay --clear\n"
                  "       ecoctl alarm list [--open] [--site CODE] [--limit N] [--json]\n"
-                 "       ecoctl alarm ack ID\n"
+                 "       ecoctl alarm ack ID [--note X] [--timeout S]   through eco-dispatch, as\n"
+                 "                                    ECO_MQTT_USER (docs/DISPATCH.md)\n"
+                 "       ecoctl alarm ack ID --db     directly in the database (ECO_PG_DSN), when\n"
+                 "                                    eco-dispatch is not running\n"
                  "Times: RFC 3339 with an offset, or a Beijing date YYYY-MM-DD.\n");
 }
 
@@ -419,8 +422,17 @@ int ctl_alarm(const struct ctl_opts *o, int argc, char **argv)
         }
     if (argc >= 1 && strcmp(argv[0], "list") == 0)
         return ctl_alarm__list(o, argc, argv);
-    if (argc >= 1 && strcmp(argv[0], "ack") == 0)
-        return ctl_alarm__ack(o, argc, argv);
+    if (argc >= 1 && strcmp(argv[0], "ack") == 0) {
+        /* --db: the database path of before eco-dispatch (acked_by is then
+         * the database role, not a person); else the dispatcher's request */
+        int n = 0;
+        for (int i = 0; i < argc; i++)
+            if (strcmp(argv[i], "--db") != 0)
+                argv[n++] = argv[i];
+        if (n == argc)
+            return ctl_alarm_ack_rpc(o, argc, argv);
+        return ctl_alarm__ack(o, n, argv);
+    }
     ctl_detect__usage(stderr);
     return CTL_USAGE;
 }

@@ -22,6 +22,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"status", ctl_status, "status                         services, counts, latest data"},
     {"detect", ctl_detect, "detect replay --from T --to T  run the rules over stored readings"},
     {"alarm", ctl_alarm, "alarm list|ack ...             alarms: list, acknowledge"},
+    {"wo", ctl_wo, "wo list|show|create|accept|... work orders, through eco-dispatch"},
+    {"complaint", ctl_complaint, "complaint submit ...           record a public complaint"},
     {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
     {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
 };

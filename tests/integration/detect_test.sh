@@ -136,9 +136,10 @@ eco_assert_eq "$(date -u -d "@$((now + 8))" +%H:%M:%S)" \
 
 # acknowledge
 open_id=$(eco_psql "SELECT id FROM rpt.alarm WHERE site = '$p-s0' AND rule = 'limit' AND state = 'open'")
-ECO_PG_DSN=$(eco_dsn ctl) "$(eco_bin ecoctl)" alarm ack "$open_id" >/dev/null
+# (--db: in the database itself; without it the request goes to eco-dispatch)
+ECO_PG_DSN=$(eco_dsn ctl) "$(eco_bin ecoctl)" alarm ack "$open_id" --db >/dev/null
 eco_assert_eq acked "$(eco_psql "SELECT state FROM rpt.alarm WHERE id = $open_id")" "ecoctl alarm ack"
-if ECO_PG_DSN=$(eco_dsn ctl) "$(eco_bin ecoctl)" alarm ack "$open_id" 2>/dev/null; then
+if ECO_PG_DSN=$(eco_dsn ctl) "$(eco_bin ecoctl)" alarm ack "$open_id" --db 2>/dev/null; then
     eco_fail "acknowledging an acknowledged alarm should be refused"
 fi
 # a low value clears it (an acknowledged alarm is still open); stored as ingest would

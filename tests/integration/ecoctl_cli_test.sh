@@ -21,7 +21,9 @@ dead_port=$(free_port)
 for cmd in "db" "db migrate" "registry" "registry load" "import" "import readings" "hj212" \
     "hj212 check" "status" "detect" "detect replay" "alarm" "alarm list" "alarm ack" \
     "user" "user add" "user list" "user passwd" "user disable" "user enable" "user role" \
-    "broker" "broker sync"; do
+    "broker" "broker sync" "wo" "wo list" "wo show" "wo create" "wo assign" "wo accept" \
+    "wo start" "wo reply" "wo verify" "wo reject" "wo reopen" "wo close" "wo cancel" \
+    "complaint" "complaint submit"; do
     for h in --help -h; do
         rc=0
         # shellcheck disable=SC2086
