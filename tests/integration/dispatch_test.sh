@@ -233,6 +233,37 @@ if grep -q "eco/v1/rpc/reply/$p-dh/x" "$(eco_log spy)"; then
 fi
 eco_pass "a request is answered only on its caller's reply topic"
 
+# ---- 7. the whole lifecycle through ecoctl, each person in their own name ----------
+ctl() {
+    local who=$1
+    shift
+    ECO_MQTT_URL="mqtt://$ECO_MQTT_HOST:$ECO_MQTT_PORT" ECO_MQTT_USER="$p-$who" \
+        ECO_MQTT_PASSWORD="${PW[$who]}" "$ECOCTL" "$@"
+}
+r=$(ctl disp --json wo create --category air --title "through ecoctl" --lat 30.0 --lon 122.1) ||
+    eco_fail "ecoctl wo create: $r"
+cid=$(field "$r" id)
+eco_assert_eq ZS-EEB-DH "$(field "$r" dept)" "ecoctl wo create is routed"
+set +e
+out=$(ctl pt wo accept "$cid" 2>&1)
+eco_assert_eq 1 $? "another department's accept exits 1"
+case "$out" in *refused*) ;; *) eco_fail "no refusal printed: $out" ;; esac
+ctl dh wo reply "$cid" >/dev/null 2>&1
+eco_assert_eq 2 $? "a reply without --note is bad usage"
+set -e
+ctl dh wo accept "$cid" >/dev/null
+ctl dh wo start "$cid" >/dev/null
+ctl dh wo reply "$cid" --note "inspected; a boiler was tuned" --attach https://files.example/b.jpg >/dev/null
+ctl disp wo verify "$cid" >/dev/null
+ctl disp wo close "$cid" --note done >/dev/null
+eco_assert_eq "create dispatch accept start reply verify close" \
+    "$(eco_psql "SELECT string_agg(action, ' ' ORDER BY id) FROM wo.event WHERE work_order = $cid")" \
+    "the lifecycle through ecoctl"
+eco_assert_eq "$p-dh $p-disp" "$(eco_psql "SELECT string_agg(DISTINCT actor, ' ' ORDER BY actor) FROM wo.event WHERE work_order = $cid AND action IN ('reply', 'close')")" \
+    "each step is recorded under the caller's own name"
+ctl disp wo show "$cid" | grep -q 'closed' || eco_fail "ecoctl wo show does not say closed"
+eco_pass "the whole lifecycle through ecoctl, each person in their own name"
+
 # leave the shared broker as the other tests expect: services only
 eco_psql "UPDATE core.account SET active = false" "UPDATE core.device SET active = false" >/dev/null
 "$ECOCTL" broker sync >/dev/null || eco_fail "broker sync"
