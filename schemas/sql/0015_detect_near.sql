@@ -128,8 +128,8 @@ BEGIN
 END $$;
 
 -- alarm.apply as in 0009 (same input, output and idempotence), cheaper per
--- raise: the incident is decided before the alarm is stored, so the alarm is
--- written once with it; and each incident's counters (alarms, last_at,
+-- raise: the incident is decided before the alarm is stored, so an alarm
+-- that joins one is written once, with it; and each incident's counters (alarms, last_at,
 -- closed_at) are brought up to date once per batch instead of once per
 -- transition (a storm of 100 raises joining one incident updated its row 100
 -- times, and each clear looked for the incident's open alarms again).
@@ -147,7 +147,6 @@ DECLARE
     site integer;
     r text;
     inc bigint;
-    made boolean;
     locked boolean := false;
     -- per transition that took effect: its incident, data time, and whether
     -- it raised (1) or cleared (2) an alarm
@@ -165,27 +164,16 @@ BEGIN
         i := (e->>'i')::integer;
         a := NULL;
         IF e->>'action' = 'raise' THEN
-            -- already raised at this data time (a restart re-deriving it) or
-            -- still open: nothing to do, and no incident to open for it
-            CONTINUE WHEN EXISTS (SELECT FROM alarm.alarm x
-                                  WHERE x.site_id = site AND coalesce(x.param_id, 0) = coalesce(p, 0)
-                                    AND x.rule = r AND x.replay = rp AND x.opened_at = ts)
-                       OR EXISTS (SELECT FROM alarm.alarm x
-                                  WHERE x.site_id = site AND coalesce(x.param_id, 0) = coalesce(p, 0)
-                                    AND x.rule = r AND x.replay = rp AND x.state <> 'cleared');
             IF NOT locked THEN
                 -- one writer at a time decides, so that two instances do
                 -- not open two incidents for one plume
                 PERFORM pg_advisory_xact_lock(hashtext('alarm.link_incident'));
                 locked := true;
             END IF;
+            -- an alarm joining an incident is stored with it at once; one
+            -- that opens an incident gets it after it is stored (a raise
+            -- already applied, ON CONFLICT, must not open one)
             inc := alarm.find_incident(site, r, ts, rp);
-            made := inc IS NULL;
-            IF made THEN
-                INSERT INTO alarm.incident (kind, site_id, opened_at, last_at, replay, alarms)
-                VALUES (alarm.rule_group(r), site, ts, ts, rp, 0)
-                RETURNING id INTO inc;
-            END IF;
             INSERT INTO alarm.alarm AS x (site_id, param_id, period, rule, severity, opened_at,
                                           last_at, value, limit_value, peak, geom, incident,
                                           replay)
@@ -196,12 +184,12 @@ BEGIN
                          (e->>'lat')::double precision), 4326) END, inc, rp)
             ON CONFLICT DO NOTHING
             RETURNING * INTO a;
-            IF a.id IS NULL THEN
-                -- another instance stored it first
-                IF made THEN
-                    DELETE FROM alarm.incident x WHERE x.id = inc;
-                END IF;
-                CONTINUE;
+            CONTINUE WHEN a.id IS NULL;
+            IF inc IS NULL THEN
+                INSERT INTO alarm.incident (kind, site_id, opened_at, last_at, replay, alarms)
+                VALUES (alarm.rule_group(r), site, ts, ts, rp, 0)
+                RETURNING id INTO inc;
+                UPDATE alarm.alarm x SET incident = inc WHERE x.id = a.id;
             END IF;
             INSERT INTO alarm.event (alarm_id, action, ts, severity, value)
             VALUES (a.id, 'raised', ts, a.severity, a.value);

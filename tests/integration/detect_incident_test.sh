@@ -142,8 +142,10 @@ eco_assert_eq "3 03 10:45 -" "$(q_inc "$i3")" "... and opens it again"
 before=$(eco_psql "SELECT count(*) || ' ' || sum(alarms) FROM alarm.incident")
 again=$(apply "$(ev 0 a0 "$so2" limit raise 2024-06-01T10:00:00+08:00)" \
     "$(ev 1 a3 "$no2" limit raise 2024-06-03T10:45:00+08:00)" \
-    "$(ev 2 a1 "$no2" limit clear 2024-06-03T10:40:00+08:00)")
-eco_assert_eq "" "$again" "transitions already applied take no effect"
+    "$(ev 2 a1 "$no2" limit clear 2024-06-03T10:40:00+08:00)" \
+    "$(ev 3 a0 "$so2" limit raise 2024-06-05T10:00:00+08:00)")
+eco_assert_eq "" "$again" \
+    "transitions already applied take no effect (nor a raise while the alarm is open, days later)"
 eco_assert_eq "$before" "$(eco_psql "SELECT count(*) || ' ' || sum(alarms) FROM alarm.incident")" \
     "... and open no incident"
 eco_pass
