@@ -194,8 +194,7 @@ int ctl_rpc_call(const struct ctl_opts *o, const char *service, const char *meth
         return ctl_rpc__fail(err, errcap, -EIO, "no random numbers: %s", strerror(errno));
     for (size_t i = 0; i < sizeof(rnd); i++)
         snprintf(r.corr + 2 * i, 3, "%02x", rnd[i]);
-    snprintf(r.reply_topic, sizeof(r.reply_topic), RPC_REPLY_PREFIX "%s/%s", o->mqtt_user,
-             r.corr);
+    snprintf(r.reply_topic, sizeof(r.reply_topic), RPC_REPLY_PREFIX "%s/%s", o->mqtt_user, r.corr);
     snprintf(client_id, sizeof(client_id), "ecoctl-%.40s-%.12s", o->mqtt_user, r.corr);
     if (json_print(args, &payload, &plen))
         return ctl_rpc__fail(err, errcap, -ENOMEM, "out of memory");
