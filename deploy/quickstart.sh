@@ -369,6 +369,10 @@ Open alarms and the system's status (ecoctl):
   ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL alarm list --open
   ECO_PG_DSN=$(shq "$(pg_dsn ctl)") ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_ADMIN_USER ECO_MQTT_PASSWORD=$(shq "$ECO_MQTT_ADMIN_PASSWORD") $ECOCTL status
 
+Work orders: eco-dispatch turns the simulated incidents into orders for the departments
+(docs/DISPATCH.md); list them as the dispatcher, then act as the department (qs-department):
+  ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=qs-dispatcher ECO_MQTT_PASSWORD=$(shq "$QS_PW_DISPATCHER") $ECOCTL wo list --limit 10
+
 Personal broker accounts, one per role (what each may do: docs/SECURITY.md;
 manage them with: ecoctl user add|list|passwd|disable|role):
 EOF

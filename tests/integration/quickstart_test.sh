@@ -68,6 +68,14 @@ for n in 1 2; do
 done
 grep -q 'alarm list --open' <<<"$(line ECO_PG_DSN= 1)" || eco_fail "no ecoctl alarm list --open line"
 eco_pass "the printed ecoctl alarm list --open and status lines work"
+# the work-order line: eco-dispatch answers the dispatcher (the orders
+# themselves depend on what the simulated hour raised)
+l=$(line ECO_MQTT_URL= 1)
+grep -q 'ECO_MQTT_USER=qs-dispatcher .* wo list' <<<"$l" || eco_fail "no ecoctl wo list line: $l"
+r=$(bash -c "$l" 2>&1) || eco_fail "the printed wo list line failed: $l: $r"
+grep -qE '^(ID +DEPT|no work orders$)' <<<"$r" || eco_fail "wo list printed: $r"
+n_orders=$(psql -XAtq -d "$(bash -c ". '$D/quickstart.env'; echo \$ECO_PG_CTL_DSN")" -c "SELECT count(*) FROM rpt.work_order")
+eco_pass "the printed wo list line works ($n_orders work orders from the simulated hour)"
 # one personal account per role, each accepted by the broker
 port_mq=$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_PORT")
 for r in admin dispatcher department analyst integrator; do
