@@ -399,7 +399,11 @@ static int dispatch__submit(struct dispatch_req *r)
         params[0] = r->method;
         params[1] = r->caller;
         params[2] = r->payload;
-        rc = db_query(d->db, "SELECT wo.rpc($1, $2, $3::jsonb)", 3, params, dispatch__done, r);
+        if (strcmp(r->method, "wo.export") == 0) /* GeoReport v2 (0020_open311.sql) */
+            rc = db_query(d->db, "SELECT wo.open311($1, $2::jsonb)", 2, params + 1, dispatch__done,
+                          r);
+        else
+            rc = db_query(d->db, "SELECT wo.rpc($1, $2, $3::jsonb)", 3, params, dispatch__done, r);
         break;
     case K_TICK:
         rc = db_query(d->db, "SELECT wo.tick()", 0, NULL, dispatch__done, r);

@@ -4,6 +4,7 @@
  *   eco/v1/alarm/#                   -> wo.on_alarm (opens, joins, reopens)
  *   eco/v1/complaint/new             -> wo.on_complaint (refused: dead letter)
  *   eco/v1/rpc/dispatch/{m}/{caller} -> wo.rpc, answered on the response topic
+ *                                       (wo.export: wo.open311, 0020_open311.sql)
  *   the clock                        -> wo.tick (reminders, overdue, escalation)
  *                                       and a sweep of open alarms without
  *                                       an order (a missed event, a policy

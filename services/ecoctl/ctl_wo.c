@@ -45,7 +45,8 @@ static int ctl_wo__run(const struct ctl_opts *o, const char *noun, int argc, cha
         fprintf(stderr, "ecoctl: %s\n", err);
         return CTL_REFUSED;
     }
-    if (o->json) {
+    /* an export writes its array alone, in either mode (wocli_print) */
+    if (o->json && req.out != WOCLI_OUT_EXPORT) {
         if (json_print(reply, &out, &outlen) == 0) {
             printf("%s\n", out);
             cJSON_free(out);
@@ -58,7 +59,7 @@ static int ctl_wo__run(const struct ctl_opts *o, const char *noun, int argc, cha
         cJSON_Delete(reply);
         return CTL_REFUSED;
     }
-    if (!o->json)
+    if (!o->json || req.out == WOCLI_OUT_EXPORT)
         wocli_print(&req, reply, stdout);
     cJSON_Delete(reply);
     return CTL_OK;

@@ -31,6 +31,9 @@ enum {
     WOCLI__CONTACT = 1u << 14,
     WOCLI__PHOTO = 1u << 15,
     WOCLI__TS = 1u << 16,
+    WOCLI__FORMAT = 1u << 17,
+    WOCLI__FROM = 1u << 18,
+    WOCLI__TO = 1u << 19,
 };
 
 /* How an option's value is checked and stored. */
@@ -44,10 +47,11 @@ enum wocli__kind {
     WOCLI__K_TEXT,     /* free text, newlines allowed */
     WOCLI__K_LAT,
     WOCLI__K_LON,
-    WOCLI__K_TIME,  /* RFC 3339 with an offset */
-    WOCLI__K_URL,   /* http:// or https:// */
-    WOCLI__K_URLS,  /* appended to an array of URLs */
-    WOCLI__K_PHONE, /* digits, spaces, + - ( ) */
+    WOCLI__K_TIME,   /* RFC 3339 with an offset */
+    WOCLI__K_URL,    /* http:// or https:// */
+    WOCLI__K_URLS,   /* appended to an array of URLs */
+    WOCLI__K_PHONE,  /* digits, spaces, + - ( ) */
+    WOCLI__K_FORMAT, /* an export format: only "open311" */
 };
 
 struct wocli__opt {
@@ -76,6 +80,9 @@ static const struct wocli__opt wocli__opts[] = {
     {"--contact", WOCLI__CONTACT, WOCLI__K_PHONE, "contact", 0, 0},
     {"--photo", WOCLI__PHOTO, WOCLI__K_URL, "photo", 0, 0},
     {"--ts", WOCLI__TS, WOCLI__K_TIME, "ts", 0, 0},
+    {"--format", WOCLI__FORMAT, WOCLI__K_FORMAT, "format", 0, 0},
+    {"--from", WOCLI__FROM, WOCLI__K_TIME, "from", 0, 0},
+    {"--to", WOCLI__TO, WOCLI__K_TIME, "to", 0, 0},
 };
 
 /* The complaint categories of docs/CONTRACT.md. */
@@ -116,6 +123,8 @@ static const struct wocli__verb wocli__verbs[] = {
     {"complaint", "submit", "complaint.submit", "submitted", WOCLI_OUT_COMPLAINT, false,
      WOCLI__CATEGORY | WOCLI__TEXT | WOCLI__PLACE | WOCLI__CONTACT | WOCLI__PHOTO | WOCLI__TS,
      WOCLI__CATEGORY | WOCLI__TEXT, true},
+    {"wo", "export", "wo.export", "exported", WOCLI_OUT_EXPORT, false,
+     WOCLI__FORMAT | WOCLI__DEPT | WOCLI__FROM | WOCLI__TO | WOCLI__LIMIT, WOCLI__FORMAT, false},
     {"alarm", "ack", "alarm.ack", "acknowledged", WOCLI_OUT_ALARM, true, WOCLI__NOTE, 0, false},
 };
 
@@ -388,6 +397,12 @@ static int wocli__value(const struct wocli__opt *op, const char *v, cJSON *args,
                                op->flag, v);
         item = cJSON_CreateString(v);
         break;
+    case WOCLI__K_FORMAT:
+        if (strcmp(v, "open311") != 0)
+            return wocli__fail(err, cap,
+                               "--format %s: the only format is open311 (GeoReport v2 JSON)", v);
+        item = cJSON_CreateString(v);
+        break;
     }
     if (!item)
         return -ENOMEM;
@@ -567,6 +582,8 @@ void wocli_usage(const char *noun, FILE *out)
                 "       ecoctl wo reopen ID --note X                the problem came back\n"
                 "       ecoctl wo close ID [--note X]\n"
                 "       ecoctl wo cancel ID --note X\n"
+                "       ecoctl wo export --format open311 [--dept D] [--from TIME] [--to TIME]\n"
+                "                        [--limit N]        Open311 GeoReport v2 JSON on stdout\n"
                 "Work orders live in eco-dispatch; ecoctl asks it over MQTT 5 as you\n"
                 "(ECO_MQTT_URL, ECO_MQTT_USER, ECO_MQTT_PASSWORD, ECO_MQTT_CAFILE) and waits\n"
                 "--timeout S seconds (default %g) for the answer. C: air, water, sea, noise,\n"
@@ -763,6 +780,21 @@ static void wocli__print_show(const cJSON *reply, FILE *out)
     }
 }
 
+/* The reply's requests, an Open311 GeoReport v2 array, as JSON ([] when the
+ * reply has none): meant for other programs, so nothing else is written. */
+static void wocli__print_export(const cJSON *reply, FILE *out)
+{
+    const cJSON *reqs = cJSON_GetObjectItemCaseSensitive(reply, "requests");
+    char *s;
+    if (!cJSON_IsArray(reqs)) {
+        fputs("[]\n", out);
+        return;
+    }
+    if ((s = cJSON_Print(reqs))) /* NULL: out of memory, nothing half-written */
+        fprintf(out, "%s\n", s);
+    cJSON_free(s);
+}
+
 /* " (due 2026-12-06 09:00 +08:00)" when the reply has a due time. */
 static void wocli__due(const cJSON *reply, FILE *out)
 {
@@ -828,6 +860,9 @@ void wocli_print(const struct wocli_req *req, const cJSON *reply, FILE *out)
             fprintf(out, "; work order %s", v);
         }
         fputc('\n', out);
+        break;
+    case WOCLI_OUT_EXPORT:
+        wocli__print_export(reply, out);
         break;
     case WOCLI_OUT_ALARM:
         fprintf(out, "alarm %lld acknowledged", req->id);

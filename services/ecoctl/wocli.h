@@ -38,7 +38,8 @@ enum wocli_out {
     WOCLI_OUT_CREATE,    /* wo create: id, department, due, why routed */
     WOCLI_OUT_CHANGE,    /* a state change: "work order 12: accepted (due ...)" */
     WOCLI_OUT_COMPLAINT, /* complaint submit */
-    WOCLI_OUT_ALARM      /* alarm ack */
+    WOCLI_OUT_ALARM,     /* alarm ack */
+    WOCLI_OUT_EXPORT     /* wo export: the reply's requests as JSON, in --json mode too */
 };
 
 struct wocli_req {

@@ -12,7 +12,9 @@
 #      alarm of the same incident joins it;
 #   5. deadlines: an order past due is marked overdue and escalated exactly
 #      once with two instances running;
-#   6. a request whose response topic is not the caller's gets no answer.
+#   6. a request whose response topic is not the caller's gets no answer;
+#   7. the whole lifecycle through ecoctl;
+#   8. the Open311 export: GeoReport v2 of the orders each caller may see.
 set -euo pipefail
 # shellcheck source=../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
@@ -263,6 +265,52 @@ eco_assert_eq "$p-dh $p-disp" "$(eco_psql "SELECT string_agg(DISTINCT actor, ' '
     "each step is recorded under the caller's own name"
 ctl disp wo show "$cid" | grep -q 'closed' || eco_fail "ecoctl wo show does not say closed"
 eco_pass "the whole lifecycle through ecoctl, each person in their own name"
+
+# ---- 8. the Open311 export (GeoReport v2 JSON of the orders the caller may see) ----
+r=$(ctl disp --json wo create --category waste --title "pt export" --text "by the quay" \
+    --dept ZS-EEB-PT --lat 29.95 --lon 122.3) || eco_fail "ecoctl wo create: $r"
+ptid=$(field "$r" id)
+ctl disp complaint submit --category waste --text "bags again" --lat 29.95 --lon 122.3 \
+    --photo https://files.example/quay.jpg >/dev/null
+eco_wait_until 10 eco_psql_is "$ptid" "SELECT work_order FROM wo.complaint WHERE photo_url = 'https://files.example/quay.jpg'"
+ctl disp wo export --format open311 >"$T/o311.disp" || eco_fail "ecoctl wo export (dispatcher)"
+ctl disp --json wo export --format open311 --dept ZS-EEB-PT >"$T/o311.disp-pt" ||
+    eco_fail "ecoctl --json wo export --dept"
+ctl pt wo export --format open311 --limit 50 >"$T/o311.pt" || eco_fail "ecoctl wo export (pt)"
+python3 - "$T/o311.disp" "$T/o311.disp-pt" "$T/o311.pt" "$cid" "$ptid" "$(eco_psql "SELECT count(*) FROM wo.work_order")" <<'PY' ||
+import json, sys
+disp, disp_pt, pt = (json.load(open(f)) for f in sys.argv[1:4])
+cid, ptid, total = sys.argv[4], sys.argv[5], int(sys.argv[6])
+assert isinstance(disp, list) and len(disp) == total, (type(disp), len(disp), total)
+fields = {"service_request_id", "status", "status_notes", "service_name", "service_code",
+          "description", "agency_responsible", "service_notice", "requested_datetime",
+          "updated_datetime", "expected_datetime", "address", "lat", "long", "media_url"}
+by_id = {r["service_request_id"]: r for r in disp}
+c = by_id[cid]
+assert fields <= set(c), fields - set(c)
+assert c["status"] == "closed" and c["status_notes"] == "done", c
+assert "ZS-EEB-DH" in c["agency_responsible"], c
+assert abs(c["lat"] - 30.0) < 1e-9 and abs(c["long"] - 122.1) < 1e-9, c
+assert c["service_code"] == "air" and c["description"] == "through ecoctl", c
+assert c["requested_datetime"].endswith("+08:00") and c["media_url"] is None, c
+o = by_id[ptid]
+assert o["status"] == "open" and "ZS-EEB-PT" in o["agency_responsible"], o
+assert o["description"] == "pt export\n\nby the quay", o
+assert o["media_url"] == "https://files.example/quay.jpg", o
+assert [r["service_request_id"] for r in disp] == sorted(by_id, key=int, reverse=True)
+assert pt and all("ZS-EEB-PT" in r["agency_responsible"] for r in pt), pt
+assert cid not in {r["service_request_id"] for r in pt}
+assert pt == disp_pt, "a department sees exactly what a dispatcher sees of it"
+PY
+    eco_fail "the Open311 export: $(head -c 2000 "$T/o311.disp")"
+set +e
+ctl an wo export --format open311 >"$T/o311.an" 2>&1
+eco_assert_eq 1 $? "an analyst's export is refused with exit 1"
+ctl disp wo export --format csv >/dev/null 2>&1
+eco_assert_eq 2 $? "an unknown --format is bad usage"
+set -e
+grep -q "refused: .*may not use work orders" "$T/o311.an" || eco_fail "no refusal: $(cat "$T/o311.an")"
+eco_pass "ecoctl wo export --format open311: GeoReport v2 of the orders the caller may see"
 
 # leave the shared broker as the other tests expect: services only
 eco_psql "UPDATE core.account SET active = false" "UPDATE core.device SET active = false" >/dev/null

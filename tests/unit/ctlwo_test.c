@@ -400,6 +400,69 @@ static void test_print_show(void)
            "    attachment: https://x.example/a.jpg\n");
 }
 
+/* wo export: --format open311 is required and the only format; the
+ * filters are checked like wo list's. */
+static void test_export(void)
+{
+    struct wocli_req r;
+    r = OK("wo", "wo.export",
+           "{\"format\":\"open311\",\"dept\":\"ZS-EEB-DH\",\"from\":\"2026-12-01T00:00:00+08:00\","
+           "\"to\":\"2026-12-06T00:00:00Z\",\"limit\":50}",
+           "export", "--format", "open311", "--dept", "ZS-EEB-DH", "--from",
+           "2026-12-01T00:00:00+08:00", "--to", "2026-12-06T00:00:00Z", "--limit", "50");
+    CHECK_EQ_INT(r.out, WOCLI_OUT_EXPORT);
+    CHECK_EQ_INT(r.id, 0);
+    OK("wo", "wo.export", "{\"format\":\"open311\"}", "export", "--format=open311");
+    OK("wo", "wo.export", "{\"limit\":10000,\"format\":\"open311\"}", "export", "--limit", "10000",
+       "--format", "open311");
+    BAD("wo", "wo export: --format is required", "export");
+    BAD("wo", "wo export: --format is required", "export", "--dept", "ZS-EEB-DH");
+    BAD("wo", "--format csv: the only format is open311", "export", "--format", "csv");
+    BAD("wo", "--format OPEN311: the only format is open311", "export", "--format", "OPEN311");
+    BAD("wo", "--format needs a value", "export", "--format");
+    BAD("wo", "--format given twice", "export", "--format", "open311", "--format", "open311");
+    BAD("wo", "--from 2026-12-01: a time like", "export", "--format", "open311", "--from",
+        "2026-12-01");
+    BAD("wo", "--to 2026-12-06T00:00:00: a time like", "export", "--format", "open311", "--to",
+        "2026-12-06T00:00:00");
+    BAD("wo", "--limit 10001", "export", "--format", "open311", "--limit", "10001");
+    BAD("wo", "--limit 0", "export", "--format", "open311", "--limit", "0");
+    BAD("wo", "--dept 'a b'", "export", "--format", "open311", "--dept", "a b");
+    BAD("wo", "wo export: unknown option --state", "export", "--format", "open311", "--state",
+        "closed");
+    BAD("wo", "wo export: unexpected argument '7'", "export", "--format", "open311", "7");
+    /* the new options belong to export only */
+    BAD("wo", "wo list: unknown option --format", "list", "--format", "open311");
+    BAD("wo", "wo list: unknown option --from", "list", "--from", "2026-12-01T00:00:00Z");
+}
+
+/* The export prints the reply's requests alone, as JSON that parses back to
+ * the same array (text and --json alike: ctl_wo uses wocli_print for both). */
+static void test_print_export(void)
+{
+    struct wocli_req r = {.method = "wo.export", .done = "exported", .out = WOCLI_OUT_EXPORT};
+    const char *reqs = "[{\"service_request_id\":\"7\",\"status\":\"open\","
+                       "\"agency_responsible\":\"Dinghai bureau (ZS-EEB-DH)\","
+                       "\"description\":\"smell\\n\\nsince \\u001b[31m7am\",\"lat\":30.0125,"
+                       "\"long\":122.1075,\"media_url\":null},"
+                       "{\"service_request_id\":\"6\",\"status\":\"closed\"}]";
+    char reply[512], *got;
+    cJSON *want, *back;
+    snprintf(reply, sizeof reply, "{\"ok\":true,\"requests\":%s}", reqs);
+    got = print_of(&r, reply);
+    want = cJSON_Parse(reqs);
+    back = cJSON_Parse(got);
+    CHECK(want != NULL && back != NULL);
+    CHECK(cJSON_IsArray(back));
+    CHECK(cJSON_Compare(want, back, 1));
+    CHECK(got[strlen(got) - 1] == '\n');
+    cJSON_Delete(want);
+    cJSON_Delete(back);
+    free(got);
+    PRINTS(&r, "{\"ok\":true,\"requests\":[]}", "[]\n");
+    PRINTS(&r, "{\"ok\":true}", "[]\n");
+}
+
 static void test_usage(void)
 {
     const char *nouns[] = {"wo", "complaint", "alarm"};
@@ -412,15 +475,20 @@ static void test_usage(void)
         fclose(f);
         CHECK(strstr(buf, "usage: ecoctl") != NULL);
         CHECK(strstr(buf, "--timeout") != NULL);
+        if (i == 0)
+            CHECK(strstr(buf, "ecoctl wo export --format open311") != NULL);
         free(buf);
     }
 }
 
 static const struct check_case cases[] = {
-    CHECK_CASE(test_list),       CHECK_CASE(test_show_and_ids),      CHECK_CASE(test_unknown),
-    CHECK_CASE(test_create),     CHECK_CASE(test_text_checks),       CHECK_CASE(test_changes),
-    CHECK_CASE(test_complaint),  CHECK_CASE(test_alarm_and_timeout), CHECK_CASE(test_print_changes),
-    CHECK_CASE(test_print_list), CHECK_CASE(test_print_show),        CHECK_CASE(test_usage),
+    CHECK_CASE(test_list),          CHECK_CASE(test_show_and_ids),
+    CHECK_CASE(test_unknown),       CHECK_CASE(test_create),
+    CHECK_CASE(test_text_checks),   CHECK_CASE(test_changes),
+    CHECK_CASE(test_complaint),     CHECK_CASE(test_alarm_and_timeout),
+    CHECK_CASE(test_print_changes), CHECK_CASE(test_print_list),
+    CHECK_CASE(test_print_show),    CHECK_CASE(test_export),
+    CHECK_CASE(test_print_export),  CHECK_CASE(test_usage),
 };
 
 int main(int argc, char **argv)
