@@ -23,6 +23,9 @@ PKGS=(
     mosquitto mosquitto-clients
     postgresql-15 postgresql-15-postgis-3 postgresql-client-15
     python3-jsonschema python3-yaml
+    # headless Chromium opens the HTML reports in the tests (no console
+    # errors, map and charts drawn); the CJK fonts draw their Chinese names
+    chromium fonts-noto-cjk
     # tools the scripts call: ss, ps, setpriv and flock, useradd; openssl
     # makes the stack's local CA (TLS listeners), ca-certificates the
     # system CAs that mqtts:// clients trust by default

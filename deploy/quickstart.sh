@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/quickstart.sh: ecowatch on one machine, from a fresh clone, in one
 # command: dependencies, build, a private broker + database, the schema, the
-# sample network, every service, the last 24 hours of simulated data, then the
+# sample network, every service, simulated data from yesterday 00:00 (Beijing)
+# up to now (a whole closed day for the daily report), then the
 # simulator live (real time) so data keeps arriving, and a summary with
 # copy-pasteable commands.
 #
@@ -16,12 +17,13 @@
 # port while it is free. Delete everything with: deploy/stack.sh purge DIR
 #
 # For tests: ECO_QUICKSTART_BUILD=DIR uses an existing build and skips the
-# build step; ECO_QUICKSTART_BACKFILL_H=N backfills N hours (default 24).
+# build step; ECO_QUICKSTART_BACKFILL_H=N backfills N hours (default: from
+# yesterday 00:00 Beijing time).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SRC=$PWD
 BUILD=${ECO_QUICKSTART_BUILD:-$SRC/build}
-BACKFILL_H=${ECO_QUICKSTART_BACKFILL_H:-24}
+BACKFILL_H=${ECO_QUICKSTART_BACKFILL_H:-}
 SERVICES=(ingest detect dispatch gep report)
 
 stay=1
@@ -235,6 +237,9 @@ start_services() {
             export ECO_MQTT_URL ECO_MQTT_USER=${!uv} ECO_MQTT_PASSWORD=${!pv}
             ECO_PG_DSN=$(pg_dsn "$svc")
             export ECO_PG_DSN
+            if [ "$svc" = report ]; then
+                export ECO_REPORT_OUT_DIR=$DIR/reports ECO_REPORT_INSTANCE=quickstart
+            fi
             if [ "$svc" = ingest ]; then
                 # one instance: a plain subscription, which mosquitto keeps
                 # across its own restarts (docs/INGEST.md)
@@ -258,11 +263,28 @@ start_services() {
     done
 }
 
+# ------------------------------------------------------------- report ----
+
+# make_report: yesterday's daily report (docs/REPORTS.md) now, with what was
+# just simulated, so the summary can point at it; eco-report makes the next
+# ones on its schedule.
+REPORT_HTML=
+make_report() {
+    local day out
+    day=$(TZ=Asia/Shanghai date -d yesterday +%F)
+    say "daily report of $day"
+    if out=$(ECO_PG_DSN=$(pg_dsn ctl) "$ECOCTL" report daily "$day" --out "$DIR/reports"); then
+        REPORT_HTML=$out
+    else
+        echo "quickstart: the daily report failed (see above); the services keep running" >&2
+    fi
+}
+
 # ------------------------------------------------------------ simulator ----
 
 SIM=$BUILD/services/ecosim/ecosim
 
-# run_sim: ecosim (docs/SIMULATOR.md) backfills the 24 hours up to now at full
+# run_sim: ecosim (docs/SIMULATOR.md) backfills from yesterday 00:00 up to now at full
 # speed (--speed 0), with labelled incidents in DIR/labels.jsonl, publishing as
 # the `sim` MQTT user; then (unless --no-live or --exit) it keeps running in
 # real time from now on, in the background (DIR/logs/ecosim.pid), so data keeps
@@ -279,8 +301,12 @@ run_sim() {
         return 0
     fi
     to=$(TZ=Asia/Shanghai date +%Y-%m-%dT%H:%M:%S+08:00)
-    from=$(TZ=Asia/Shanghai date -d "$BACKFILL_H hours ago" +%Y-%m-%dT%H:%M:%S+08:00)
-    say "simulating the $BACKFILL_H hours up to $to (log: $LOGS/ecosim.log)"
+    if [ -n "$BACKFILL_H" ]; then
+        from=$(TZ=Asia/Shanghai date -d "$BACKFILL_H hours ago" +%Y-%m-%dT%H:%M:%S+08:00)
+    else
+        from=$(TZ=Asia/Shanghai date -d yesterday +%Y-%m-%dT00:00:00+08:00)
+    fi
+    say "simulating $from up to $to (log: $LOGS/ecosim.log)"
     # a busy or slow machine acknowledges the last HJ 212 frames late: wait
     # for them rather than call the backfill failed
     ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=$ECO_MQTT_SIM_USER \
@@ -373,6 +399,12 @@ Work orders: eco-dispatch turns the simulated incidents into orders for the depa
 (docs/DISPATCH.md); list them as the dispatcher, then act as the department (qs-department):
   ECO_MQTT_URL=$ECO_MQTT_URL ECO_MQTT_USER=qs-dispatcher ECO_MQTT_PASSWORD=$(shq "$QS_PW_DISPATCHER") $ECOCTL wo list --limit 10
 
+Reports (docs/REPORTS.md): yesterday's daily report, a page to open in a browser
+(JSON and CSV beside it; eco-report adds each day's after the day closes, and
+the one map's GeoJSON layers in $DIR/reports/layers for QGIS):
+  ${REPORT_HTML:-(not made: see above)}
+Make another one: ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL report daily YYYY-MM-DD --out $(shq "$DIR/reports")
+
 Personal broker accounts, one per role (what each may do: docs/SECURITY.md;
 manage them with: ecoctl user add|list|passwd|disable|role):
 EOF
@@ -446,6 +478,7 @@ fi
 say "services"
 start_services
 run_sim
+make_report
 summary
 echo "(ready in $((SECONDS - t0)) s)"
 

@@ -25,6 +25,7 @@ static const struct ctl_noun ctl__nouns[] = {
     {"wo", ctl_wo, "wo list|show|create|accept|... work orders, through eco-dispatch"},
     {"complaint", ctl_complaint, "complaint submit ...           record a public complaint"},
     {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
+    {"report", ctl_report, "report daily|monthly [PERIOD]|layers  reports and map layers"},
     {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
 };
 

@@ -76,6 +76,15 @@ r=$(bash -c "$l" 2>&1) || eco_fail "the printed wo list line failed: $l: $r"
 grep -qE '^(ID +DEPT|no work orders$)' <<<"$r" || eco_fail "wo list printed: $r"
 n_orders=$(psql -XAtq -d "$(bash -c ". '$D/quickstart.env'; echo \$ECO_PG_CTL_DSN")" -c "SELECT count(*) FROM rpt.work_order")
 eco_pass "the printed wo list line works ($n_orders work orders from the simulated hour)"
+# the daily report: the printed page exists and is a report; the printed
+# command makes another; eco-report runs (its status is retained)
+html=$(grep -A3 '^Reports (docs/REPORTS.md)' "$out" | grep -E '^  /.*\.html$' | sed 's/^  //')
+[ -n "$html" ] && [ -s "$html" ] || eco_fail "no daily report page in the summary: $(grep -A4 '^Reports' "$out")"
+grep -q 'Daily eco-environment report' "$html" || eco_fail "$html is not a daily report"
+l=$(grep -E '^Make another one: ' "$out" | sed 's/^Make another one: //; s/YYYY-MM-DD/2020-01-01/')
+r=$(bash -c "$l" 2>&1) || eco_fail "the printed report line failed: $l: $r"
+[ -s "$(dirname "$html")/daily-2020-01-01.html" ] || eco_fail "the printed report line wrote no page: $r"
+eco_pass "the summary's daily report ($(basename "$html")) and its command work"
 # one personal account per role, each accepted by the broker
 port_mq=$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_PORT")
 for r in admin dispatcher department analyst integrator; do
