@@ -675,3 +675,184 @@ $$;
 
 GRANT SELECT, INSERT, UPDATE ON rpt.report_run TO eco_report;
 GRANT SELECT ON rpt.report_run TO eco_ctl, eco_analyst;
+
+-- ------------------------------------------ daily statistics, materialised ---
+-- The daily statistics behind every daily AQI (rpt.aqi_daily_conc) are kept
+-- in rpt.aqi_day_store as readings arrive, so that a year of daily AQI reads
+-- a few hundred thousand stored rows instead of recomputing millions of
+-- hourly values. A trigger on obs.reading marks the (station, day) pairs a
+-- statement touched in rpt.aqi_day_dirty; rpt.aqi_refresh() (eco-report,
+-- every ECO_REPORT_REFRESH_S) recomputes them. rpt.aqi_daily_conc reads the
+-- store for clean days and computes dirty ones on the spot: a query never
+-- sees a stale value, only a slower one while the refresh catches up.
+
+-- rpt.aqi_daily_conc's logic for the Beijing days d0 <= day < d1 (a day's
+-- statistics read only that day's hours).
+CREATE FUNCTION rpt.aqi_daily_conc_between(d0 date, d1 date)
+RETURNS TABLE (site_id integer, day date, param text, conc double precision, hours bigint)
+LANGUAGE sql STABLE AS $$
+WITH d AS (
+    SELECT i.site_id, i.param, (i.hour AT TIME ZONE 'Asia/Shanghai')::date AS day, i.hour,
+           i.value
+    FROM rpt.aqi_input i
+    WHERE i.hour >= d0::timestamp AT TIME ZONE 'Asia/Shanghai'
+      AND i.hour < d1::timestamp AT TIME ZONE 'Asia/Shanghai'
+), day24 AS (
+    SELECT d.site_id, d.day, d.param, avg(d.value) AS conc, count(*) AS n
+    FROM d
+    GROUP BY d.site_id, d.day, d.param
+), o AS (
+    SELECT d.site_id, d.day, d.hour, d.value FROM d WHERE d.param = 'o3'
+), w8 AS (
+    SELECT od.site_id, od.day, k AS win, avg(o.value) AS conc, count(o.value) AS n
+    FROM (SELECT DISTINCT o.site_id, o.day FROM o) od
+    CROSS JOIN generate_series(0, 16) k
+    LEFT JOIN o
+      ON o.site_id = od.site_id AND o.day = od.day
+     AND o.hour >= (od.day::timestamp + make_interval(hours => k)) AT TIME ZONE 'Asia/Shanghai'
+     AND o.hour < (od.day::timestamp + make_interval(hours => k + 8)) AT TIME ZONE 'Asia/Shanghai'
+    GROUP BY od.site_id, od.day, k
+), o38 AS (
+    SELECT w8.site_id, w8.day, max(w8.conc) AS conc, count(*) AS windows
+    FROM w8
+    WHERE w8.n >= rpt.aqi_setting('min_hours_8h')::integer
+    GROUP BY w8.site_id, w8.day
+)
+SELECT day24.site_id, day24.day, day24.param, day24.conc, day24.n
+FROM day24
+WHERE day24.param <> 'o3' AND day24.n >= rpt.aqi_setting('min_hours_24h')::integer
+UNION ALL
+SELECT o.site_id, o.day, 'o3_1h', max(o.value), count(*)
+FROM o
+GROUP BY o.site_id, o.day
+UNION ALL
+SELECT o38.site_id, o38.day, 'o3_8h', o38.conc, o38.windows
+FROM o38
+WHERE o38.windows >= rpt.aqi_setting('min_windows_o3_8h')::integer
+   OR o38.conc > rpt.aqi_setting('o3_8h_limit')::numeric
+$$;
+
+COMMENT ON FUNCTION rpt.aqi_daily_conc_between(date, date) IS
+    'rpt.aqi_daily_conc computed for the Beijing days d0 <= day < d1 from the hourly readings';
+
+CREATE TABLE rpt.aqi_day_store (
+    site_id integer NOT NULL,
+    day     date NOT NULL,
+    param   text NOT NULL,
+    conc    double precision NOT NULL,
+    hours   bigint NOT NULL,
+    PRIMARY KEY (site_id, day, param)
+);
+CREATE INDEX aqi_day_store_day_idx ON rpt.aqi_day_store (day);
+COMMENT ON TABLE rpt.aqi_day_store IS
+    'materialised rpt.aqi_daily_conc of the (station, day) pairs not in rpt.aqi_day_dirty';
+
+CREATE TABLE rpt.aqi_day_dirty (
+    site_id integer NOT NULL,
+    day     date NOT NULL,
+    PRIMARY KEY (site_id, day)
+);
+COMMENT ON TABLE rpt.aqi_day_dirty IS
+    '(station, day) pairs whose readings changed since rpt.aqi_day_store was computed';
+
+-- Marks the air stations' days a statement on obs.reading touched. Owned
+-- by the migration's role: ingest needs no right on rpt for it.
+CREATE FUNCTION rpt.aqi_mark_dirty() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        INSERT INTO rpt.aqi_day_dirty (site_id, day)
+        SELECT DISTINCT o.site_id, (o.ts AT TIME ZONE 'Asia/Shanghai')::date
+        FROM old_rows o JOIN core.site s ON s.id = o.site_id AND s.kind = 'air'
+        WHERE o.period = 'h'
+        ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO rpt.aqi_day_dirty (site_id, day)
+        SELECT DISTINCT n.site_id, (n.ts AT TIME ZONE 'Asia/Shanghai')::date
+        FROM new_rows n JOIN core.site s ON s.id = n.site_id AND s.kind = 'air'
+        WHERE n.period = 'h'
+        ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER reading_aqi_ins AFTER INSERT ON obs.reading
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rpt.aqi_mark_dirty();
+CREATE TRIGGER reading_aqi_upd AFTER UPDATE ON obs.reading
+    REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION rpt.aqi_mark_dirty();
+CREATE TRIGGER reading_aqi_del AFTER DELETE ON obs.reading
+    REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION rpt.aqi_mark_dirty();
+
+-- A changed AQI rule changes every day: all of them are recomputed.
+CREATE FUNCTION rpt.aqi_mark_all_dirty() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO rpt.aqi_day_dirty (site_id, day)
+    SELECT DISTINCT r.site_id, (r.ts AT TIME ZONE 'Asia/Shanghai')::date
+    FROM obs.reading r JOIN core.site s ON s.id = r.site_id AND s.kind = 'air'
+    WHERE r.period = 'h'
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER aqi_setting_dirty AFTER INSERT OR UPDATE OR DELETE ON rpt.aqi_setting
+    FOR EACH STATEMENT EXECUTE FUNCTION rpt.aqi_mark_all_dirty();
+
+-- Recomputes up to max_pairs dirty (station, day) pairs, oldest days
+-- first, and returns how many. Instances may run it at once: each takes
+-- pairs the others have not locked. A reading that arrives meanwhile marks
+-- its day again (after this transaction), so nothing is lost.
+CREATE FUNCTION rpt.aqi_refresh(max_pairs integer DEFAULT 500) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    sites integer[];
+    days  date[];
+BEGIN
+    WITH p AS (
+        DELETE FROM rpt.aqi_day_dirty d
+        WHERE (d.site_id, d.day) IN (SELECT x.site_id, x.day FROM rpt.aqi_day_dirty x
+                                     ORDER BY x.day LIMIT max_pairs FOR UPDATE SKIP LOCKED)
+        RETURNING d.site_id, d.day
+    )
+    SELECT array_agg(p.site_id), array_agg(p.day) INTO sites, days FROM p;
+    IF sites IS NULL THEN
+        RETURN 0;
+    END IF;
+    DELETE FROM rpt.aqi_day_store s
+    USING unnest(sites, days) AS p (site_id, day)
+    WHERE s.site_id = p.site_id AND s.day = p.day;
+    INSERT INTO rpt.aqi_day_store (site_id, day, param, conc, hours)
+    SELECT c.site_id, c.day, c.param, c.conc, c.hours
+    FROM rpt.aqi_daily_conc_between((SELECT min(x) FROM unnest(days) x),
+                                    (SELECT max(x) FROM unnest(days) x) + 1) c
+    JOIN unnest(sites, days) AS p (site_id, day) ON p.site_id = c.site_id AND p.day = c.day;
+    RETURN cardinality(sites);
+END
+$$;
+
+COMMENT ON FUNCTION rpt.aqi_refresh(integer) IS
+    'recomputes up to max_pairs dirty (station, day) pairs of rpt.aqi_day_store; returns how many';
+
+CREATE OR REPLACE VIEW rpt.aqi_daily_conc AS
+SELECT s.site_id, s.day, s.param, s.conc, s.hours
+FROM rpt.aqi_day_store s
+WHERE NOT EXISTS (SELECT 1 FROM rpt.aqi_day_dirty d WHERE d.site_id = s.site_id AND d.day = s.day)
+UNION ALL
+SELECT c.site_id, c.day, c.param, c.conc, c.hours
+FROM (SELECT min(d.day) AS d0, max(d.day) + 1 AS d1 FROM rpt.aqi_day_dirty d) r
+CROSS JOIN LATERAL rpt.aqi_daily_conc_between(r.d0, r.d1) c
+WHERE EXISTS (SELECT 1 FROM rpt.aqi_day_dirty d WHERE d.site_id = c.site_id AND d.day = c.day);
+
+-- what is stored already is dirty until the first refresh
+INSERT INTO rpt.aqi_day_dirty (site_id, day)
+SELECT DISTINCT r.site_id, (r.ts AT TIME ZONE 'Asia/Shanghai')::date
+FROM obs.reading r JOIN core.site s ON s.id = r.site_id AND s.kind = 'air'
+WHERE r.period = 'h';
+
+GRANT SELECT ON rpt.aqi_day_store, rpt.aqi_day_dirty
+    TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
+GRANT EXECUTE ON FUNCTION rpt.aqi_refresh(integer) TO eco_report, eco_ctl;
+REVOKE EXECUTE ON FUNCTION rpt.aqi_refresh(integer) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION rpt.aqi_mark_dirty(), rpt.aqi_mark_all_dirty() FROM PUBLIC;

@@ -41,6 +41,8 @@ static const struct cfg_def report__defs[] = {
      "how often the schedule is checked for reports that are due"},
     {"ECO_REPORT_LAYERS_S", CFG_INT, "60", 5, 86400, C(layers_s),
      "how often the map layers are refreshed (files and retained messages)"},
+    {"ECO_REPORT_REFRESH_S", CFG_INT, "10", 1, 3600, C(refresh_s),
+     "how often the stored daily statistics of changed days are recomputed (rpt.aqi_refresh)"},
     {"ECO_REPORT_STATUS_S", CFG_INT, "30", 1, 3600, C(status_s),
      "how often counters are published on eco/v1/sys/report/{instance}"},
     {"ECO_REPORT_DRAIN_S", CFG_INT, "30", 0, 600, C(drain_s),
@@ -90,7 +92,7 @@ struct report_layers {
 };
 
 struct report_counters {
-    uint64_t made, failed, requests, refused, layers, published;
+    uint64_t made, failed, requests, refused, layers, published, refreshed;
 };
 
 struct report {
@@ -104,10 +106,11 @@ struct report {
     bool in_worker, claiming;  /* job is in the worker; a claim query is out */
     struct report_layers *lay; /* a layer refresh in hand, or NULL */
     bool lay_in_worker;
+    bool refreshing, refresh_more;          /* rpt.aqi_refresh is out; it had more */
     struct report_job *queue[REPORT_QUEUE]; /* requests waiting */
     size_t nqueue;
     uv_timer_t tick;
-    uint64_t last_check, last_layers, last_status;
+    uint64_t last_check, last_layers, last_refresh, last_status;
     bool stopping, closing;
     uint64_t stop_deadline;
     int pending_closes;
@@ -509,6 +512,37 @@ static void report__layers(struct report *r)
     r->lay = l;
 }
 
+/* ---- stored statistics ----------------------------------------------------- */
+
+#define REPORT_REFRESH_PAIRS 500
+
+static void report__refreshed(void *ctx, int rc, const PGresult *res)
+{
+    struct report *r = ctx;
+    int n = 0;
+    r->refreshing = false;
+    if (rc || db_get_int(res, 0, 0, &n)) {
+        if (!r->closing)
+            elog_warn("stored statistics not refreshed", "error=\"%s\"", report__pg_msg(res));
+        return;
+    }
+    r->n.refreshed += (uint64_t)n;
+    /* a backlog (a backfill, a changed rule) is worked off batch by batch,
+     * between the other requests on the connection */
+    r->refresh_more = n == REPORT_REFRESH_PAIRS;
+}
+
+static void report__refresh(struct report *r)
+{
+    char pairs[16];
+    const char *params[1] = {pairs};
+    if (r->refreshing || !db_ready(r->db))
+        return;
+    snprintf(pairs, sizeof pairs, "%d", REPORT_REFRESH_PAIRS);
+    if (db_query(r->db, "SELECT rpt.aqi_refresh($1::int)", 1, params, report__refreshed, r) == 0)
+        r->refreshing = true;
+}
+
 /* ---- housekeeping ---------------------------------------------------------- */
 
 static void report__status(struct report *r)
@@ -520,9 +554,9 @@ static void report__status(struct report *r)
                    "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
                    "\"made\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"requests\":%" PRIu64
                    ",\"refused\":%" PRIu64 ",\"layers\":%" PRIu64 ",\"published\":%" PRIu64
-                   ",\"waiting\":%zu}}",
+                   ",\"refreshed\":%" PRIu64 ",\"waiting\":%zu}}",
                    ECO_VERSION, ts, r->n.made, r->n.failed, r->n.requests, r->n.refused,
-                   r->n.layers, r->n.published, r->nqueue) == 0) {
+                   r->n.layers, r->n.published, r->n.refreshed, r->nqueue) == 0) {
         snprintf(topic, sizeof(topic), "eco/v1/sys/report/%s", r->instance);
         mq_publish(r->mq, topic, r->msg.p, r->msg.len, 1, true, NULL);
     }
@@ -542,6 +576,11 @@ static void report__on_tick(uv_timer_t *t)
             r->last_layers = now;
             report__layers(r);
         }
+    }
+    if (r->refresh_more || now - r->last_refresh >= (uint64_t)r->conf->refresh_s * 1000) {
+        r->last_refresh = now;
+        r->refresh_more = false;
+        report__refresh(r);
     }
     if (now - r->last_status >= (uint64_t)r->conf->status_s * 1000 && mq_connected(r->mq)) {
         r->last_status = now;

@@ -10,6 +10,8 @@
 #      an HTML page that Chromium opens without console messages, with the
 #      map and the charts drawn; the screenshot is kept;
 #   4. map layers: GeoJSON FeatureCollections, readable by analysts;
+#      the daily statistics stored as readings arrive (rpt.aqi_day_store),
+#      never stale;
 #   5. eco-report: the schedule makes each due report once (two instances),
 #      publishes it retained, writes the layers; a report on request over
 #      MQTT 5, a bad request refused; SIGTERM exits cleanly.
@@ -101,6 +103,30 @@ eco_assert_eq "107|3|rgb(255,126,0)|[\"pm25\"]" "$(q "SELECT r->>'aqi' || '|' ||
     || '|' || (r->'primary')::text
     FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'rows') r WHERE r->>'site' = 'air-dh01'")" \
     "report: the station's daily AQI, level, HJ 633 colour and primary pollutant"
+# the daily statistics are stored as readings arrive: marked dirty by the
+# insert, computed on the spot until rpt.aqi_refresh stores them, stored
+# after; a changed reading marks its day again
+aqi_dh01() { q "SELECT aqi FROM rpt.aqi_daily WHERE site = 'air-dh01' AND day = '2024-06-01'"; }
+dirty_dh01() { q "SELECT count(*) FROM rpt.aqi_day_dirty d JOIN core.site s ON s.id = d.site_id
+    WHERE s.code = 'air-dh01' AND d.day = '2024-06-01'"; }
+stored_dh01() { q "SELECT count(*) FROM rpt.aqi_day_store d JOIN core.site s ON s.id = d.site_id
+    WHERE s.code = 'air-dh01' AND d.day = '2024-06-01'"; }
+refresh() { psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn ctl)" -c "SELECT rpt.aqi_refresh(500)"; }
+eco_assert_eq "1 0 107" "$(dirty_dh01) $(stored_dh01) $(aqi_dh01)" "stored statistics: new readings mark their day dirty; computed on the spot"
+[ "$(refresh)" -ge 1 ] || eco_fail "rpt.aqi_refresh refreshed nothing"
+eco_assert_eq "0 7 107" "$(dirty_dh01) $(stored_dh01) $(aqi_dh01)" \
+    "stored statistics: rpt.aqi_refresh stores the day's seven statistics; the AQI is the same"
+eco_psql "UPDATE obs.reading r SET value = 200 FROM core.site s, core.param p
+    WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'air-dh01' AND p.code = 'pm25'
+      AND r.ts = '2024-06-01 12:00+08'" >/dev/null
+# PM2.5 (23 x 80 + 200) / 24 = 85: IAQI 100 + 50 / 40 x 10 = 112.5, 113
+eco_assert_eq "1 113" "$(dirty_dh01) $(aqi_dh01)" "stored statistics: a changed reading is seen at once"
+refresh >/dev/null
+eco_assert_eq "0 113" "$(dirty_dh01) $(aqi_dh01)" "stored statistics: and stored again"
+eco_assert_eq "0" "$(q "SELECT count(*) FROM ((SELECT * FROM rpt.aqi_daily_conc EXCEPT
+    SELECT * FROM rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01'))
+    UNION ALL (SELECT * FROM rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01') EXCEPT
+    SELECT * FROM rpt.aqi_daily_conc)) x")" "stored statistics equal the computed ones"
 eco_assert_eq "24" "$(q "SELECT count(*) FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'series') s
     WHERE s->>'site' = 'air-dh01'")" "report: the hourly AQI series of the day"
 eco_assert_eq "no water or sea station has values for this period" \
@@ -135,11 +161,11 @@ python3 - "$OUT/daily-2024-06-01.json" <<'EOF' || eco_fail "the report's JSON is
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["kind"] == "daily" and d["period"] == "2024-06-01", d
-assert any(r["site"] == "air-dh01" and r["aqi"] == 107 for r in d["air"]["rows"])
+assert any(r["site"] == "air-dh01" and r["aqi"] == 113 for r in d["air"]["rows"])
 EOF
 eco_assert_eq "Station / region,Name,AQI,Level,Category,Primary pollutant" \
     "$(head -1 "$OUT/daily-2024-06-01-air.csv" | tr -d '\r')" "CSV: the table's headings"
-grep -q '^air-dh01,[^,]*,107,3,' "$OUT/daily-2024-06-01-air.csv" || eco_fail "CSV: no air-dh01 row with AQI 107"
+grep -q '^air-dh01,[^,]*,113,3,' "$OUT/daily-2024-06-01-air.csv" || eco_fail "CSV: no air-dh01 row with AQI 113"
 ECO_PG_DSN=$(eco_dsn ctl) "$CTL" report monthly 2024-06 --out "$OUT" >/dev/null 2>&1 ||
     eco_fail "ecoctl report monthly failed"
 grep -q "'=HYPERLINK" "$OUT/monthly-2024-06-work_orders.csv" ||
@@ -271,6 +297,14 @@ echo "$reply" | grep -q '"ok":false' || eco_fail "a bad period was not refused: 
 reply=$(rr run '{"kind": "hourly", "period": "2024-06-01"}') || eco_fail "no reply to a bad kind"
 echo "$reply" | grep -q '"ok":false' || eco_fail "a bad kind was not refused: $reply"
 eco_pass "eco-report: a report on request; bad requests refused with a reason"
+
+# eco-report keeps the stored statistics up to date
+eco_psql "UPDATE obs.reading r SET value = 80 FROM core.site s, core.param p
+    WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'air-dh01' AND p.code = 'pm25'
+      AND r.ts = '2024-06-01 12:00+08'" >/dev/null
+no_dirty() { [ "$(q "SELECT count(*) FROM rpt.aqi_day_dirty")" = 0 ]; }
+eco_wait_until 30 no_dirty || eco_fail "eco-report does not refresh the stored statistics"
+eco_assert_eq "0 107" "$(dirty_dh01) $(aqi_dh01)" "eco-report: the changed day stored again (AQI 107)"
 
 eco_kill rep1
 eco_kill rep2
