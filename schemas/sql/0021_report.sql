@@ -755,6 +755,23 @@ CREATE TABLE rpt.aqi_day_dirty (
 COMMENT ON TABLE rpt.aqi_day_dirty IS
     '(station, day) pairs whose readings changed since rpt.aqi_day_store was computed';
 
+-- Each station-day's AQI from its stored statistics: the IAQI functions
+-- cost milliseconds a row, so a year of daily AQI is computed once, by the
+-- refresh, not by every query.
+CREATE TABLE rpt.aqi_day_site (
+    site_id            integer NOT NULL,
+    day                date NOT NULL,
+    conc               jsonb NOT NULL,
+    iaqi               jsonb NOT NULL,
+    aqi                integer,
+    primary_pollutants text[] NOT NULL,
+    level              integer,
+    PRIMARY KEY (site_id, day)
+);
+CREATE INDEX aqi_day_site_day_idx ON rpt.aqi_day_site (day);
+COMMENT ON TABLE rpt.aqi_day_site IS
+    'materialised rpt.aqi_daily station rows of the (station, day) pairs not in rpt.aqi_day_dirty';
+
 -- Marks the air stations' days a statement on obs.reading touched. Owned
 -- by the migration's role: ingest needs no right on rpt for it.
 CREATE FUNCTION rpt.aqi_mark_dirty() RETURNS trigger
@@ -828,6 +845,18 @@ BEGIN
     FROM rpt.aqi_daily_conc_between((SELECT min(x) FROM unnest(days) x),
                                     (SELECT max(x) FROM unnest(days) x) + 1) c
     JOIN unnest(sites, days) AS p (site_id, day) ON p.site_id = c.site_id AND p.day = c.day;
+    DELETE FROM rpt.aqi_day_site s
+    USING unnest(sites, days) AS p (site_id, day)
+    WHERE s.site_id = p.site_id AND s.day = p.day;
+    INSERT INTO rpt.aqi_day_site (site_id, day, conc, iaqi, aqi, primary_pollutants, level)
+    SELECT g.site_id, g.day, g.conc, i.iaqi, a.aqi, coalesce(a.primary_pollutants, '{}'),
+           rpt.aqi_level(a.aqi)
+    FROM (SELECT st.site_id, st.day, jsonb_object_agg(st.param, st.conc) AS conc
+          FROM rpt.aqi_day_store st
+          JOIN unnest(sites, days) AS p (site_id, day) ON p.site_id = st.site_id AND p.day = st.day
+          GROUP BY st.site_id, st.day) g
+    CROSS JOIN LATERAL (SELECT rpt.aqi_daily_iaqi(g.conc) AS iaqi) i
+    CROSS JOIN LATERAL rpt.aqi_of(i.iaqi) a;
     RETURN cardinality(sites);
 END
 $$;
@@ -845,13 +874,55 @@ FROM (SELECT min(d.day) AS d0, max(d.day) + 1 AS d1 FROM rpt.aqi_day_dirty d) r
 CROSS JOIN LATERAL rpt.aqi_daily_conc_between(r.d0, r.d1) c
 WHERE EXISTS (SELECT 1 FROM rpt.aqi_day_dirty d WHERE d.site_id = c.site_id AND d.day = c.day);
 
+-- rpt.aqi_daily as before (0014), but a station's clean days come from
+-- rpt.aqi_day_site; its dirty days and the regions are computed.
+CREATE OR REPLACE VIEW rpt.aqi_daily AS
+WITH RECURSIVE dirty_st AS (
+    SELECT c.site_id, c.day, jsonb_object_agg(c.param, c.conc) AS conc
+    FROM rpt.aqi_daily_conc c
+    WHERE EXISTS (SELECT 1 FROM rpt.aqi_day_dirty d WHERE d.site_id = c.site_id AND d.day = c.day)
+    GROUP BY c.site_id, c.day
+), tree AS (
+    SELECT r.code AS region, r.code AS member FROM core.region r
+    WHERE r.kind IN ('city', 'district', 'county')
+    UNION ALL
+    SELECT t.region, c.code FROM tree t JOIN core.region c ON c.parent = t.member
+), rg AS (
+    SELECT t.region, c.day, c.param, avg(c.conc) AS conc
+    FROM tree t
+    JOIN core.site s ON s.region = t.member
+    JOIN rpt.aqi_daily_conc c ON c.site_id = s.id
+    GROUP BY t.region, c.day, c.param
+), rgj AS (
+    SELECT rg.region, rg.day, jsonb_object_agg(rg.param, rg.conc) AS conc
+    FROM rg GROUP BY rg.region, rg.day
+), computed AS (
+    SELECT s.code AS site, false AS is_region, st.day, st.conc
+    FROM dirty_st st JOIN core.site s ON s.id = st.site_id
+    UNION ALL
+    SELECT rgj.region, true, rgj.day, rgj.conc FROM rgj
+)
+SELECT s.code AS site, a.day, a.aqi, a.primary_pollutants, a.level, c.category, false AS is_region,
+       a.iaqi, a.conc
+FROM rpt.aqi_day_site a
+JOIN core.site s ON s.id = a.site_id
+LEFT JOIN rpt.aqi_category c ON c.level = a.level
+WHERE NOT EXISTS (SELECT 1 FROM rpt.aqi_day_dirty d WHERE d.site_id = a.site_id AND d.day = a.day)
+UNION ALL
+SELECT x.site, x.day, a.aqi, coalesce(a.primary_pollutants, '{}'), rpt.aqi_level(a.aqi),
+       c.category, x.is_region, i.iaqi, x.conc
+FROM computed x
+CROSS JOIN LATERAL (SELECT rpt.aqi_daily_iaqi(x.conc) AS iaqi) i
+CROSS JOIN LATERAL rpt.aqi_of(i.iaqi) a
+LEFT JOIN rpt.aqi_category c ON c.level = rpt.aqi_level(a.aqi);
+
 -- what is stored already is dirty until the first refresh
 INSERT INTO rpt.aqi_day_dirty (site_id, day)
 SELECT DISTINCT r.site_id, (r.ts AT TIME ZONE 'Asia/Shanghai')::date
 FROM obs.reading r JOIN core.site s ON s.id = r.site_id AND s.kind = 'air'
 WHERE r.period = 'h';
 
-GRANT SELECT ON rpt.aqi_day_store, rpt.aqi_day_dirty
+GRANT SELECT ON rpt.aqi_day_store, rpt.aqi_day_dirty, rpt.aqi_day_site
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
 GRANT EXECUTE ON FUNCTION rpt.aqi_refresh(integer) TO eco_report, eco_ctl;
 REVOKE EXECUTE ON FUNCTION rpt.aqi_refresh(integer) FROM PUBLIC;

@@ -127,6 +127,14 @@ eco_assert_eq "0" "$(q "SELECT count(*) FROM ((SELECT * FROM rpt.aqi_daily_conc 
     SELECT * FROM rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01'))
     UNION ALL (SELECT * FROM rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01') EXCEPT
     SELECT * FROM rpt.aqi_daily_conc)) x")" "stored statistics equal the computed ones"
+computed_daily="SELECT s.code, g.day, a.aqi, rpt.aqi_level(a.aqi), coalesce(a.primary_pollutants, '{}'),
+        rpt.aqi_daily_iaqi(g.conc), g.conc
+    FROM (SELECT site_id, day, jsonb_object_agg(param, conc) AS conc
+          FROM rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01') GROUP BY 1, 2) g
+    JOIN core.site s ON s.id = g.site_id CROSS JOIN LATERAL rpt.aqi_of(rpt.aqi_daily_iaqi(g.conc)) a"
+stored_daily="SELECT site, day, aqi, level, primary_pollutants, iaqi, conc FROM rpt.aqi_daily WHERE NOT is_region"
+eco_assert_eq "0 0 0" "$(q "SELECT count(*) FROM rpt.aqi_day_dirty") $(q "SELECT count(*) FROM ($stored_daily EXCEPT $computed_daily) x") $(q "SELECT count(*) FROM ($computed_daily EXCEPT $stored_daily) x")" \
+    "stored daily AQI rows equal the computed ones"
 eco_assert_eq "24" "$(q "SELECT count(*) FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'series') s
     WHERE s->>'site' = 'air-dh01'")" "report: the hourly AQI series of the day"
 eco_assert_eq "no water or sea station has values for this period" \
