@@ -67,6 +67,179 @@ CREATE OR REPLACE VIEW rpt.aqi_hourly AS
 SELECT h.site, h.hour, h.aqi, h.primary_pollutants, h.level, h.category, h.iaqi
 FROM rpt.aqi_hourly_between('-infinity', 'infinity') h;
 
+-- -------------------------------------------- pollution sources by period ---
+-- The source views of 0017 for a range of Beijing days [d0, d1): each reads
+-- only the readings of its days, so a daily or monthly report does not
+-- recompute the whole archive. The views are now these functions over all
+-- time (same columns, same values).
+CREATE FUNCTION rpt.source_hour_value_between(t0 timestamptz, t1 timestamptz)
+RETURNS TABLE (site_id integer, param text, hour timestamptz, value numeric, source text)
+LANGUAGE sql STABLE AS $$
+WITH h AS (
+    SELECT r.site_id, r.param_id, r.ts AS hour, r.value::numeric AS value
+    FROM obs.reading r
+    JOIN core.site s ON s.id = r.site_id
+    WHERE s.kind IN ('gas_outlet', 'water_outlet') AND r.period = 'h' AND r.flag = 'N'
+      AND r.ts >= t0 AND r.ts < t1
+), m AS (
+    SELECT r.site_id, r.param_id,
+           date_trunc('hour', r.ts AT TIME ZONE 'Asia/Shanghai') AT TIME ZONE 'Asia/Shanghai' AS hour,
+           avg(r.value::numeric) AS value, count(*) AS n
+    FROM obs.reading r
+    JOIN core.site s ON s.id = r.site_id
+    WHERE s.kind IN ('gas_outlet', 'water_outlet') AND r.period = 'm' AND r.flag = 'N'
+      AND r.ts >= t0 AND r.ts < t1
+    GROUP BY 1, 2, 3
+)
+SELECT h.site_id, p.code, h.hour, h.value, 'hour'::text
+FROM h JOIN core.param p ON p.id = h.param_id
+UNION ALL
+SELECT m.site_id, p.code, m.hour, m.value, 'min'
+FROM m JOIN core.param p ON p.id = m.param_id
+JOIN rpt.source_site_setting w ON w.site_id = m.site_id
+WHERE m.n * w.minute_interval >= w.min_minutes_hour
+  AND NOT EXISTS (SELECT 1 FROM h WHERE h.site_id = m.site_id AND h.param_id = m.param_id
+                                    AND h.hour = m.hour)
+$$;
+
+CREATE FUNCTION rpt.source_day_value_between(d0 date, d1 date)
+RETURNS TABLE (site_id integer, param text, day date, value numeric, source text)
+LANGUAGE sql STABLE AS $$
+WITH hv AS (
+    SELECT v.site_id, v.param, (v.hour AT TIME ZONE 'Asia/Shanghai')::date AS day,
+           avg(v.value) AS value, count(*) AS n
+    FROM rpt.source_hour_value_between(d0::timestamp AT TIME ZONE 'Asia/Shanghai',
+                                       d1::timestamp AT TIME ZONE 'Asia/Shanghai') v
+    GROUP BY 1, 2, 3
+), d AS (
+    SELECT r.site_id, p.code AS param, (r.ts AT TIME ZONE 'Asia/Shanghai')::date AS day,
+           r.value::numeric AS value
+    FROM obs.reading r
+    JOIN core.site s ON s.id = r.site_id
+    JOIN core.param p ON p.id = r.param_id
+    WHERE s.kind IN ('gas_outlet', 'water_outlet') AND r.period = 'd' AND r.flag = 'N'
+      AND r.ts >= d0::timestamp AT TIME ZONE 'Asia/Shanghai'
+      AND r.ts < d1::timestamp AT TIME ZONE 'Asia/Shanghai'
+)
+SELECT d.site_id, d.param, d.day, d.value, 'day'::text FROM d
+UNION ALL
+SELECT hv.site_id, hv.param, hv.day, hv.value, 'hour'
+FROM hv
+JOIN rpt.source_site_setting w ON w.site_id = hv.site_id
+WHERE hv.n >= w.min_hours_day
+  AND NOT EXISTS (SELECT 1 FROM d WHERE d.site_id = hv.site_id AND d.param = hv.param
+                                    AND d.day = hv.day)
+$$;
+
+CREATE FUNCTION rpt.source_check_between(d0 date, d1 date)
+RETURNS TABLE (span text, site_id integer, enterprise text, param text, limit_period text,
+               t timestamptz, day date, value numeric, lower numeric, upper numeric, standard text,
+               exceeds boolean, multiple numeric, emission_kg numeric, excess_kg numeric)
+LANGUAGE sql STABLE AS $$
+WITH v AS (
+    SELECT x.span, x.site_id, x.param, x.t, x.value, x.seconds,
+           max(x.value) FILTER (WHERE x.is_flow) OVER (PARTITION BY x.span, x.site_id, x.t) AS flow
+    FROM (SELECT 'hour'::text AS span, h.site_id, h.param, h.hour AS t, h.value, 3600 AS seconds,
+                 coalesce(h.param = sf.flow_param, false) AS is_flow
+          FROM rpt.source_hour_value_between(d0::timestamp AT TIME ZONE 'Asia/Shanghai',
+                                             d1::timestamp AT TIME ZONE 'Asia/Shanghai') h
+          JOIN core.site s ON s.id = h.site_id
+          LEFT JOIN rpt.source_flow sf ON sf.site_kind = s.kind
+          UNION ALL
+          SELECT 'day', d.site_id, d.param, d.day::timestamp AT TIME ZONE 'Asia/Shanghai', d.value,
+                 86400, coalesce(d.param = sf.flow_param, false)
+          FROM rpt.source_day_value_between(d0, d1) d
+          JOIN core.site s ON s.id = d.site_id
+          LEFT JOIN rpt.source_flow sf ON sf.site_kind = s.kind) x
+), c AS (
+    SELECT v.span, v.site_id, l.enterprise, v.param, l.period AS limit_period, v.t, v.value,
+           l.lower, l.upper, l.standard, w.multiple_decimals,
+           (l.upper IS NOT NULL AND v.value > l.upper) OR (l.lower IS NOT NULL AND v.value < l.lower)
+               AS exceeds,
+           CASE WHEN p.unit = sf.conc_unit THEN v.value * v.flow * v.seconds * sf.factor END AS emission_kg,
+           CASE WHEN p.unit = sf.conc_unit AND l.upper IS NOT NULL AND v.value > l.upper
+                THEN (v.value - l.upper) * v.flow * v.seconds * sf.factor END AS excess_kg
+    FROM v
+    JOIN rpt.source_limit l ON l.site_id = v.site_id AND l.param = v.param
+                           AND (v.span = 'hour' OR l.period = 'day')
+    JOIN core.param p ON p.code = v.param
+    JOIN rpt.source_site_setting w ON w.site_id = v.site_id
+    LEFT JOIN rpt.source_flow sf ON sf.site_kind = l.kind
+)
+SELECT c.span, c.site_id, c.enterprise, c.param, c.limit_period, c.t,
+       (c.t AT TIME ZONE 'Asia/Shanghai')::date, c.value, c.lower, c.upper, c.standard,
+       c.exceeds,
+       CASE WHEN c.lower IS NULL AND c.upper > 0 AND c.value > c.upper
+            THEN trim_scale(round((c.value - c.upper) / c.upper,
+                                  c.multiple_decimals)) END,
+       c.emission_kg, c.excess_kg
+FROM c
+$$;
+
+-- The day rows of the days in [d0, d1) and the month rows of the months
+-- that start in it (whole months when d0 and d1 are first days).
+CREATE FUNCTION rpt.source_exceedance_span_between(d0 date, d1 date)
+RETURNS TABLE (span text, site_id integer, enterprise text, param text, limit_period text, t date,
+               lower numeric, upper numeric, standard text, hours bigint, hours_over bigint,
+               days bigint, days_over bigint, max_value numeric, max_multiple numeric,
+               emission_kg_over numeric, excess_kg numeric, first_over timestamptz,
+               last_over timestamptz)
+LANGUAGE sql STABLE AS $$
+WITH c AS (
+    SELECT * FROM rpt.source_check_between(d0, d1)
+), k AS (
+    SELECT 'day'::text AS agg, c.day AS t0, c.* FROM c
+    UNION ALL
+    SELECT 'month', date_trunc('month', c.day)::date, c.* FROM c
+)
+SELECT k.agg, k.site_id, k.enterprise, k.param, k.limit_period, k.t0,
+       min(k.lower), min(k.upper), min(k.standard),
+       count(*) FILTER (WHERE k.span = 'hour'),
+       count(*) FILTER (WHERE k.span = 'hour' AND k.exceeds),
+       CASE WHEN k.limit_period = 'hour'
+            THEN count(DISTINCT k.day) FILTER (WHERE k.span = 'hour')
+            ELSE count(*) FILTER (WHERE k.span = 'day') END,
+       CASE WHEN k.limit_period = 'hour'
+            THEN count(DISTINCT k.day) FILTER (WHERE k.span = 'hour' AND k.exceeds)
+            ELSE count(*) FILTER (WHERE k.span = 'day' AND k.exceeds) END,
+       trim_scale(max(k.value) FILTER (WHERE k.span = k.limit_period)),
+       max(k.multiple) FILTER (WHERE k.span = k.limit_period),
+       trim_scale(sum(k.emission_kg) FILTER (WHERE k.span = k.limit_period AND k.exceeds)),
+       trim_scale(sum(k.excess_kg) FILTER (WHERE k.span = k.limit_period AND k.exceeds)),
+       min(k.t) FILTER (WHERE k.span = k.limit_period AND k.exceeds),
+       max(k.t) FILTER (WHERE k.span = k.limit_period AND k.exceeds)
+FROM k
+GROUP BY k.agg, k.site_id, k.enterprise, k.param, k.limit_period, k.t0
+$$;
+
+CREATE OR REPLACE VIEW rpt.source_hour_value AS
+SELECT * FROM rpt.source_hour_value_between('-infinity', 'infinity');
+CREATE OR REPLACE VIEW rpt.source_day_value AS
+SELECT * FROM rpt.source_day_value_between('-infinity', 'infinity');
+CREATE OR REPLACE VIEW rpt.source_check AS
+SELECT * FROM rpt.source_check_between('-infinity', 'infinity');
+CREATE OR REPLACE VIEW rpt.source_exceedance_span AS
+SELECT * FROM rpt.source_exceedance_span_between('-infinity', 'infinity');
+
+-- The readable faces for a range: the day and month rows of [d0, d1).
+CREATE FUNCTION rpt.source_exceedance_between(d0 date, d1 date)
+RETURNS TABLE (span text, t date, enterprise text, enterprise_name text, outlet text, param text,
+               unit text, limit_period text, upper numeric, hours_over bigint, days_over bigint,
+               max_value numeric, max_multiple numeric, excess_kg numeric)
+LANGUAGE sql STABLE AS $$
+SELECT x.span, x.t, x.enterprise, e.name, s.code, x.param, p.unit, x.limit_period, x.upper,
+       x.hours_over, x.days_over, x.max_value, x.max_multiple, x.excess_kg
+FROM rpt.source_exceedance_span_between(d0, d1) x
+JOIN core.site s ON s.id = x.site_id
+JOIN core.param p ON p.code = x.param
+LEFT JOIN core.enterprise e ON e.code = x.enterprise
+$$;
+
+GRANT EXECUTE ON FUNCTION rpt.source_hour_value_between(timestamptz, timestamptz),
+    rpt.source_day_value_between(date, date), rpt.source_check_between(date, date),
+    rpt.source_exceedance_span_between(date, date), rpt.source_exceedance_between(date, date)
+    TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
+
 -- ----------------------------------------------------------------- credit ---
 -- The enterprise environmental credit rating. The four grades and their
 -- names are those of the national scheme (企业环境信用评价办法（试行）,
@@ -136,11 +309,11 @@ WITH t AS (
     SELECT d0::timestamp AT TIME ZONE 'Asia/Shanghai' AS t0,
            d1::timestamp AT TIME ZONE 'Asia/Shanghai' AS t1
 ), ex AS (
-    SELECT x.enterprise, count(*) FILTER (WHERE x.day_over) AS days,
-           count(*) FILTER (WHERE x.day_over AND x.max_multiple >= rpt.credit_value('severe_multiple'))
-               AS severe
-    FROM rpt.source_exceedance_daily x
-    WHERE x.day >= d0 AND x.day < d1
+    SELECT x.enterprise, count(*) FILTER (WHERE x.days_over > 0) AS days,
+           count(*) FILTER (WHERE x.days_over > 0
+                              AND x.max_multiple >= rpt.credit_value('severe_multiple')) AS severe
+    FROM rpt.source_exceedance_between(d0, d1) x
+    WHERE x.span = 'day'
     GROUP BY x.enterprise
 ), q AS (
     SELECT s.enterprise, count(*) AS n
@@ -490,28 +663,18 @@ BEGIN
     r := r || jsonb_build_object('water', rpt.report_section(rows,
             'no water or sea station has values for this period'));
 
-    -- sources: outlets over their limits
-    IF daily THEN
-        SELECT jsonb_agg(jsonb_build_object('enterprise', x.enterprise, 'enterprise_name', x.enterprise_name,
-                                            'outlet', x.outlet, 'param', x.param, 'unit', x.unit,
-                                            'limit', x.upper, 'limit_period', x.limit_period,
-                                            'hours_over', x.hours_over, 'days_over', x.day_over::integer,
-                                            'max_value', x.max_value, 'max_multiple', x.max_multiple,
-                                            'excess_kg', x.excess_kg)
-                         ORDER BY x.max_multiple DESC NULLS LAST, x.outlet, x.param)
-          INTO rows FROM rpt.source_exceedance_daily x
-         WHERE x.day = d0 AND (x.hours_over > 0 OR x.day_over);
-    ELSE
-        SELECT jsonb_agg(jsonb_build_object('enterprise', x.enterprise, 'enterprise_name', x.enterprise_name,
-                                            'outlet', x.outlet, 'param', x.param, 'unit', x.unit,
-                                            'limit', x.upper, 'limit_period', x.limit_period,
-                                            'hours_over', x.hours_over, 'days_over', x.days_over,
-                                            'max_value', x.max_value, 'max_multiple', x.max_multiple,
-                                            'excess_kg', x.excess_kg)
-                         ORDER BY x.max_multiple DESC NULLS LAST, x.outlet, x.param)
-          INTO rows FROM rpt.source_exceedance x
-         WHERE x.month = d0 AND (x.hours_over > 0 OR x.days_over > 0);
-    END IF;
+    -- sources: outlets over their limits (day rows of a day, the month row of a month)
+    SELECT jsonb_agg(jsonb_build_object('enterprise', x.enterprise, 'enterprise_name', x.enterprise_name,
+                                        'outlet', x.outlet, 'param', x.param, 'unit', x.unit,
+                                        'limit', x.upper, 'limit_period', x.limit_period,
+                                        'hours_over', x.hours_over, 'days_over', x.days_over,
+                                        'max_value', x.max_value, 'max_multiple', x.max_multiple,
+                                        'excess_kg', x.excess_kg)
+                     ORDER BY x.max_multiple DESC NULLS LAST, x.outlet, x.param)
+      INTO rows
+      FROM rpt.source_exceedance_between(d0, d1) x
+     WHERE x.span = CASE WHEN daily THEN 'day' ELSE 'month' END AND x.t = d0
+       AND (x.hours_over > 0 OR x.days_over > 0);
     r := r || jsonb_build_object('sources', rpt.report_section(rows,
             'no outlet exceeded its limit in this period'));
 
