@@ -381,7 +381,8 @@ static void report__on_request(struct report *r, const struct mq_msg *m)
         return;
     }
     snprintf(tmp.reply_topic, sizeof tmp.reply_topic, "%s", m->response_topic);
-    if (m->corr_len <= sizeof tmp.corr) {
+    /* no correlation data (mosquitto_rr sends none) is a NULL pointer */
+    if (m->corr_len && m->corr_len <= sizeof tmp.corr) {
         memcpy(tmp.corr, m->corr, m->corr_len);
         tmp.corr_len = m->corr_len;
     }
