@@ -26,6 +26,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"complaint", ctl_complaint, "complaint submit ...           record a public complaint"},
     {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
     {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
+    {"gep", ctl_gep,
+     "gep run|show ...               GEP accounts: run an account file, show a run"},
 };
 
 static void ctl__usage(FILE *out)

@@ -51,6 +51,24 @@ static int gepacct__num(const char *s, double *v)
     return 0;
 }
 
+/* The number s written in units of `mult` (1, 1e4, 1e8), in base units:
+ * "178.66" 万 is read as "178.66e4", so the double is the correctly rounded
+ * 1786600, not 178.66 x 1e4 (which may be off in the last bit). div: the
+ * number is per `mult` units (a price), so the exponent is negative. */
+static double gepacct__scaled(const char *s, double v, double mult, bool div)
+{
+    char buf[80];
+    int e = mult == 1e4 ? 4 : mult == 1e8 ? 8 : 0;
+
+    if (e == 0)
+        return v;
+    if (!strpbrk(s, "eE") && strlen(s) < sizeof(buf) - 8) {
+        snprintf(buf, sizeof(buf), "%se%d", s, div ? -e : e);
+        return strtod(buf, NULL);
+    }
+    return div ? v / mult : v * mult;
+}
+
 struct gepacct__cols {
     int category, service, item, quantity, unit, price, price_unit, value, source;
 };
@@ -135,7 +153,7 @@ static bool gepacct__line(struct gepacct *a, const struct csv *c, const struct g
             gepacct__msg(a->errors, &a->nerrors, ln, "unit '%s' is not known", us);
             return false;
         }
-        l->quantity = q * qu.mult;
+        l->quantity = gepacct__scaled(qs, q, qu.mult, false);
         memcpy(l->unit, qu.name, sizeof(l->unit));
     }
     if (l->has_price) {
@@ -150,7 +168,7 @@ static bool gepacct__line(struct gepacct *a, const struct csv *c, const struct g
             gepacct__msg(a->errors, &a->nerrors, ln, "price_unit '%s' is not known", pn);
             return false;
         }
-        l->price = p / pu.mult;
+        l->price = gepacct__scaled(ps, p, pu.mult, true);
         memcpy(l->price_unit, pu.name, sizeof(l->price_unit));
     }
     if (l->has_quantity && l->has_price) {

@@ -164,10 +164,25 @@ static void test_refusals(void)
     gepacct_free(&a);
 }
 
+/* 万/亿 quantities are read as exact decimals: 0.07 亿 m3 is 7 000 000 m3,
+ * where 0.07 x 1e8 in doubles is 7000000.000000001; prices per 万 likewise. */
+static void test_multiplier_exact(void)
+{
+    struct gepacct a;
+    const char *f = HDR "provisioning,water_supply,x,0.07,亿m3,2.6,m3,,yearbook\n"
+                        "provisioning,agriculture,y,3,t,0.07,亿t,,yearbook\n";
+
+    CHECK_EQ_INT(parse(f, &a), 0);
+    CHECK(a.lines[0].quantity == 7000000.0);
+    CHECK(a.lines[1].price == 7e-10);
+    CHECK_EQ_INT(a.lines[0].value_fen, 1820000000); /* 7e6 x 2.6 */
+    CHECK_EQ_INT(a.lines[1].value_fen, 0);          /* 3 t x 7e-10 yuan/t */
+    gepacct_free(&a);
+}
+
 static const struct check_case cases[] = {
-    CHECK_CASE(test_valued_lines),
-    CHECK_CASE(test_columns_by_name),
-    CHECK_CASE(test_value_and_quantity),
+    CHECK_CASE(test_multiplier_exact), CHECK_CASE(test_valued_lines),
+    CHECK_CASE(test_columns_by_name),  CHECK_CASE(test_value_and_quantity),
     CHECK_CASE(test_refusals),
 };
 
