@@ -13,7 +13,7 @@
 #   4. `ecoctl gep show` prints the stored run (JSON identical to the run's)
 #      with each line's source; eco_ctl may run accounts, eco_analyst may not.
 set -euo pipefail
-# shellcheck source=../harness/lib.sh
+# shellcheck source=SCRIPTDIR/../harness/lib.sh
 source "$ECO_SOURCE_DIR/tests/harness/lib.sh"
 
 eco_db_new t_gep_account
@@ -33,7 +33,7 @@ runs() { eco_psql "SELECT count(*) FROM gep.run"; }
 # check_run FILE.csv OUT.json: per-line tolerance against the file's
 # published_yuan column, exact sums, and the run's rows in the database.
 check_run() {
-    local csv=$1 out=$2 run
+    local csv=$1 out=$2
     "$py" - "$csv" "$out" <<'EOF' || eco_fail "$(basename "$csv"): checks failed"
 import csv, json, sys
 from decimal import Decimal
@@ -66,7 +66,8 @@ EOF
 
 # ---- 1. the published cases ---------------------------------------------
 run_case() { # REGION YEAR FILE -> prints the run id, leaves $ECO_TEST_TMP/<file>.json
-    local out="$ECO_TEST_TMP/$(basename "$3" .csv).json"
+    local out
+    out="$ECO_TEST_TMP/$(basename "$3" .csv).json"
     "$ctl" gep run --region "$1" --year "$2" --account "$3" --json >"$out" ||
         eco_fail "gep run $3 failed"
     check_run "$3" "$out"
@@ -92,7 +93,7 @@ eco_assert_eq "28000|t_C|380|t_CO2|39013333.33" "$(eco_psql "SELECT quantity, qu
 eco_assert_eq "t" "$(eco_psql "SELECT CASE WHEN abs(quantity - 27969.5) <= 0.005 * 27969.5
   THEN 't' END FROM gep.item WHERE run = $sgb")" "kelp carbon within 0.5 % of 8.45 万t x 33.1 %"
 
-nh=$(run_case T-NH 2018 "$data/ninghai-2018.csv")
+run_case T-NH 2018 "$data/ninghai-2018.csv" >/dev/null
 eco_assert_eq "125903000000.00|67059000000.00|0.5326" "$(eco_psql "SELECT g.value_yuan, r.value_yuan,
   round(r.value_yuan / g.value_yuan, 4) FROM rpt.gep_summary g JOIN rpt.gep_summary r USING (region, year)
   WHERE g.region = 'T-NH' AND g.category = 'total' AND r.category = 'regulating' AND r.service IS NULL")" \
