@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,19 @@ out:
     return 0;
 }
 
+/* The file's SHA-256 in hex (65 bytes with the NUL): which file a run read. */
+static int ctl_gep__sha256(const char *buf, size_t len, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (!EVP_Digest(buf, len, md, &n, EVP_sha256(), NULL) || n != 32)
+        return -EIO;
+    for (unsigned int i = 0; i < n; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    return 0;
+}
+
 /* Prints the run's JSON document (from the database) on stdout. */
 static int ctl_gep__print_doc(PGconn *c, const char *run_id)
 {
@@ -162,7 +176,7 @@ out:
 
 /* Stores the parsed account as a finished run; *run_id gets its id. */
 static int ctl_gep__store(PGconn *c, const char *region, const char *year, const char *path,
-                          const struct gepacct *a, char *run_id, size_t idcap)
+                          const char *sha256, const struct gepacct *a, char *run_id, size_t idcap)
 {
     char total[32], nlines[24];
     const char *p[6];
@@ -187,10 +201,12 @@ static int ctl_gep__store(PGconn *c, const char *region, const char *year, const
     p[1] = year;
     p[2] = path;
     p[3] = nlines;
+    p[4] = sha256;
     r = PQexecParams(c,
                      "INSERT INTO gep.run (region, year, method, inputs) VALUES ($1, $2, 'account',"
-                     " jsonb_build_object('account', $3::text, 'lines', $4::int)) RETURNING id",
-                     4, NULL, p, NULL, NULL, 0);
+                     " jsonb_build_object('account', $3::text, 'lines', $4::int,"
+                     " 'sha256', $5::text)) RETURNING id",
+                     5, NULL, p, NULL, NULL, 0);
     if (ctl_gep__sqlok(c, r, "store the run")) {
         PQclear(r);
         goto fail;
@@ -269,7 +285,7 @@ static int ctl_gep__run(const struct ctl_opts *o, int argc, char **argv)
 {
     const char *region = NULL, *year = NULL, *path = NULL;
     struct gepacct a;
-    char run_id[32] = "";
+    char run_id[32] = "", sha[65];
     char *buf = NULL;
     size_t len = 0;
     long y;
@@ -317,9 +333,13 @@ static int ctl_gep__run(const struct ctl_opts *o, int argc, char **argv)
                 a.nerrors, a.nerrors == 1 ? "" : "s");
         goto out;
     }
+    if (ctl_gep__sha256(buf, len, sha)) {
+        fprintf(stderr, "ecoctl: gep: cannot compute the file's SHA-256\n");
+        goto out;
+    }
     if (!(c = ctl_pg_connect(o)))
         goto out;
-    if (ctl_gep__store(c, region, year, path, &a, run_id, sizeof(run_id)))
+    if (ctl_gep__store(c, region, year, path, sha, &a, run_id, sizeof(run_id)))
         goto out;
     if (o->json) {
         if (ctl_gep__print_doc(c, run_id))

@@ -21,8 +21,8 @@
 #include <stdint.h>
 
 #define GEPACCT_LINES_MAX 10000 /* line items in one file */
-#define GEPACCT_ITEM_MAX 128    /* bytes of an item label, with its NUL */
-#define GEPACCT_SOURCE_MAX 512  /* bytes of a source, with its NUL */
+#define GEPACCT_ITEM_MAX 256    /* bytes of an item label, with its NUL */
+#define GEPACCT_SOURCE_MAX 1024 /* bytes of a source, with its NUL */
 #define GEPACCT_MSGS_MAX 50     /* refusals and warnings kept (all are counted) */
 #define GEPACCT_MSG_LEN 240
 #define GEPACCT_TOLERANCE 0.005 /* value_yuan vs quantity x price: warn beyond */

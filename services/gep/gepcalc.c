@@ -13,7 +13,7 @@ struct gepcalc__unitdef {
     const char *name;
     enum gepcalc_dim dim;
     double to_base;
-    const char *syn[3];
+    const char *syn[4];
 };
 
 static const struct gepcalc__unitdef gepcalc__units[] = {
@@ -21,11 +21,11 @@ static const struct gepcalc__unitdef gepcalc__units[] = {
     {"%", GEPCALC_DIM_NONE, 0.01, {NULL}},
     {"t", GEPCALC_DIM_MASS, 1, {"吨", NULL}},
     {"kg", GEPCALC_DIM_MASS, 1e-3, {NULL}},
-    {"t_CO2", GEPCALC_DIM_CARBON, 1, {NULL}},
-    {"t_C", GEPCALC_DIM_CARBON, 44.0 / 12.0, {NULL}},
-    {"t_O2", GEPCALC_DIM_O2, 1, {NULL}},
-    {"m3", GEPCALC_DIM_VOLUME, 1, {"m³", NULL}},
-    {"m2", GEPCALC_DIM_AREA, 1, {"m²", NULL}},
+    {"t_CO2", GEPCALC_DIM_CARBON, 1, {"tCO2", "t CO2", "t CO₂", NULL}},
+    {"t_C", GEPCALC_DIM_CARBON, 44.0 / 12.0, {"tC", "t C", NULL}},
+    {"t_O2", GEPCALC_DIM_O2, 1, {"tO2", "t O2", "t O₂", NULL}},
+    {"m3", GEPCALC_DIM_VOLUME, 1, {"m³", "m^3", NULL}},
+    {"m2", GEPCALC_DIM_AREA, 1, {"m²", "m^2", NULL}},
     {"hm2", GEPCALC_DIM_AREA, 1e4, {"hm²", "ha", NULL}},
     {"km2", GEPCALC_DIM_AREA, 1e6, {"km²", NULL}},
     {"mu", GEPCALC_DIM_AREA, 1e4 / 15.0, {"亩", NULL}},
@@ -33,13 +33,27 @@ static const struct gepcalc__unitdef gepcalc__units[] = {
     {"mm", GEPCALC_DIM_LENGTH, 1e-3, {NULL}},
     {"km", GEPCALC_DIM_LENGTH, 1e3, {NULL}},
     {"kWh", GEPCALC_DIM_ENERGY, 1, {"kW·h", NULL}},
-    {"visit", GEPCALC_DIM_VISIT, 1, {"人次", NULL}},
+    {"visit", GEPCALC_DIM_VISIT, 1, {"人次", "visits", NULL}},
     {"ion", GEPCALC_DIM_ION, 1, {"个", NULL}},
     {"yuan", GEPCALC_DIM_MONEY, 1, {"元", NULL}},
     {"min", GEPCALC_DIM_TIME, 1, {NULL}},
     {"d", GEPCALC_DIM_TIME, 1440, {NULL}},
     {"a", GEPCALC_DIM_TIME, 525600, {NULL}},
 };
+
+static bool gepcalc__ieq(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        unsigned char x = (unsigned char)*a, y = (unsigned char)*b;
+        if (x >= 'A' && x <= 'Z')
+            x = (unsigned char)(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z')
+            y = (unsigned char)(y - 'A' + 'a');
+        if (x != y)
+            return false;
+    }
+    return *a == *b;
+}
 
 int gepcalc_unit_parse(const char *s, struct gepcalc_unit *u)
 {
@@ -56,9 +70,10 @@ int gepcalc_unit_parse(const char *s, struct gepcalc_unit *u)
     }
     for (size_t i = 0; i < sizeof(gepcalc__units) / sizeof(gepcalc__units[0]); i++) {
         const struct gepcalc__unitdef *d = &gepcalc__units[i];
-        bool match = strcmp(s, d->name) == 0;
-        for (size_t j = 0; !match && j < 3 && d->syn[j]; j++)
-            match = strcmp(s, d->syn[j]) == 0;
+        /* ASCII case does not matter (t_co2, KWH): no two units differ by it */
+        bool match = gepcalc__ieq(s, d->name);
+        for (size_t j = 0; !match && j < 4 && d->syn[j]; j++)
+            match = gepcalc__ieq(s, d->syn[j]);
         if (!match)
             continue;
         /* a multiplier on a ratio ("万%") means nothing */

@@ -80,6 +80,9 @@ eco_assert_eq "ok" "$(eco_psql "SELECT CASE WHEN
   AND abs(sum(value_yuan) FILTER (WHERE service = 'oxygen_release') - 80129200) <= 0.005 * 80129200
   AND abs(sum(value_yuan) - 117693600) <= 0.005 * 117693600 THEN 'ok' END
   FROM gep.item WHERE run = $gty")" "Gaotianyan carbon, oxygen and total within 0.5 % of the published totals"
+eco_assert_eq "$(sha256sum <"$data/gaotianyan-2014.csv" | cut -d' ' -f1)|11|$data/gaotianyan-2014.csv" \
+    "$(eco_psql "SELECT inputs->>'sha256', inputs->>'lines', inputs->>'account' FROM gep.run WHERE id = $gty")" \
+    "the run records which file it read (SHA-256), and its line count"
 eco_assert_eq "t_CO2|379.87|t_CO2" "$(eco_psql "SELECT quantity_unit, price, price_unit FROM gep.item
   WHERE run = $gty AND line = 2")" "quantity and price stored with their units"
 eco_assert_eq "1786600|m3|1643672.00" "$(eco_psql "SELECT quantity, quantity_unit, value_yuan

@@ -74,7 +74,18 @@ static void test_unit_parse(void)
     CHECK_EQ_INT(gepcalc_unit_parse("万%", &u), -EINVAL);
     CHECK_EQ_INT(gepcalc_unit_parse("万", &u), -EINVAL);
     CHECK_EQ_INT(gepcalc_unit_parse("", &u), -EINVAL);
-    CHECK_EQ_INT(gepcalc_unit_parse("tCO2", &u), -EINVAL);
+    CHECK_EQ_INT(gepcalc_unit_parse("tons", &u), -EINVAL);
+    /* common spellings, and ASCII case does not matter */
+    CHECK_EQ_INT(gepcalc_unit_parse("tCO2", &u), 0);
+    CHECK_EQ_STR(u.name, "t_CO2");
+    CHECK_EQ_INT(gepcalc_unit_parse("万t C", &u), 0);
+    CHECK_EQ_STR(u.name, "t_C");
+    CHECK_EQ_INT(gepcalc_unit_parse("T_co2", &u), 0);
+    CHECK_EQ_STR(u.name, "t_CO2");
+    CHECK_EQ_INT(gepcalc_unit_parse("亿KWH", &u), 0);
+    CHECK_EQ_STR(u.name, "kWh");
+    CHECK_EQ_INT(gepcalc_unit_parse("HM2", &u), 0);
+    CHECK_EQ_STR(u.name, "hm2");
 }
 
 static void test_unit_convert(void)
