@@ -37,13 +37,42 @@ gepacct__msg(char (*msgs)[GEPACCT_MSG_LEN], size_t *n, long line, const char *fm
     (*n)++;
 }
 
+/* s without the thousands separators of strict 3-digit groups ("1,234,567.5",
+ * as spreadsheets export them) into buf; anything else is copied as it is,
+ * and "1,5" stays a non-number. */
+static const char *gepacct__ungroup(const char *s, char *buf, size_t cap)
+{
+    const char *p = s, *dot;
+    size_t n = 0, lead = 0;
+
+    if (*p == '-' || *p == '+')
+        p++;
+    dot = p + strcspn(p, ".eE");
+    if (!memchr(p, ',', (size_t)(dot - p)) || strlen(s) >= cap)
+        return s;
+    while (p + lead < dot && p[lead] >= '0' && p[lead] <= '9')
+        lead++;
+    if (lead < 1 || lead > 3)
+        return s;
+    for (const char *g = p + lead; g < dot; g += 4)
+        if (dot - g < 4 || g[0] != ',' || strspn(g + 1, "0123456789") < 3)
+            return s;
+    for (const char *c = s; *c; c++)
+        if (*c != ',' || c >= dot)
+            buf[n++] = *c;
+    buf[n] = '\0';
+    return buf;
+}
+
 /* A whole field as a finite number; 1 empty, 0 ok, -EINVAL otherwise. */
 static int gepacct__num(const char *s, double *v)
 {
+    char buf[64];
     char *end;
 
     if (!*s)
         return 1;
+    s = gepacct__ungroup(s, buf, sizeof(buf));
     errno = 0;
     *v = strtod(s, &end);
     if (end == s || *end || errno == ERANGE || !isfinite(*v))

@@ -180,10 +180,32 @@ static void test_multiplier_exact(void)
     gepacct_free(&a);
 }
 
+/* Thousands separators in strict groups of three, as spreadsheets write them */
+static void test_grouped_numbers(void)
+{
+    struct gepacct a;
+    const char *f = HDR "regulating,air_purification,SO2,\"1,137\",t,\"1,200.00\",t,,Garzê\n"
+                        "cultural,recreation,tourism,,,,,\"7,067,000,000\",Garzê\n";
+    const char *bad[] = {"1,5", "12,34", "1234,567", ",123", "1,234,56", "1,2345", "1,234,"};
+
+    CHECK_EQ_INT(parse(f, &a), 0);
+    CHECK_EQ_INT(a.lines[0].value_fen, 136440000); /* 1137 x 1200 */
+    CHECK_EQ_INT(a.lines[1].value_fen, 706700000000LL);
+    gepacct_free(&a);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char buf[256];
+        snprintf(buf, sizeof(buf), HDR "regulating,air_purification,SO2,\"%s\",t,1200,t,,Garzê\n",
+                 bad[i]);
+        CHECK_EQ_INT(parse(buf, &a), -EBADMSG);
+        expect_error(&a, "is not a number");
+        gepacct_free(&a);
+    }
+}
+
 static const struct check_case cases[] = {
-    CHECK_CASE(test_multiplier_exact), CHECK_CASE(test_valued_lines),
-    CHECK_CASE(test_columns_by_name),  CHECK_CASE(test_value_and_quantity),
-    CHECK_CASE(test_refusals),
+    CHECK_CASE(test_grouped_numbers),    CHECK_CASE(test_multiplier_exact),
+    CHECK_CASE(test_valued_lines),       CHECK_CASE(test_columns_by_name),
+    CHECK_CASE(test_value_and_quantity), CHECK_CASE(test_refusals),
 };
 
 int main(int argc, char **argv)
