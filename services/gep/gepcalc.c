@@ -664,16 +664,17 @@ static int gepcalc__co2(const struct gepcalc_cs *in, const struct gepcalc_cs_eco
         *method = "biomass";
         return 0;
     case GEPCALC_CARBON_NEP:
-        if ((rc = GEPCALC__REQ(&e->nep, "nep", "t_CO2", &b)))
-            return rc; /* t_C converts to t_CO2 by 44/12 */
-        *co2 = b;
+        /* in t C unless its unit says otherwise (t_CO2 converts) */
+        if ((rc = GEPCALC__REQ(&e->nep, "nep", "t_C", &b)))
+            return rc;
+        *co2 = GEPCALC_C_TO_CO2 * b;
         *method = "nep";
         return 0;
     case GEPCALC_CARBON_RATE:
-        if ((rc = GEPCALC__REQ(&e->rate, "carbon_rate", "t_CO2/hm2", &r)) ||
+        if ((rc = GEPCALC__REQ(&e->rate, "carbon_rate", "t_C/hm2", &r)) ||
             (rc = GEPCALC__REQ(&e->area, "area", "hm2", &a)))
             return rc;
-        *co2 = r * a;
+        *co2 = GEPCALC_C_TO_CO2 * r * a;
         *method = "rate";
         return 0;
     }

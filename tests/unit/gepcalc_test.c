@@ -476,6 +476,18 @@ static void test_carbon_routes(void)
     in.carbon = GEPCALC_CARBON_RATE;
     CHECK_EQ_INT(gepcalc_carbon(&in, &o), 0);
     CHECK_NEAR(o.items[2].quantity, 366.6666666667, 0);
+    /* without units NEP and rates are carbon (t C), as the specification writes them */
+    eco[0].rate = P("carbon_rate", 2, NULL);
+    CHECK_EQ_INT(gepcalc_carbon(&in, &o), 0);
+    CHECK_NEAR(o.items[3].quantity, 366.6666666667, 0);
+    in.carbon = GEPCALC_CARBON_NEP;
+    eco[0].nep = P("nep", 100, NULL);
+    CHECK_EQ_INT(gepcalc_carbon(&in, &o), 0);
+    CHECK_NEAR(o.items[4].quantity, 366.6666666667, 0);
+    /* and given as CO2 they are not converted twice */
+    eco[0].nep = P("nep", 366.6666666667, "t_CO2");
+    CHECK_EQ_INT(gepcalc_carbon(&in, &o), 0);
+    CHECK_NEAR(o.items[5].quantity, 366.6666666667, 0);
     /* biomass route without its coefficient: refused by name */
     in.carbon = GEPCALC_CARBON_BIOMASS;
     eco[0].biomass = P("npp", 10, "t");
