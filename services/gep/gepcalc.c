@@ -345,7 +345,23 @@ static int gepcalc__get(struct gepcalc_out *out, const struct gepcalc_p *p, cons
     return 0;
 }
 
+/* A fraction (unit "1", or "%" converted): refused outside [0, 1], which
+ * is how a percentage given without its unit shows. */
+static int gepcalc__frac(struct gepcalc_out *out, const struct gepcalc_p *p, const char *what,
+                         bool required, double dflt, double *v)
+{
+    int rc = gepcalc__get(out, p, what, "1", required, dflt, v);
+    if (rc)
+        return rc;
+    if (*v < 0 || *v > 1)
+        return gepcalc__fail(out, "%s is %g, not a fraction between 0 and 1 (unit %% for percent)",
+                             p->key ? p->key : what, *v);
+    return 0;
+}
+
 #define GEPCALC__REQ(p, what, unit, v) gepcalc__get(out, (p), (what), (unit), true, 0, (v))
+#define GEPCALC__FRAC(p, what, v) gepcalc__frac(out, (p), (what), true, 0, (v))
+#define GEPCALC__OFRAC(p, what, v) gepcalc__frac(out, (p), (what), false, 0, (v))
 #define GEPCALC__OPT(p, what, unit, dflt, v)                                                       \
     gepcalc__get(out, (p), (what), (unit), false, (dflt), (v))
 
@@ -427,14 +443,15 @@ int gepcalc_water_conservation(const struct gepcalc_wc *in, struct gepcalc_out *
         char label[64];
 
         if ((rc = GEPCALC__REQ(&e->area, "area", "m2", &a)) ||
-            (rc = GEPCALC__REQ(&e->precip, "precip", "m", &p)) ||
-            (rc = GEPCALC__REQ(&e->et, "et", "m", &et)) ||
-            (rc = GEPCALC__REQ(&e->runoff_coef, "runoff_coef", "1", &alpha)))
+            (rc = GEPCALC__REQ(&e->precip, "precip", "mm", &p)) ||
+            (rc = GEPCALC__REQ(&e->et, "et", "mm", &et)) ||
+            (rc = GEPCALC__FRAC(&e->runoff_coef, "runoff_coef", &alpha)))
             goto fail;
         snprintf(label, sizeof(label), "water conservation %s", e->ecosystem ? e->ecosystem : "");
         if ((rc = gepcalc__item(out, "water_conservation", label, e->ecosystem,
-                                gepcalc_water_balance(a, p, p * alpha, et), "m3", cwe + cwo, "m3",
-                                "water_balance", &in->res_unit_cost, ps, GEPCALC__NPS(ps))))
+                                gepcalc_water_balance(a, p / 1000, p / 1000 * alpha, et / 1000),
+                                "m3", cwe + cwo, "m3", "water_balance", &in->res_unit_cost, ps,
+                                GEPCALC__NPS(ps))))
             goto fail;
     }
     return 0;
@@ -451,11 +468,11 @@ int gepcalc_soil_retention(const struct gepcalc_sr *in, struct gepcalc_out *out)
     double lambda, rho, c, cn, cp, pn, pp, soil = 0;
     int rc;
 
-    if ((rc = GEPCALC__REQ(&in->sed_coef, "sed_coef", "1", &lambda)) ||
+    if ((rc = GEPCALC__FRAC(&in->sed_coef, "sed_coef", &lambda)) ||
         (rc = GEPCALC__REQ(&in->soil_bulk_density, "soil_bulk_density", "t/m3", &rho)) ||
         (rc = GEPCALC__REQ(&in->dredge_cost, "dredge_cost", "yuan/m3", &c)) ||
-        (rc = GEPCALC__REQ(&in->soil_N, "soil_N", "1", &cn)) ||
-        (rc = GEPCALC__REQ(&in->soil_P, "soil_P", "1", &cp)) ||
+        (rc = GEPCALC__FRAC(&in->soil_N, "soil_N", &cn)) ||
+        (rc = GEPCALC__FRAC(&in->soil_P, "soil_P", &cp)) ||
         (rc = GEPCALC__REQ(&in->price_N, "price_N", "yuan/t", &pn)) ||
         (rc = GEPCALC__REQ(&in->price_P, "price_P", "yuan/t", &pp)))
         goto fail;
@@ -474,8 +491,8 @@ int gepcalc_soil_retention(const struct gepcalc_sr *in, struct gepcalc_out *out)
             (rc = GEPCALC__REQ(&e->r, "usle_R", NULL, &r)) ||
             (rc = GEPCALC__REQ(&e->k, "usle_K", NULL, &k)) ||
             (rc = GEPCALC__REQ(&e->ls, "usle_LS", NULL, &ls)) ||
-            (rc = GEPCALC__REQ(&e->c, "usle_C", "1", &cc)) ||
-            (rc = GEPCALC__REQ(&e->p, "usle_P", "1", &pf)))
+            (rc = GEPCALC__FRAC(&e->c, "usle_C", &cc)) ||
+            (rc = GEPCALC__FRAC(&e->p, "usle_P", &pf)))
             goto fail;
         soil += gepcalc_usle_retained(r, k, ls, cc, pf) * a;
     }
@@ -546,7 +563,7 @@ int gepcalc_flood_regulation(const struct gepcalc_fr *in, struct gepcalc_out *ou
         const struct gepcalc_p *ps[] = {&in->reservoir_capacity, &in->res_flood_ratio,
                                         &in->res_unit_opcost};
         if ((rc = GEPCALC__REQ(&in->reservoir_capacity, "reservoir_capacity", "m3", &v)) ||
-            (rc = GEPCALC__REQ(&in->res_flood_ratio, "res_flood_ratio", "1", &k)) ||
+            (rc = GEPCALC__FRAC(&in->res_flood_ratio, "res_flood_ratio", &k)) ||
             (rc = gepcalc__item(out, "flood_regulation", "reservoirs", "", k * v, "m3", cwe + cwo,
                                 "m3", "reservoir", &in->res_unit_cost, ps, GEPCALC__NPS(ps))))
             goto fail;
@@ -981,13 +998,13 @@ int gepcalc_shellfish_carbon(const struct gepcalc_shellfish *in, size_t n,
         double p, rs, ws, eps, rt, wt, ratio, g, cs;
         char label[64];
         if ((rc = GEPCALC__REQ(&s->output, "output", "t", &p)) ||
-            (rc = GEPCALC__REQ(&s->shell_ratio, "shell_ratio", "1", &rs)) ||
-            (rc = GEPCALC__REQ(&s->shell_c, "shell_c", "1", &ws)) ||
-            (rc = GEPCALC__REQ(&s->eps, "shell_eps", "1", &eps)) ||
-            (rc = GEPCALC__OPT(&s->tissue_ratio, "tissue_ratio", "1", 0, &rt)) ||
-            (rc = GEPCALC__OPT(&s->tissue_c, "tissue_c", "1", 0, &wt)) ||
+            (rc = GEPCALC__FRAC(&s->shell_ratio, "shell_ratio", &rs)) ||
+            (rc = GEPCALC__FRAC(&s->shell_c, "shell_c", &ws)) ||
+            (rc = GEPCALC__FRAC(&s->eps, "shell_eps", &eps)) ||
+            (rc = GEPCALC__OFRAC(&s->tissue_ratio, "tissue_ratio", &rt)) ||
+            (rc = GEPCALC__OFRAC(&s->tissue_c, "tissue_c", &wt)) ||
             (rc = GEPCALC__OPT(&s->poc_ratio, "poc_ratio", "1", 0, &ratio)) ||
-            (rc = GEPCALC__OPT(&s->gamma_poc, "gamma_poc", "1", 0, &g)))
+            (rc = GEPCALC__OFRAC(&s->gamma_poc, "gamma_poc", &g)))
             goto fail;
         if (eps >= 1) {
             rc = gepcalc__fail(out, "%s must be below 1", s->eps.key);
@@ -1022,11 +1039,11 @@ int gepcalc_algae_carbon(const struct gepcalc_algae *in, size_t n, const struct 
         double p, w, a, b, gp, gd, ca;
         char label[64];
         if ((rc = GEPCALC__REQ(&s->output, "output", "t", &p)) ||
-            (rc = GEPCALC__REQ(&s->c_content, "c_content", "1", &w)) ||
-            (rc = GEPCALC__OPT(&s->alpha, "alpha", "1", 0, &a)) ||
-            (rc = GEPCALC__OPT(&s->beta, "beta", "1", 0, &b)) ||
-            (rc = GEPCALC__OPT(&s->gamma_poc, "gamma_poc", "1", 0, &gp)) ||
-            (rc = GEPCALC__OPT(&s->gamma_doc, "gamma_doc", "1", 0, &gd)))
+            (rc = GEPCALC__FRAC(&s->c_content, "c_content", &w)) ||
+            (rc = GEPCALC__OFRAC(&s->alpha, "alpha", &a)) ||
+            (rc = GEPCALC__OFRAC(&s->beta, "beta", &b)) ||
+            (rc = GEPCALC__OFRAC(&s->gamma_poc, "gamma_poc", &gp)) ||
+            (rc = GEPCALC__OFRAC(&s->gamma_doc, "gamma_doc", &gd)))
             goto fail;
         if (a + b >= 1) {
             rc = gepcalc__fail(out, "alpha + beta must be below 1");
@@ -1056,7 +1073,7 @@ int gepcalc_recreation(const struct gepcalc_rec *in, struct gepcalc_out *out)
 
     if ((rc = GEPCALC__REQ(&in->visits, "visits", "visit", &n)) ||
         (rc = GEPCALC__REQ(&in->travel_expense, "travel_expense", "yuan/visit", &te)) ||
-        (rc = GEPCALC__REQ(&in->time_share, "time_share", "1", &share)) ||
+        (rc = GEPCALC__FRAC(&in->time_share, "time_share", &share)) ||
         (rc = GEPCALC__REQ(&in->daily_wage, "daily_wage", NULL, &wage)) ||
         (rc = GEPCALC__REQ(&in->days, "days_per_visit", NULL, &days)) ||
         (rc = GEPCALC__OPT(&in->surplus, "surplus", "yuan/visit", 0, &cs)) ||

@@ -164,12 +164,14 @@ struct gepcalc_out {
 /* Every service below returns 0, or -EINVAL (a required input or parameter
  * without value or source, a unit that does not convert, a value out of
  * range: out->err says which, by key), or -ENOSPC (out is full). On failure
- * out->n is as it was before the call. */
+ * out->n is as it was before the call. Without a unit, a number is in the
+ * unit written beside it here; coefficients and shares are fractions (unit
+ * "1"; "%" converts), refused outside [0, 1]. */
 
 /* R1 water conservation, water-balance method; price C_we (+ C_wo). */
 struct gepcalc_wc_eco {
     const char *ecosystem;
-    struct gepcalc_p area, precip, et, runoff_coef; /* m2 (any area unit); mm; mm; fraction */
+    struct gepcalc_p area, precip, et, runoff_coef; /* m2 (any area unit); mm; mm; fraction or % */
 };
 struct gepcalc_wc {
     const struct gepcalc_wc_eco *eco;

@@ -256,6 +256,18 @@ static void test_water_conservation(void)
     CHECK_EQ_INT(gepcalc_water_conservation(&in, &o), -EINVAL);
     CHECK_HAS(o.err, "res_unit_cost is in yuan/t");
     in.res_unit_cost = P("res_unit_cost", 6.1107, "yuan/m3");
+    /* without units: mm, and a fraction; 2.67 as a fraction is refused */
+    o = new_out();
+    eco[0].precip = P("precip", 1500, NULL);
+    eco[0].et = P("et", 800, NULL);
+    eco[0].runoff_coef = P("runoff_coef", 0.0267, NULL);
+    CHECK_EQ_INT(gepcalc_water_conservation(&in, &o), 0);
+    CHECK_NEAR(o.items[0].quantity, 1319900, 0);
+    eco[0].runoff_coef = P("runoff_coef", 2.67, NULL);
+    CHECK_EQ_INT(gepcalc_water_conservation(&in, &o), -EINVAL);
+    CHECK_HAS(o.err, "runoff_coef is 2.67, not a fraction between 0 and 1");
+    eco[0].runoff_coef = P("runoff_coef", 2.67, "%");
+    o = new_out();
     eco[0].et = GAP("et_forest", "mm");
     CHECK_EQ_INT(gepcalc_water_conservation(&in, &o), -EINVAL);
     CHECK_EQ_STR(o.err, "et_forest has no value");
@@ -288,6 +300,14 @@ static void test_soil_retention(void)
     CHECK_NEAR(o.items[2].quantity, 27.216, 0);          /* 25 200 x 0.108 % t P */
     CHECK_NEAR(o.items[2].value, 76204.8, 0);            /* x 2800 */
 
+    o = new_out();
+    in.soil_N = P("soil_N", 0.37, NULL); /* a percentage without its unit */
+    CHECK_EQ_INT(gepcalc_soil_retention(&in, &o), 0);
+    CHECK_NEAR(o.items[1].quantity, 9324, 0);
+    in.soil_N = P("soil_N", 37, NULL);
+    CHECK_EQ_INT(gepcalc_soil_retention(&in, &o), -EINVAL);
+    CHECK_HAS(o.err, "soil_N is 37, not a fraction");
+    in.soil_N = P("soil_N", 0.37, "%");
     o = new_out();
     in.soil_bulk_density = GAP("soil_bulk_density", "t/m3"); /* a [GAP] of the seed set */
     CHECK_EQ_INT(gepcalc_soil_retention(&in, &o), -EINVAL);
