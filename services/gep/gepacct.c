@@ -201,7 +201,11 @@ static bool gepacct__line(struct gepacct *a, const struct csv *c, const struct g
         memcpy(l->price_unit, pu.name, sizeof(l->price_unit));
     }
     if (l->has_quantity && l->has_price) {
-        int rc = gepcalc_value(q, &qu, p, &pu, &computed);
+        /* from the stored base-unit numbers, so that they reproduce the value */
+        struct gepcalc_unit qb = qu, pb = pu;
+        int rc;
+        qb.mult = pb.mult = 1;
+        rc = gepcalc_value(l->quantity, &qb, l->price, &pb, &computed);
         if (rc == -EINVAL) {
             gepacct__msg(a->errors, &a->nerrors, ln, "unit %s does not convert to price_unit %s",
                          qu.name, pu.name);

@@ -326,6 +326,7 @@ static int gepcalc__get(struct gepcalc_out *out, const struct gepcalc_p *p, cons
     const char *name = p->key ? p->key : what;
     double k = 1;
 
+    *v = 0; /* written on every path: callers chain reads with || */
     if (!p->key) {
         if (required)
             return gepcalc__fail(out, "%s is missing", what);
@@ -672,6 +673,7 @@ static int gepcalc__co2(const struct gepcalc_cs *in, const struct gepcalc_cs_eco
     double b, k, r, a;
     int rc;
 
+    *co2 = 0;
     switch (in->carbon) {
     case GEPCALC_CARBON_BIOMASS:
         if ((rc = GEPCALC__REQ(&e->biomass, "biomass", "t", &b)) ||
