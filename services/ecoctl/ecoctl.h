@@ -29,6 +29,7 @@ int ctl_alarm(const struct ctl_opts *o, int argc, char **argv);
 int ctl_user(const struct ctl_opts *o, int argc, char **argv);
 int ctl_broker(const struct ctl_opts *o, int argc, char **argv);
 int ctl_report(const struct ctl_opts *o, int argc, char **argv);
+int ctl_gep(const struct ctl_opts *o, int argc, char **argv);
 /* Through eco-dispatch over MQTT 5 (ctl_wo.c); ctl_alarm_ack_rpc is
  * `alarm ack` unless --db asks for the database. */
 int ctl_wo(const struct ctl_opts *o, int argc, char **argv);

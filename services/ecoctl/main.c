@@ -27,6 +27,8 @@ static const struct ctl_noun ctl__nouns[] = {
     {"user", ctl_user, "user add|list|passwd|disable|role  personal broker accounts"},
     {"report", ctl_report, "report daily|monthly [PERIOD]|layers  reports and map layers"},
     {"broker", ctl_broker, "broker sync                    render the broker's accounts, reload"},
+    {"gep", ctl_gep,
+     "gep run|show ...               GEP accounts: run an account file, show a run"},
 };
 
 static void ctl__usage(FILE *out)
