@@ -802,6 +802,22 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
     if (s->n >= 2 && s->n >= c->sp_warm && thr > 0 && d1 * d2 < 0 && fabs(d1) > thr && a2 > thr &&
         fabs(s->last_v - (s->sp_v2 + r->value) / 2) > thr)
         spike = true;
+    /* A new series has no usual step yet, but a value several times its
+     * two neighbours while they agree with each other is a spike all the
+     * same (a sensor's first hours are when faults are common): both steps
+     * over k times the neighbours' own difference (at least 5 % of their
+     * mean; the resolution is not known yet either: the smallest step so
+     * far may be the spike's), and the value over 3 times their mean or
+     * under a third of it. */
+    if (!spike && s->n >= 2 && s->n < c->sp_warm && d1 * d2 < 0 && k > 0) {
+        double mid = (s->sp_v2 + r->value) / 2;
+        double dis = fmax(fabs(r->value - s->sp_v2), 0.05 * fabs(mid));
+        if (mid > 0 && fabs(d1) > k * dis && a2 > k * dis &&
+            (s->last_v >= 3 * mid || s->last_v <= mid / 3)) {
+            spike = true;
+            scale = dis;
+        }
+    }
     if (spike) {
         double b = fmin(fabs(d1), a2) / scale;
         struct eng__slot *sl = &s->slot[ENG_SPIKE];

@@ -463,6 +463,29 @@ static void test_flatline_clustered(struct dreg *r)
     eng_free(e);
 }
 
+/* A spike in a new series, before the usual step is known: its second
+ * reading six times the first and the third, which agree. Raised at its
+ * own time. An early series that moves about (a value doubling, or one far
+ * out while its neighbours disagree as much) is not a spike. */
+static void test_spike_new_series(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    static const double spiky[] = {41.1, 244.1, 40.3, 43, 45.7, 48.3};
+    static const double moving[] = {20, 45, 21, 60, 150, 30, 90, 12, 35, 33};
+    for (int i = 0; i < 6; i++)
+        feed(e, S_A, P_PM25, 'h', T0 + i * H, spiky[i], 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_RAISE)->ts, T0 + H);
+    CHECK(find(ENG_SPIKE, ENG_RAISE)->value == 244.1);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_CLEAR)->ts, T0 + 2 * H);
+    eng_free(e);
+    e = fresh(r);
+    for (int i = 0; i < 10; i++)
+        feed(e, S_B, P_PM25, 'h', T0 + i * H, moving[i], 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 0);
+    eng_free(e);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -481,6 +504,7 @@ ON_REG(test_note_open)
 ON_REG(test_neighbour_own)
 ON_REG(test_baseline_cold_cycle)
 ON_REG(test_flatline_clustered)
+ON_REG(test_spike_new_series)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -494,6 +518,7 @@ static const struct check_case cases[] = {
     {"test_neighbour_own", test_neighbour_own_case},
     {"test_baseline_cold_cycle", test_baseline_cold_cycle_case},
     {"test_flatline_clustered", test_flatline_clustered_case},
+    {"test_spike_new_series", test_spike_new_series_case},
 };
 
 int main(int argc, char **argv)
