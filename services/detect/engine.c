@@ -993,8 +993,19 @@ static void eng__hotspot(struct eng *e, struct eng__series *s, const struct eng_
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_HOTSPOT];
     double x = r->value, thr, ex;
+    int64_t gap = r->ts - s->last_ts;
     if (s->n == 0) {
         s->hs_level = (float)x;
+        return;
+    }
+    /* A new trip (the vehicle was off duty: half an hour or ten intervals
+     * without readings) starts from where it is now: last evening's
+     * background says nothing of this morning's rush hour. */
+    if (gap > 30 * ENG__US_MIN && gap > 10 * eng__interval(s)) {
+        s->hs_level = (float)x;
+        s->hs_run = 0;
+        if (sl->open)
+            eng__clear(e, s, ENG_HOTSPOT, r->ts, x);
         return;
     }
     thr = fmax(c->hs_k * fmax(s->hs_scale, 2 * s->res), c->hs_ratio * fabs(s->hs_level));

@@ -486,6 +486,40 @@ static void test_spike_new_series(struct dreg *r)
     eng_free(e);
 }
 
+/* A vehicle's duty ends in the clean evening air (PM2.5 about 25) and
+ * starts the next morning in the rush hour (about 45, steady): a new trip,
+ * not a hotspot. A source it passes later that morning is one. */
+static void test_hotspot_new_trip(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int64_t morning = T0 + 24 * H + 7 * H + 30 * MIN;
+    for (int i = 0; i < 120; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = P_PM25,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = T0 + 17 * H + i * 30LL * 1000000,
+                                 .lat = 30,
+                                 .lon = 122.2};
+        rd.value = 25 + noise();
+        eng_feed(e, &rd);
+    }
+    for (int i = 0; i < 120; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = P_PM25,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = morning + i * 30LL * 1000000,
+                                 .lat = 30 + i * 1e-4,
+                                 .lon = 122.2};
+        rd.value = 45 + noise() + (i >= 80 && i < 84 ? 90 : 0);
+        eng_feed(e, &rd);
+    }
+    CHECK_EQ_INT(count(ENG_HOTSPOT, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_HOTSPOT, ENG_RAISE)->ts, morning + 81 * 30LL * 1000000);
+    eng_free(e);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -505,6 +539,7 @@ ON_REG(test_neighbour_own)
 ON_REG(test_baseline_cold_cycle)
 ON_REG(test_flatline_clustered)
 ON_REG(test_spike_new_series)
+ON_REG(test_hotspot_new_trip)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -519,6 +554,7 @@ static const struct check_case cases[] = {
     {"test_baseline_cold_cycle", test_baseline_cold_cycle_case},
     {"test_flatline_clustered", test_flatline_clustered_case},
     {"test_spike_new_series", test_spike_new_series_case},
+    {"test_hotspot_new_trip", test_hotspot_new_trip_case},
 };
 
 int main(int argc, char **argv)
