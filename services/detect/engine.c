@@ -39,7 +39,7 @@ struct eng__conf {
     bool has_limit;
     double lim_lo, lim_hi;
     float lim_min_minutes, lim_clear_minutes, lim_hyst;
-    float fl_pmax, fl_min_minutes;
+    float fl_pmax, fl_min_minutes, fl_warm_days;
     uint16_t fl_min_rep, fl_warm;
     float sp_k;
     uint16_t sp_warm;
@@ -436,6 +436,9 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->fl_min_minutes = eng__set(r, "flatline", "min_minutes", site, p);
     c->fl_min_rep = eng__setn(r, "flatline", "min_repeats", site, p);
     c->fl_warm = eng__setn(r, "flatline", "warmup", site, p);
+    c->fl_warm_days = eng__set(r, "flatline", "warmup_days", site, p);
+    if (!(c->fl_warm_days > 0))
+        c->fl_warm_days = 0; /* absent (before migration 0023): off */
     c->sp_k = eng__set(r, "spike", "k", site, p);
     c->sp_warm = eng__setn(r, "spike", "warmup", site, p);
     c->flag_min = eng__setn(r, "flag", "min_count", site, p);
@@ -765,6 +768,11 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
     /* a run is judged against what the series was known to do before it
      * began: one that began while the series was new is not */
     if (s->run_start_n < c->fl_warm)
+        return;
+    /* nor one that began before the series had been seen for a day: its
+     * long healthy runs (the plateaus at the turning points of its daily
+     * cycle) are not known yet */
+    if ((double)s->run_start_n * (double)eng__interval(s) < c->fl_warm_days * 86400e6)
         return;
     /* judged by the rate before this run: its own repeats are the question */
     p = s->p_run < 0.001 ? 0.001 : s->p_run;

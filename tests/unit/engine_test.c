@@ -520,6 +520,34 @@ static void test_hotspot_new_trip(struct dreg *r)
     eng_free(e);
 }
 
+/* A wastewater pH on its first morning (10-minute values of the 7-day
+ * bench): it drifts down, then sits at 7.47 for an hour and a half at the
+ * bottom of its daily cycle. After five hours of history that looks stuck;
+ * it is the series' plateau, and its long healthy runs are not known before
+ * it has been seen for a day (flatline warmup_days, migration 0023). With
+ * the setting off the same data raises. */
+static int flatline_first_day(struct dreg *r)
+{
+    static const double ph[] = {7.62, 7.62, 7.62, 7.61, 7.61, 7.6,  7.59, 7.59, 7.58, 7.57,
+                                7.56, 7.55, 7.54, 7.53, 7.52, 7.51, 7.5,  7.5,  7.49, 7.48,
+                                7.48, 7.47, 7.47, 7.46, 7.47, 7.47, 7.47, 7.47, 7.47, 7.47,
+                                7.47, 7.47, 7.47, 7.47, 7.48, 7.48, 7.47, 7.48, 7.48, 7.48};
+    struct eng *e = fresh(r);
+    int n;
+    for (int i = 0; i < (int)(sizeof(ph) / sizeof(ph[0])); i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, ph[i], 'N');
+    n = count(ENG_FLATLINE, ENG_RAISE);
+    eng_free(e);
+    return n;
+}
+
+static void test_flatline_first_day(struct dreg *r)
+{
+    CHECK_EQ_INT(flatline_first_day(r), 0);
+    set_default(r, "flatline", "warmup_days", 0);
+    CHECK_EQ_INT(flatline_first_day(r), 1);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -540,6 +568,7 @@ ON_REG(test_baseline_cold_cycle)
 ON_REG(test_flatline_clustered)
 ON_REG(test_spike_new_series)
 ON_REG(test_hotspot_new_trip)
+ON_REG(test_flatline_first_day)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -555,6 +584,7 @@ static const struct check_case cases[] = {
     {"test_flatline_clustered", test_flatline_clustered_case},
     {"test_spike_new_series", test_spike_new_series_case},
     {"test_hotspot_new_trip", test_hotspot_new_trip_case},
+    {"test_flatline_first_day", test_flatline_first_day_case},
 };
 
 int main(int argc, char **argv)
