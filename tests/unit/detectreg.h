@@ -55,7 +55,7 @@ static inline void load_settings_file(struct dreg *r, const char *name)
 static inline void load_settings(struct dreg *r)
 {
     static const char *const files[] = {"0009_alarm.sql", "0012_detect_tuning.sql",
-                                        "0023_detect_flatline_days.sql"};
+                                        "0023_detect_tuning.sql"};
     r->settings = calloc(256, sizeof(*r->settings));
     CHECK(r->settings);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

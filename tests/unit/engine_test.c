@@ -18,7 +18,7 @@
 /* 2024-06-01T00:00:00+08:00 */
 #define T0 (1717171200LL * 1000000)
 
-enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB };
+enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB, S_RIV };
 enum { P_SO2 = 1, P_PM25, P_COD };
 
 static struct eng_event evs[4096];
@@ -47,7 +47,7 @@ static const struct eng_event *find(enum eng_rule rule, enum eng_action a)
     return NULL;
 }
 
-/* Five air stations a few km apart, an outlet, a vehicle. */
+/* Five air stations a few km apart, an outlet, a vehicle, a river station. */
 static void build(struct dreg *r)
 {
     char why[256];
@@ -63,11 +63,13 @@ static void build(struct dreg *r)
     add_site(r, S_E, "E", DREG_AIR, 30.03, 122.06);
     add_site(r, S_OUT, "OUT", DREG_WATER_OUTLET, 30.1, 122.2);
     add_site(r, S_MOB, "MOB", DREG_MOBILE, NAN, NAN);
+    add_site(r, S_RIV, "RIV", DREG_WATER, 30.3, 122.3);
     add_param(r, P_SO2, "so2", 0, 10000);
     add_param(r, P_PM25, "pm25", 0, 1000);
     add_param(r, P_COD, "cod", 0, 5000);
     add_limit(r, 0, DREG_AIR, P_SO2, 'h', 500);
     add_limit(r, S_OUT, -1, P_COD, 'h', 100);
+    add_limit(r, 0, DREG_WATER, P_COD, 'd', 20); /* a class limit: daily */
     load_settings(r);
     CHECK(dreg_finish(r, why, sizeof(why)) == 0);
 }
@@ -548,6 +550,25 @@ static void test_flatline_first_day(struct dreg *r)
     CHECK_EQ_INT(flatline_first_day(r), 1);
 }
 
+/* A river station's hourly COD against its daily class limit (20): two
+ * hours over it at the top of the day's cycle do not put the day over the
+ * limit; three in a row raise (limit min_minutes 180 for water and sea,
+ * migration 0023), at the third. */
+static void test_limit_class_daily(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    static const double v[] = {15, 18, 20.5, 21, 19, 16, 14, 17, 22, 25, 27, 24, 16};
+    for (int i = 0; i < 8; i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H, v[i], 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 0);
+    for (int i = 8; i < 13; i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H, v[i], 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 1);
+    CHECK(find(ENG_LIMIT, ENG_RAISE)->limit == 20);
+    CHECK(find(ENG_LIMIT, ENG_RAISE)->ts >= T0 + 8 * H);
+    eng_free(e);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -569,6 +590,7 @@ ON_REG(test_flatline_clustered)
 ON_REG(test_spike_new_series)
 ON_REG(test_hotspot_new_trip)
 ON_REG(test_flatline_first_day)
+ON_REG(test_limit_class_daily)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -585,6 +607,7 @@ static const struct check_case cases[] = {
     {"test_spike_new_series", test_spike_new_series_case},
     {"test_hotspot_new_trip", test_hotspot_new_trip_case},
     {"test_flatline_first_day", test_flatline_first_day_case},
+    {"test_limit_class_daily", test_limit_class_daily_case},
 };
 
 int main(int argc, char **argv)
