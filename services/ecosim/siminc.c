@@ -627,6 +627,20 @@ static double siminc__plume_peak(const struct siminc *inc, double lon, double la
     return best;
 }
 
+/* The same for a vehicle: the largest weight where it drove while the
+ * plume lasted (every 30 s; parked, off duty, it measures nothing). */
+static double siminc__plume_peak_route(const struct siminc *inc, const struct simroute_plan *plan)
+{
+    double best = 0;
+    for (int64_t t = inc->start_us; t < inc->end_us; t += 30 * SIMINC_US) {
+        struct simroute_pos pos;
+        simroute_pos(plan, t, &pos);
+        if (pos.driving)
+            best = fmax(best, siminc__plume_w(inc, pos.lon, pos.lat, t));
+    }
+    return best;
+}
+
 /* Adds a source's contribution (PM2.5 amplitude a, ug/m3, at weight 1). */
 static void siminc__add_air(const struct simmodel_site *ms, const struct simnet *net, double a,
                             double so2_k, double no2_k, double *v)
@@ -870,9 +884,14 @@ int siminc_label(const struct siminc_set *s, const struct siminc *inc, char **ou
             const struct simnet_site *st = &net->sites[i];
             double w;
             cJSON *a;
-            if (st->kind != SIMNET_AIR || !st->has_pos || !s->o.site_on[i])
+            if (!s->o.site_on[i])
                 continue;
-            w = siminc__plume_peak(inc, st->lon, st->lat);
+            if (st->kind == SIMNET_AIR && st->has_pos)
+                w = siminc__plume_peak(inc, st->lon, st->lat);
+            else if (st->kind == SIMNET_MOBILE)
+                w = siminc__plume_peak_route(inc, &simmodel_site(s->model, (int)i)->plan);
+            else
+                continue;
             if (w < 0.05)
                 continue;
             a = cJSON_CreateObject();

@@ -759,8 +759,10 @@ static void test_plume(const struct simnet *net)
  * with the largest weight it had there over the plume's life, and names the
  * station hit hardest. The wind veers while the plume lasts, so a station
  * off the first instant's axis can be hit later: the readings are the truth.
- * On the sample network (many air stations), 10-minute values, lone plumes
- * (an overlapping one would add to the same readings). */
+ * A vehicle that drives through the plume is listed too (its readings
+ * every minute). On the sample network (many air stations, two vehicles),
+ * 10-minute values, lone plumes (an overlapping one would add to the same
+ * readings). */
 static void test_plume_labels(void)
 {
     char dir[512], line[16384];
@@ -771,7 +773,7 @@ static void test_plume_labels(void)
     FILE *f = tmpfile();
     char err[256];
     size_t n, nl = 0;
-    int pm, judged = 0, off_axis = 0;
+    int pm, judged = 0, off_axis = 0, vehicles = 0;
 
     snprintf(dir, sizeof(dir), "%s/deploy/sample", ECO_SOURCE_DIR);
     if (access(dir, R_OK) != 0 || simnet_load(dir, &net, err, sizeof(err)) != 0) {
@@ -785,6 +787,7 @@ static void test_plume_labels(void)
     for (int k = 0; k < SIMNET_NKINDS; k++)
         o.periods[k] = 0;
     o.periods[SIMNET_AIR] = 1u << SIMNET_MIN;
+    o.periods[SIMNET_MOBILE] = 1u << SIMNET_RT;
     run(net, &o, &b);
     o.incidents_per_day = 1.5;
     o.incident_kinds = 1u << SIMINC_PLUME;
@@ -807,12 +810,14 @@ static void test_plume_labels(void)
         for (size_t j = 0; j < n; j++)
             if (l[j].id != li->id && l[j].start < li->end + H && li->start < l[j].end + H)
                 alone = false;
-        /* the labelled site is the affected station with the largest weight */
+        /* the labelled site is the affected air station with the largest weight */
         cJSON_ArrayForEach(a, aff)
         {
             double x = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(a, "weight"));
-            CHECK(x >= 0.05 && x <= 1);
-            if (x > best_w) {
+            const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "site"));
+            int si = site_of(net, code);
+            CHECK(si >= 0 && x >= 0.05 && x <= 1);
+            if (net->sites[si].kind == SIMNET_AIR && x > best_w) {
                 best_w = x;
                 best = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "site"));
             }
@@ -825,15 +830,17 @@ static void test_plume_labels(void)
         }
         judged++;
         for (size_t s = 0; s < net->nsites; s++) {
-            int dev;
+            bool mobile = net->sites[s].kind == SIMNET_MOBILE;
+            int dev, per = mobile ? SIMNET_RT : SIMNET_MIN;
+            int64_t step = (mobile ? 60LL : 600LL) * 1000000;
             double peak = 0, wl = 0;
-            if (net->sites[s].kind != SIMNET_AIR || !net->sites[s].has_pos ||
+            /* stations, and vehicles driving through the plume */
+            if (!(mobile || (net->sites[s].kind == SIMNET_AIR && net->sites[s].has_pos)) ||
                 (dev = dev_of_site(net, (int)s)) < 0)
                 continue;
-            for (int64_t ts = li->start - li->start % (600LL * 1000000) - 600LL * 1000000;
-                 ts <= li->end; ts += 600LL * 1000000) {
-                double v = find(&w, dev, SIMNET_MIN, pm, ts, NULL);
-                double v0 = find(&b, dev, SIMNET_MIN, pm, ts, NULL);
+            for (int64_t ts = li->start - li->start % step - step; ts <= li->end; ts += step) {
+                double v = find(&w, dev, per, pm, ts, NULL);
+                double v0 = find(&b, dev, per, pm, ts, NULL);
                 if (!isnan(v) && !isnan(v0) && v - v0 > peak)
                     peak = v - v0;
             }
@@ -851,6 +858,10 @@ static void test_plume_labels(void)
             }
             /* under 0.05 a station is not listed */
             CHECK(fmax(wl, 0.05) * li->amplitude + 2 + 0.002 * li->amplitude >= peak);
+            if (mobile) {
+                vehicles += wl > 0;
+                continue;
+            }
             if (peak > peak_max)
                 peak_max = peak;
             if (!strcmp(net->sites[s].code, li->site))
@@ -865,6 +876,7 @@ static void test_plume_labels(void)
     }
     CHECK_EQ_INT(off_axis, 0);
     CHECK(judged >= 5);
+    CHECK(vehicles >= 1); /* the case exercises the vehicles */
     fclose(f);
     free_recs(&w);
     free_recs(&b);
