@@ -706,7 +706,29 @@ static float eng__p_rr(const struct eng__series *s)
     return (s->rr_k + 4 * s->p_rep) / (s->rr_n + 4);
 }
 
-static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng_reading *r)
+/* Whether the stations around sit on one value too: a weather variable
+ * (air pressure, temperature) at its resolution plateaus at every station
+ * of a region at once, which is the weather and not a stuck sensor. At
+ * least two neighbours with a reading of the same series this period or
+ * the last, and half of them in a run of at least half this run's length. */
+static bool eng__flat_regional(struct eng *e, const struct eng__series *s,
+                               const struct dreg_site *site, int64_t ts)
+{
+    int64_t p = eng_period_us(s->period), len = ts - s->run_start;
+    int n = 0, flat = 0;
+    for (int i = 0; i < site->nneighbours; i++) {
+        const struct eng__series *o =
+            eng__find(e, eng__key(site->neighbours[i], s->param_id, s->period));
+        if (!o || !o->n || o->last_ts < ts - p || o->last_ts > ts + p)
+            continue;
+        n++;
+        flat += o->run_len >= 2 && 2 * (o->last_ts - o->run_start) >= len;
+    }
+    return n >= 2 && 2 * flat >= n;
+}
+
+static void eng__flatline(struct eng *e, struct eng__series *s, const struct dreg_site *site,
+                          const struct eng_reading *r)
 {
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_FLATLINE];
@@ -786,7 +808,8 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         need = c->fl_min_rep;
     if ((double)(s->run_len - 1) >= need &&
         (float)s->run_len > (s->run_settled ? 3.0f : 1.5f) * s->run_hi + 1 &&
-        (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6)
+        (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6 &&
+        !eng__flat_regional(e, s, site, r->ts))
         eng__raise(e, s, ENG_FLATLINE, r->ts, r->value, 1, NAN, ENG_MINOR, NAN, NAN);
 }
 
@@ -1199,7 +1222,7 @@ void eng_feed(struct eng *e, const struct eng_reading *r)
             eng__flag(e, s, r);
         if (s->n) {
             if (c->en[ENG_FLATLINE])
-                eng__flatline(e, s, r);
+                eng__flatline(e, s, site, r);
             if (c->en[ENG_SPIKE])
                 eng__spike(e, s, r);
             if (c->en[ENG_NEIGHBOUR])

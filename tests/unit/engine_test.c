@@ -569,6 +569,31 @@ static void test_limit_class_daily(struct dreg *r)
     eng_free(e);
 }
 
+/* Air pressure in calm weather: every station of the region sits on its
+ * value for six hours at once. The weather, not five stuck sensors: no
+ * flatline. Later A alone holds its value while the others move: A is
+ * stuck. */
+static void test_flatline_regional(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int sites[] = {S_A, S_B, S_C, S_D, S_E}, i;
+    double held[5];
+    for (i = 0; i < 200; i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, held[k] = 30 + k + 5 * noise(), 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int j = 0; j < 6; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, held[k], 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int j = 0; j < 30; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, k ? 30 + k + 5 * noise() : held[0], 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_FLATLINE, ENG_RAISE)->site_id, S_A);
+    eng_free(e);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -591,6 +616,7 @@ ON_REG(test_spike_new_series)
 ON_REG(test_hotspot_new_trip)
 ON_REG(test_flatline_first_day)
 ON_REG(test_limit_class_daily)
+ON_REG(test_flatline_regional)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -608,6 +634,7 @@ static const struct check_case cases[] = {
     {"test_hotspot_new_trip", test_hotspot_new_trip_case},
     {"test_flatline_first_day", test_flatline_first_day_case},
     {"test_limit_class_daily", test_limit_class_daily_case},
+    {"test_flatline_regional", test_flatline_regional_case},
 };
 
 int main(int argc, char **argv)
