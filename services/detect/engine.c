@@ -455,7 +455,15 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->hs_ratio = eng__set(r, "hotspot", "ratio", site, p);
     c->hs_warm = eng__setn(r, "hotspot", "warmup", site, p);
     if (site->kind == DREG_MOBILE) {
+        const struct dreg_param *par = dreg_param(r, p);
         c->en[ENG_BASELINE] = c->en[ENG_NEIGHBOUR] = c->en[ENG_OFFLINE] = 0;
+        /* Ozone is not emitted by what a vehicle passes: it forms over
+         * hours in sunlight and fresh exhaust consumes it, so it is lowest
+         * on the busiest roads. The background, which follows falls at
+         * once, sits at those lows, and the ordinary ozone of the streets
+         * around stands out above it all day. */
+        if (par && strcmp(par->code, "o3") == 0)
+            c->en[ENG_HOTSPOT] = 0;
     } else {
         c->en[ENG_HOTSPOT] = 0;
     }

@@ -19,7 +19,7 @@
 #define T0 (1717171200LL * 1000000)
 
 enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB, S_RIV };
-enum { P_SO2 = 1, P_PM25, P_COD };
+enum { P_SO2 = 1, P_PM25, P_COD, P_O3 };
 
 static struct eng_event evs[4096];
 static int nev;
@@ -67,6 +67,7 @@ static void build(struct dreg *r)
     add_param(r, P_SO2, "so2", 0, 10000);
     add_param(r, P_PM25, "pm25", 0, 1000);
     add_param(r, P_COD, "cod", 0, 5000);
+    add_param(r, P_O3, "o3", 0, 1000);
     add_limit(r, 0, DREG_AIR, P_SO2, 'h', 500);
     add_limit(r, S_OUT, -1, P_COD, 'h', 100);
     add_limit(r, 0, DREG_WATER, P_COD, 'd', 20); /* a class limit: daily */
@@ -594,6 +595,36 @@ static void test_flatline_regional(struct dreg *r)
     eng_free(e);
 }
 
+/* A vehicle's ozone: lowest on the busy road where its duty starts (NO
+ * from exhaust consumes it), ordinary on the streets after, rising in the
+ * morning sun. No hotspot for ozone; the same readings as PM2.5 would be
+ * one (the case exercises the rule). */
+static int vehicle_morning(struct dreg *r, int param)
+{
+    struct eng *e = fresh(r);
+    int n;
+    for (int i = 0; i < 240; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = param,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = T0 + 7 * H + 30 * MIN + i * 30LL * 1000000,
+                                 .lat = 30 + i * 1e-4,
+                                 .lon = 122.2};
+        rd.value = (i < 30 ? 12 : 30) + i * 0.1 + noise();
+        eng_feed(e, &rd);
+    }
+    n = count(ENG_HOTSPOT, ENG_RAISE);
+    eng_free(e);
+    return n;
+}
+
+static void test_hotspot_ozone(struct dreg *r)
+{
+    CHECK_EQ_INT(vehicle_morning(r, P_O3), 0);
+    CHECK(vehicle_morning(r, P_PM25) > 0);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -617,6 +648,7 @@ ON_REG(test_hotspot_new_trip)
 ON_REG(test_flatline_first_day)
 ON_REG(test_limit_class_daily)
 ON_REG(test_flatline_regional)
+ON_REG(test_hotspot_ozone)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -635,6 +667,7 @@ static const struct check_case cases[] = {
     {"test_flatline_first_day", test_flatline_first_day_case},
     {"test_limit_class_daily", test_limit_class_daily_case},
     {"test_flatline_regional", test_flatline_regional_case},
+    {"test_hotspot_ozone", test_hotspot_ozone_case},
 };
 
 int main(int argc, char **argv)
