@@ -14,7 +14,8 @@ Matching (docs/DETECTION.md, "Scoring"):
 - an incident is found when an alarm at its site (the hardest-hit station for
   a plume, the downstream station for a downstream river event, the vehicle
   for a mobile source) opened between 5 minutes before its start and an hour
-  after its end; for the kinds that name a parameter (exceedance, flatline,
+  after its end (a plume that reached no station or vehicle, its `affected`
+  empty, cannot be seen and is left out: the count is printed); for the kinds that name a parameter (exceedance, flatline,
   spike, negative, flag) the alarm must be of that parameter, for `offline`
   it must be an offline alarm;
 - an alarm is a true positive when it opened between an hour before and three
@@ -111,10 +112,15 @@ def main():
     total = defaultdict(int)
     delays = defaultdict(list)
     missed = []
+    unseen = []
     for lb in labels:
         kind = lb["kind"]
         if kind == "river" and lb.get("parent") is not None:
             kind = "river_downstream"
+        if kind == "plume" and not any(a.get("weight", 0) >= 0.05
+                                       for a in lb.get("affected") or []):
+            unseen.append(lb)  # reached no station or vehicle: nothing to detect
+            continue
         total[kind] += 1
         s, e = ts(lb["start"]), ts(lb["end"])
         best = None
@@ -139,6 +145,9 @@ def main():
         n, f = total[kind], found[kind]
         print("%-18s %6d %6d %7.3f %9.0fm %9.0fm" % (kind, n, f, f / n, pct(delays[kind], 0.5),
                                                      pct(delays[kind], 0.95)))
+    if unseen:
+        print("plumes that reached no station or vehicle (weight < 0.05 everywhere), not counted: %d"
+              % len(unseen))
     tp = defaultdict(int)
     fp = defaultdict(int)
     fp_groups = defaultdict(int)

@@ -39,7 +39,7 @@ struct eng__conf {
     bool has_limit;
     double lim_lo, lim_hi;
     float lim_min_minutes, lim_clear_minutes, lim_hyst;
-    float fl_pmax, fl_min_minutes;
+    float fl_pmax, fl_min_minutes, fl_warm_days;
     uint16_t fl_min_rep, fl_warm;
     float sp_k;
     uint16_t sp_warm;
@@ -436,6 +436,9 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->fl_min_minutes = eng__set(r, "flatline", "min_minutes", site, p);
     c->fl_min_rep = eng__setn(r, "flatline", "min_repeats", site, p);
     c->fl_warm = eng__setn(r, "flatline", "warmup", site, p);
+    c->fl_warm_days = eng__set(r, "flatline", "warmup_days", site, p);
+    if (!(c->fl_warm_days > 0))
+        c->fl_warm_days = 0; /* absent (before migration 0023): off */
     c->sp_k = eng__set(r, "spike", "k", site, p);
     c->sp_warm = eng__setn(r, "spike", "warmup", site, p);
     c->flag_min = eng__setn(r, "flag", "min_count", site, p);
@@ -452,7 +455,15 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->hs_ratio = eng__set(r, "hotspot", "ratio", site, p);
     c->hs_warm = eng__setn(r, "hotspot", "warmup", site, p);
     if (site->kind == DREG_MOBILE) {
+        const struct dreg_param *par = dreg_param(r, p);
         c->en[ENG_BASELINE] = c->en[ENG_NEIGHBOUR] = c->en[ENG_OFFLINE] = 0;
+        /* Ozone is not emitted by what a vehicle passes: it forms over
+         * hours in sunlight and fresh exhaust consumes it, so it is lowest
+         * on the busiest roads. The background, which follows falls at
+         * once, sits at those lows, and the ordinary ozone of the streets
+         * around stands out above it all day. */
+        if (par && strcmp(par->code, "o3") == 0)
+            c->en[ENG_HOTSPOT] = 0;
     } else {
         c->en[ENG_HOTSPOT] = 0;
     }
@@ -703,7 +714,29 @@ static float eng__p_rr(const struct eng__series *s)
     return (s->rr_k + 4 * s->p_rep) / (s->rr_n + 4);
 }
 
-static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng_reading *r)
+/* Whether the stations around sit on one value too: a weather variable
+ * (air pressure, temperature) at its resolution plateaus at every station
+ * of a region at once, which is the weather and not a stuck sensor. At
+ * least two neighbours with a reading of the same series this period or
+ * the last, and half of them in a run of at least half this run's length. */
+static bool eng__flat_regional(struct eng *e, const struct eng__series *s,
+                               const struct dreg_site *site, int64_t ts)
+{
+    int64_t p = eng_period_us(s->period), len = ts - s->run_start;
+    int n = 0, flat = 0;
+    for (int i = 0; i < site->nneighbours; i++) {
+        const struct eng__series *o =
+            eng__find(e, eng__key(site->neighbours[i], s->param_id, s->period));
+        if (!o || !o->n || o->last_ts < ts - p || o->last_ts > ts + p)
+            continue;
+        n++;
+        flat += o->run_len >= 2 && 2 * (o->last_ts - o->run_start) >= len;
+    }
+    return n >= 2 && 2 * flat >= n;
+}
+
+static void eng__flatline(struct eng *e, struct eng__series *s, const struct dreg_site *site,
+                          const struct eng_reading *r)
 {
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_FLATLINE];
@@ -766,6 +799,11 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
      * began: one that began while the series was new is not */
     if (s->run_start_n < c->fl_warm)
         return;
+    /* nor one that began before the series had been seen for a day: its
+     * long healthy runs (the plateaus at the turning points of its daily
+     * cycle) are not known yet */
+    if ((double)s->run_start_n * (double)eng__interval(s) < c->fl_warm_days * 86400e6)
+        return;
     /* judged by the rate before this run: its own repeats are the question */
     p = s->p_run < 0.001 ? 0.001 : s->p_run;
     prr = s->p_rr_run < 0.001 ? 0.001 : s->p_rr_run;
@@ -778,7 +816,8 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct eng
         need = c->fl_min_rep;
     if ((double)(s->run_len - 1) >= need &&
         (float)s->run_len > (s->run_settled ? 3.0f : 1.5f) * s->run_hi + 1 &&
-        (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6)
+        (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6 &&
+        !eng__flat_regional(e, s, site, r->ts))
         eng__raise(e, s, ENG_FLATLINE, r->ts, r->value, 1, NAN, ENG_MINOR, NAN, NAN);
 }
 
@@ -802,6 +841,22 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
     if (s->n >= 2 && s->n >= c->sp_warm && thr > 0 && d1 * d2 < 0 && fabs(d1) > thr && a2 > thr &&
         fabs(s->last_v - (s->sp_v2 + r->value) / 2) > thr)
         spike = true;
+    /* A new series has no usual step yet, but a value several times its
+     * two neighbours while they agree with each other is a spike all the
+     * same (a sensor's first hours are when faults are common): both steps
+     * over k times the neighbours' own difference (at least 5 % of their
+     * mean; the resolution is not known yet either: the smallest step so
+     * far may be the spike's), and the value over 3 times their mean or
+     * under a third of it. */
+    if (!spike && s->n >= 2 && s->n < c->sp_warm && d1 * d2 < 0 && k > 0) {
+        double mid = (s->sp_v2 + r->value) / 2;
+        double dis = fmax(fabs(r->value - s->sp_v2), 0.05 * fabs(mid));
+        if (mid > 0 && fabs(d1) > k * dis && a2 > k * dis &&
+            (s->last_v >= 3 * mid || s->last_v <= mid / 3)) {
+            spike = true;
+            scale = dis;
+        }
+    }
     if (spike) {
         double b = fmin(fabs(d1), a2) / scale;
         struct eng__slot *sl = &s->slot[ENG_SPIKE];
@@ -977,8 +1032,19 @@ static void eng__hotspot(struct eng *e, struct eng__series *s, const struct eng_
     const struct eng__conf *c = &s->c;
     struct eng__slot *sl = &s->slot[ENG_HOTSPOT];
     double x = r->value, thr, ex;
+    int64_t gap = r->ts - s->last_ts;
     if (s->n == 0) {
         s->hs_level = (float)x;
+        return;
+    }
+    /* A new trip (the vehicle was off duty: half an hour or ten intervals
+     * without readings) starts from where it is now: last evening's
+     * background says nothing of this morning's rush hour. */
+    if (gap > 30 * ENG__US_MIN && gap > 10 * eng__interval(s)) {
+        s->hs_level = (float)x;
+        s->hs_run = 0;
+        if (sl->open)
+            eng__clear(e, s, ENG_HOTSPOT, r->ts, x);
         return;
     }
     thr = fmax(c->hs_k * fmax(s->hs_scale, 2 * s->res), c->hs_ratio * fabs(s->hs_level));
@@ -1164,7 +1230,7 @@ void eng_feed(struct eng *e, const struct eng_reading *r)
             eng__flag(e, s, r);
         if (s->n) {
             if (c->en[ENG_FLATLINE])
-                eng__flatline(e, s, r);
+                eng__flatline(e, s, site, r);
             if (c->en[ENG_SPIKE])
                 eng__spike(e, s, r);
             if (c->en[ENG_NEIGHBOUR])

@@ -271,8 +271,7 @@ static void siminc__plume(struct siminc_set *p, struct siminc *inc, int64_t t)
     inc->end_us = inc->start_us + siminc__minutes(simrng_range(&p->r, 2, 8) * 60);
 }
 
-static double siminc__plume_w(const struct siminc *inc, double lon, double lat, int64_t t,
-                              bool steady);
+static double siminc__plume_peak(const struct siminc *inc, double lon, double lat);
 
 static bool siminc__estuary(const struct simnet_site *s)
 {
@@ -391,7 +390,7 @@ static int siminc__one(struct siminc_set *p, int64_t t)
             double wt;
             if (s->kind != SIMNET_AIR || !s->has_pos || !p->o.site_on[i])
                 continue;
-            wt = siminc__plume_w(inc, s->lon, s->lat, inc->start_us, true);
+            wt = siminc__plume_peak(inc, s->lon, s->lat);
             if (wt > best) {
                 best = wt;
                 inc->site = (int)i;
@@ -594,27 +593,52 @@ static double siminc__jitter(const struct siminc_set *s, const struct siminc *in
     return 2 * simrng_hash_unit(h) - 1;
 }
 
-static double siminc__plume_w(const struct siminc *inc, double lon, double lat, int64_t t,
-                              bool steady)
+static double siminc__plume_w(const struct siminc *inc, double lon, double lat, int64_t t)
 {
     const double rad = 0.017453292519943295;
     double dx = (lon - inc->lon) * 111320.0 * cos(inc->lat * rad);
     double dy = (lat - inc->lat) * 110574.0;
     double d = sqrt(dx * dx + dy * dy), el = (double)(t - inc->start_us) / SIMINC_US;
     /* The wind veers slowly while the plume lasts. */
-    double toward = (inc->wind_from_deg + 180 + (steady ? 0 : 25 * sin(el / 10800.0))) * rad;
+    double toward = (inc->wind_from_deg + 180 + 25 * sin(el / 10800.0)) * rad;
     double ux = sin(toward), uy = cos(toward);
     double x = dx * ux + dy * uy, y = dx * uy - dy * ux;
-    double front = steady ? INFINITY : inc->wind_ms * el, sigma = 300 + 0.25 * fabs(x);
+    double front = inc->wind_ms * el, sigma = 300 + 0.25 * fabs(x);
     double w = exp(-d / 1500.0);
 
     if (x > 0 && x <= front)
         w += exp(-x / 12000.0) * exp(-y * y / (2 * sigma * sigma));
     if (w > 1)
         w = 1;
-    if (!steady && el < 1200)
+    if (el < 1200)
         w *= el / 1200.0; /* builds up over 20 minutes */
     return w;
+}
+
+/* The largest weight a place gets over the plume's life (minute steps): the
+ * wind veers and the front drifts, so the first instant's axis is not where
+ * the plume ends up. Labels (the hardest-hit station, `affected`) use this,
+ * so that they describe what the readings show. */
+static double siminc__plume_peak(const struct siminc *inc, double lon, double lat)
+{
+    double best = 0;
+    for (int64_t t = inc->start_us; t < inc->end_us; t += 60 * SIMINC_US)
+        best = fmax(best, siminc__plume_w(inc, lon, lat, t));
+    return best;
+}
+
+/* The same for a vehicle: the largest weight where it drove while the
+ * plume lasted (every 30 s; parked, off duty, it measures nothing). */
+static double siminc__plume_peak_route(const struct siminc *inc, const struct simroute_plan *plan)
+{
+    double best = 0;
+    for (int64_t t = inc->start_us; t < inc->end_us; t += 30 * SIMINC_US) {
+        struct simroute_pos pos;
+        simroute_pos(plan, t, &pos);
+        if (pos.driving)
+            best = fmax(best, siminc__plume_w(inc, pos.lon, pos.lat, t));
+    }
+    return best;
 }
 
 /* Adds a source's contribution (PM2.5 amplitude a, ug/m3, at weight 1). */
@@ -711,8 +735,7 @@ void siminc_physical(const struct siminc_set *s, int site, int64_t t_us,
                 here = true;
             }
             if (here)
-                siminc__add_air(ms, net,
-                                inc->amplitude * siminc__plume_w(inc, lon, lat, t_us, false), 0.5,
+                siminc__add_air(ms, net, inc->amplitude * siminc__plume_w(inc, lon, lat, t_us), 0.5,
                                 0.35, v);
             break;
         }
@@ -861,9 +884,14 @@ int siminc_label(const struct siminc_set *s, const struct siminc *inc, char **ou
             const struct simnet_site *st = &net->sites[i];
             double w;
             cJSON *a;
-            if (st->kind != SIMNET_AIR || !st->has_pos || !s->o.site_on[i])
+            if (!s->o.site_on[i])
                 continue;
-            w = siminc__plume_w(inc, st->lon, st->lat, inc->start_us, true);
+            if (st->kind == SIMNET_AIR && st->has_pos)
+                w = siminc__plume_peak(inc, st->lon, st->lat);
+            else if (st->kind == SIMNET_MOBILE)
+                w = siminc__plume_peak_route(inc, &simmodel_site(s->model, (int)i)->plan);
+            else
+                continue;
             if (w < 0.05)
                 continue;
             a = cJSON_CreateObject();

@@ -18,8 +18,8 @@
 /* 2024-06-01T00:00:00+08:00 */
 #define T0 (1717171200LL * 1000000)
 
-enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB };
-enum { P_SO2 = 1, P_PM25, P_COD };
+enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB, S_RIV };
+enum { P_SO2 = 1, P_PM25, P_COD, P_O3 };
 
 static struct eng_event evs[4096];
 static int nev;
@@ -47,7 +47,7 @@ static const struct eng_event *find(enum eng_rule rule, enum eng_action a)
     return NULL;
 }
 
-/* Five air stations a few km apart, an outlet, a vehicle. */
+/* Five air stations a few km apart, an outlet, a vehicle, a river station. */
 static void build(struct dreg *r)
 {
     char why[256];
@@ -63,11 +63,14 @@ static void build(struct dreg *r)
     add_site(r, S_E, "E", DREG_AIR, 30.03, 122.06);
     add_site(r, S_OUT, "OUT", DREG_WATER_OUTLET, 30.1, 122.2);
     add_site(r, S_MOB, "MOB", DREG_MOBILE, NAN, NAN);
+    add_site(r, S_RIV, "RIV", DREG_WATER, 30.3, 122.3);
     add_param(r, P_SO2, "so2", 0, 10000);
     add_param(r, P_PM25, "pm25", 0, 1000);
     add_param(r, P_COD, "cod", 0, 5000);
+    add_param(r, P_O3, "o3", 0, 1000);
     add_limit(r, 0, DREG_AIR, P_SO2, 'h', 500);
     add_limit(r, S_OUT, -1, P_COD, 'h', 100);
+    add_limit(r, 0, DREG_WATER, P_COD, 'd', 20); /* a class limit: daily */
     load_settings(r);
     CHECK(dreg_finish(r, why, sizeof(why)) == 0);
 }
@@ -463,6 +466,165 @@ static void test_flatline_clustered(struct dreg *r)
     eng_free(e);
 }
 
+/* A spike in a new series, before the usual step is known: its second
+ * reading six times the first and the third, which agree. Raised at its
+ * own time. An early series that moves about (a value doubling, or one far
+ * out while its neighbours disagree as much) is not a spike. */
+static void test_spike_new_series(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    static const double spiky[] = {41.1, 244.1, 40.3, 43, 45.7, 48.3};
+    static const double moving[] = {20, 45, 21, 60, 150, 30, 90, 12, 35, 33};
+    for (int i = 0; i < 6; i++)
+        feed(e, S_A, P_PM25, 'h', T0 + i * H, spiky[i], 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_RAISE)->ts, T0 + H);
+    CHECK(find(ENG_SPIKE, ENG_RAISE)->value == 244.1);
+    CHECK_EQ_INT(find(ENG_SPIKE, ENG_CLEAR)->ts, T0 + 2 * H);
+    eng_free(e);
+    e = fresh(r);
+    for (int i = 0; i < 10; i++)
+        feed(e, S_B, P_PM25, 'h', T0 + i * H, moving[i], 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 0);
+    eng_free(e);
+}
+
+/* A vehicle's duty ends in the clean evening air (PM2.5 about 25) and
+ * starts the next morning in the rush hour (about 45, steady): a new trip,
+ * not a hotspot. A source it passes later that morning is one. */
+static void test_hotspot_new_trip(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int64_t morning = T0 + 24 * H + 7 * H + 30 * MIN;
+    for (int i = 0; i < 120; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = P_PM25,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = T0 + 17 * H + i * 30LL * 1000000,
+                                 .lat = 30,
+                                 .lon = 122.2};
+        rd.value = 25 + noise();
+        eng_feed(e, &rd);
+    }
+    for (int i = 0; i < 120; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = P_PM25,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = morning + i * 30LL * 1000000,
+                                 .lat = 30 + i * 1e-4,
+                                 .lon = 122.2};
+        rd.value = 45 + noise() + (i >= 80 && i < 84 ? 90 : 0);
+        eng_feed(e, &rd);
+    }
+    CHECK_EQ_INT(count(ENG_HOTSPOT, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_HOTSPOT, ENG_RAISE)->ts, morning + 81 * 30LL * 1000000);
+    eng_free(e);
+}
+
+/* A wastewater pH on its first morning (10-minute values of the 7-day
+ * bench): it drifts down, then sits at 7.47 for an hour and a half at the
+ * bottom of its daily cycle. After five hours of history that looks stuck;
+ * it is the series' plateau, and its long healthy runs are not known before
+ * it has been seen for a day (flatline warmup_days, migration 0023). With
+ * the setting off the same data raises. */
+static int flatline_first_day(struct dreg *r)
+{
+    static const double ph[] = {7.62, 7.62, 7.62, 7.61, 7.61, 7.6,  7.59, 7.59, 7.58, 7.57,
+                                7.56, 7.55, 7.54, 7.53, 7.52, 7.51, 7.5,  7.5,  7.49, 7.48,
+                                7.48, 7.47, 7.47, 7.46, 7.47, 7.47, 7.47, 7.47, 7.47, 7.47,
+                                7.47, 7.47, 7.47, 7.47, 7.48, 7.48, 7.47, 7.48, 7.48, 7.48};
+    struct eng *e = fresh(r);
+    int n;
+    for (int i = 0; i < (int)(sizeof(ph) / sizeof(ph[0])); i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, ph[i], 'N');
+    n = count(ENG_FLATLINE, ENG_RAISE);
+    eng_free(e);
+    return n;
+}
+
+static void test_flatline_first_day(struct dreg *r)
+{
+    CHECK_EQ_INT(flatline_first_day(r), 0);
+    set_default(r, "flatline", "warmup_days", 0);
+    CHECK_EQ_INT(flatline_first_day(r), 1);
+}
+
+/* A river station's hourly COD against its daily class limit (20): two
+ * hours over it at the top of the day's cycle do not put the day over the
+ * limit; three in a row raise (limit min_minutes 180 for water and sea,
+ * migration 0023), at the third. */
+static void test_limit_class_daily(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    static const double v[] = {15, 18, 20.5, 21, 19, 16, 14, 17, 22, 25, 27, 24, 16};
+    for (int i = 0; i < 8; i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H, v[i], 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 0);
+    for (int i = 8; i < 13; i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H, v[i], 'N');
+    CHECK_EQ_INT(count(ENG_LIMIT, ENG_RAISE), 1);
+    CHECK(find(ENG_LIMIT, ENG_RAISE)->limit == 20);
+    CHECK(find(ENG_LIMIT, ENG_RAISE)->ts >= T0 + 8 * H);
+    eng_free(e);
+}
+
+/* Air pressure in calm weather: every station of the region sits on its
+ * value for six hours at once. The weather, not five stuck sensors: no
+ * flatline. Later A alone holds its value while the others move: A is
+ * stuck. */
+static void test_flatline_regional(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int sites[] = {S_A, S_B, S_C, S_D, S_E}, i;
+    double held[5];
+    for (i = 0; i < 200; i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, held[k] = 30 + k + 5 * noise(), 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int j = 0; j < 6; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, held[k], 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int j = 0; j < 30; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, k ? 30 + k + 5 * noise() : held[0], 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
+    CHECK_EQ_INT(find(ENG_FLATLINE, ENG_RAISE)->site_id, S_A);
+    eng_free(e);
+}
+
+/* A vehicle's ozone: lowest on the busy road where its duty starts (NO
+ * from exhaust consumes it), ordinary on the streets after, rising in the
+ * morning sun. No hotspot for ozone; the same readings as PM2.5 would be
+ * one (the case exercises the rule). */
+static int vehicle_morning(struct dreg *r, int param)
+{
+    struct eng *e = fresh(r);
+    int n;
+    for (int i = 0; i < 240; i++) {
+        struct eng_reading rd = {.site_id = S_MOB,
+                                 .param_id = param,
+                                 .period = 'r',
+                                 .flag = 'N',
+                                 .ts = T0 + 7 * H + 30 * MIN + i * 30LL * 1000000,
+                                 .lat = 30 + i * 1e-4,
+                                 .lon = 122.2};
+        rd.value = (i < 30 ? 12 : 30) + i * 0.1 + noise();
+        eng_feed(e, &rd);
+    }
+    n = count(ENG_HOTSPOT, ENG_RAISE);
+    eng_free(e);
+    return n;
+}
+
+static void test_hotspot_ozone(struct dreg *r)
+{
+    CHECK_EQ_INT(vehicle_morning(r, P_O3), 0);
+    CHECK(vehicle_morning(r, P_PM25) > 0);
+}
+
 /* Every case gets the registry main builds (a copy, in its own process). */
 static struct dreg reg;
 #define ON_REG(fn)                                                                                 \
@@ -481,6 +643,12 @@ ON_REG(test_note_open)
 ON_REG(test_neighbour_own)
 ON_REG(test_baseline_cold_cycle)
 ON_REG(test_flatline_clustered)
+ON_REG(test_spike_new_series)
+ON_REG(test_hotspot_new_trip)
+ON_REG(test_flatline_first_day)
+ON_REG(test_limit_class_daily)
+ON_REG(test_flatline_regional)
+ON_REG(test_hotspot_ozone)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -494,6 +662,12 @@ static const struct check_case cases[] = {
     {"test_neighbour_own", test_neighbour_own_case},
     {"test_baseline_cold_cycle", test_baseline_cold_cycle_case},
     {"test_flatline_clustered", test_flatline_clustered_case},
+    {"test_spike_new_series", test_spike_new_series_case},
+    {"test_hotspot_new_trip", test_hotspot_new_trip_case},
+    {"test_flatline_first_day", test_flatline_first_day_case},
+    {"test_limit_class_daily", test_limit_class_daily_case},
+    {"test_flatline_regional", test_flatline_regional_case},
+    {"test_hotspot_ozone", test_hotspot_ozone_case},
 };
 
 int main(int argc, char **argv)
