@@ -139,6 +139,14 @@ eco_assert_eq "24" "$(q "SELECT count(*) FROM jsonb_array_elements(rpt.report('d
     WHERE s->>'site' = 'air-dh01'")" "report: the hourly AQI series of the day"
 eco_assert_eq "no water or sea station has values for this period" \
     "$(q "SELECT rpt.report('daily', '2024-06-01')->'water'->>'note'")" "report: a section without data says so"
+# water-dh01 on June 2: NH3-N 1.2 mg/L every hour (class IV: over III's 1.0)
+put water-dh01 nh3n h "2024-06-02 00:00" "2024-06-02 23:00" "1 hour" 1.2 | eco_psql >/dev/null
+eco_assert_eq "water-dh01 IV [\"nh3n\"] #fee08b" "$(q "SELECT w->>'site' || ' ' || (w->>'class_name') || ' ' ||
+    (w->'deciding')::text || ' ' || (w->>'colour')
+    FROM jsonb_array_elements(rpt.report('daily', '2024-06-02')->'water'->'rows') w")" \
+    "report: a water station's class of the day, its deciding item and colour"
+eco_assert_eq "water-dh01|4" "$(q "SELECT site || '|' || class FROM rpt.water_daily WHERE day = '2024-06-02'")" \
+    "rpt.water_daily (now a function of the period underneath) agrees"
 eco_assert_eq "gas-ys04-1 so2_stack 24 2" "$(q "SELECT r->>'outlet' || ' ' || (r->>'param') || ' ' || (r->>'hours_over')
     || ' ' || (r->>'max_multiple') FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'sources'->'rows') r
     WHERE r->>'param' = 'so2_stack'")" "report: the outlet over its limit, hours and multiple"
