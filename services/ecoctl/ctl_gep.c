@@ -6,6 +6,13 @@
  *       the latest run of a region and year). A file with any refused line
  *       is refused as a whole, each refusal as FILE: line N: reason, and
  *       nothing is stored (exit 1).
+ *   gep run --region CODE --year YYYY [--params SET] [--json]
+ *       a run of the physical models (services/gep/gepmodel): derives the
+ *       inputs the system's own data give (gep.derive_inputs: ecosystem
+ *       areas, negative oxygen ions, cooling days), reads the parameter set
+ *       and the region's inputs (gep.model_inputs), values them and stores
+ *       the run (gep.store_models_run). A required price or coefficient
+ *       without a value or source refuses the run, naming it (exit 1).
  *   gep show (--run ID | --region CODE --year YYYY) [--json]
  *       a stored run's line items with their provenance.
  *
@@ -14,6 +21,8 @@
 #include "ecoctl.h"
 
 #include "gepacct.h"
+#include "gepmodel.h"
+#include "json.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -30,12 +39,15 @@ static void ctl_gep__usage(FILE *out)
 {
     fprintf(out,
             "usage: ecoctl gep run --region CODE --year YYYY --account FILE.csv [--json]\n"
+            "       ecoctl gep run --region CODE --year YYYY [--params SET] [--json]\n"
             "       ecoctl gep show (--run ID | --region CODE --year YYYY) [--json]\n"
             "\n"
             "run    values an account file (CSV: category, service, item, quantity, unit,\n"
             "       price, price_unit, value_yuan, source) and stores it as a run; prints\n"
             "       the totals by category and service. A file with any bad line is refused\n"
             "       (each as FILE: line N: reason) and nothing is stored.\n"
+            "       Without --account: the physical models, from gep.input (with the inputs\n"
+            "       derived from land use and readings) and the parameter set (default seed).\n"
             "show   a stored run's line items with their provenance (the latest finished run\n"
             "       of the region and year, or --run ID).\n"
             "Exit status: 0 success, 1 refused, 2 bad usage. docs/GEP.md explains the file.\n");
@@ -281,9 +293,107 @@ static void ctl_gep__print_text(const char *run_id, const char *region, const ch
     printf("  %-14s %22s yuan\n", "total (GEP)", v);
 }
 
+/* A run of the physical models (see the file comment). */
+static int ctl_gep__models(const struct ctl_opts *o, const char *region, const char *year,
+                           const char *set)
+{
+    struct gepmodel *m = calloc(1, sizeof(*m));
+    const char *p[5] = {region, year, set, NULL, NULL};
+    char *items = NULL, run_id[32], v[32];
+    size_t ilen = 0;
+    PGconn *c = NULL;
+    PGresult *r = NULL;
+    int rc = CTL_REFUSED, e;
+
+    if (!m) {
+        fprintf(stderr, "ecoctl: gep: out of memory\n");
+        return CTL_REFUSED;
+    }
+    if (!(c = ctl_pg_connect(o)))
+        goto out;
+    if (ctl_gep__exec(c, "BEGIN", "begin"))
+        goto out;
+    r = PQexecParams(c, "SELECT gep.derive_inputs($1, $2::int, $3)", 3, NULL, p, NULL, NULL, 0);
+    if (ctl_gep__sqlok(c, r, "derive the inputs"))
+        goto out;
+    PQclear(r);
+    r = PQexecParams(c, "SELECT gep.model_inputs($1, $2::int, $3)::text", 3, NULL, p, NULL, NULL,
+                     0);
+    if (ctl_gep__sqlok(c, r, "read the inputs"))
+        goto out;
+    if (PQgetisnull(r, 0, 0)) {
+        fprintf(stderr, "ecoctl: gep: no parameter set %s in gep.param\n", set);
+        goto out;
+    }
+    e = gepmodel_run(m, PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0));
+    if (e) {
+        fprintf(stderr, "ecoctl: gep: %s %s refused: %s; nothing stored\n", region, year, m->err);
+        goto out;
+    }
+    if (gepmodel_items_json(m, &items, &ilen)) {
+        fprintf(stderr, "ecoctl: gep: cannot render the line items\n");
+        goto out;
+    }
+    p[3] = PQgetvalue(r, 0, 0);
+    p[4] = items;
+    {
+        PGresult *s = PQexecParams(c,
+                                   "SELECT gep.store_models_run($1, $2::int, $3, $4::jsonb,"
+                                   " $5::jsonb)",
+                                   5, NULL, p, NULL, NULL, 0);
+        e = ctl_gep__sqlok(c, s, "store the run");
+        if (!e)
+            snprintf(run_id, sizeof run_id, "%s", PQgetvalue(s, 0, 0));
+        PQclear(s);
+        if (e)
+            goto out;
+    }
+    PQclear(r);
+    r = NULL;
+    if (ctl_gep__exec(c, "COMMIT", "commit"))
+        goto out;
+    if (o->json) {
+        const char *q[1] = {run_id};
+        r = PQexecParams(c, "SELECT gep.run_summary($1::bigint)::text", 1, NULL, q, NULL, NULL, 0);
+        if (ctl_gep__sqlok(c, r, "summarise the run"))
+            goto out;
+        printf("%s\n", PQgetvalue(r, 0, 0));
+    } else {
+        int64_t cat[3] = {0, 0, 0};
+        static const char *const names[3] = {"provisioning", "regulating", "cultural"};
+        for (size_t i = 0; i < m->out.n; i++) {
+            int64_t f = 0;
+            gepcalc_fen(m->items[i].value, &f);
+            for (int k = 0; k < 3; k++)
+                if (strcmp(m->items[i].category, names[k]) == 0)
+                    cat[k] += f;
+        }
+        printf("run %s: %s %s, models, parameter set %s, %zu line items\n", run_id, region, year,
+               set, m->out.n);
+        for (int k = 0; k < 3; k++) {
+            ctl_gep__yuan(cat[k], v, sizeof(v));
+            printf("  %-14s %22s yuan\n", names[k], v);
+        }
+        ctl_gep__yuan(m->total_fen, v, sizeof(v));
+        printf("  %-14s %22s yuan\n", "total (GEP)", v);
+    }
+    rc = CTL_OK;
+out:
+    PQclear(r);
+    if (c) {
+        if (rc != CTL_OK && PQtransactionStatus(c) != PQTRANS_IDLE)
+            ctl_gep__exec(c, "ROLLBACK", "rollback");
+        PQfinish(c);
+    }
+    cJSON_free(items);
+    gepmodel_close(m);
+    free(m);
+    return rc;
+}
+
 static int ctl_gep__run(const struct ctl_opts *o, int argc, char **argv)
 {
-    const char *region = NULL, *year = NULL, *path = NULL;
+    const char *region = NULL, *year = NULL, *path = NULL, *set = NULL;
     struct gepacct a;
     char run_id[32] = "", sha[65];
     char *buf = NULL;
@@ -300,6 +410,8 @@ static int ctl_gep__run(const struct ctl_opts *o, int argc, char **argv)
             year = argv[++i];
         else if (strcmp(argv[i], "--account") == 0 && i + 1 < argc)
             path = argv[++i];
+        else if (strcmp(argv[i], "--params") == 0 && i + 1 < argc)
+            set = argv[++i];
         else {
             ctl_gep__usage(stderr);
             return CTL_USAGE;
@@ -309,12 +421,12 @@ static int ctl_gep__run(const struct ctl_opts *o, int argc, char **argv)
         fprintf(stderr, "ecoctl: gep run needs --region CODE and --year YYYY (1900-2200)\n");
         return CTL_USAGE;
     }
-    if (!path) {
-        fprintf(stderr,
-                "ecoctl: gep run: only account files can be run yet (--account "
-                "FILE.csv); runs of the physical models from gep.input come with eco-gep\n");
-        return CTL_REFUSED;
+    if (path && set) {
+        fprintf(stderr, "ecoctl: gep run: --params is for runs of the models, not --account\n");
+        return CTL_USAGE;
     }
+    if (!path)
+        return ctl_gep__models(o, region, year, set ? set : "seed");
     e = ctl_gep__slurp(path, &buf, &len);
     if (e) {
         fprintf(stderr, "ecoctl: gep: %s: %s\n", path,
