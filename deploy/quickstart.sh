@@ -240,6 +240,9 @@ start_services() {
             if [ "$svc" = report ]; then
                 export ECO_REPORT_OUT_DIR=$DIR/reports ECO_REPORT_INSTANCE=quickstart
             fi
+            if [ "$svc" = gep ]; then
+                export ECO_GEP_INSTANCE=quickstart
+            fi
             if [ "$svc" = ingest ]; then
                 # one instance: a plain subscription, which mosquitto keeps
                 # across its own restarts (docs/INGEST.md)
