@@ -283,6 +283,31 @@ make_report() {
     fi
 }
 
+# ---------------------------------------------------------------- GEP ----
+
+# load_gep_sample: the synthetic Daishan GEP inputs (deploy/sample/gep/
+# daishan.sql, docs/GEP.md): a land-use map, statistics and prices for the
+# year of the simulated data. run_gep: the account of ZS-DS from them, with
+# the areas from the map and the ion and cooling inputs from what was just
+# simulated.
+GEP_YEAR=$(TZ=Asia/Shanghai date +%Y)
+GEP_OUT=
+load_gep_sample() {
+    [ -f "$SRC/deploy/sample/gep/daishan.sql" ] || return 0
+    say "GEP sample inputs (synthetic Daishan, $GEP_YEAR)"
+    psql -XAtq -v ON_ERROR_STOP=1 -d "$(pg_dsn ctl)" -v year="$GEP_YEAR" -v cell=0.01 \
+        -f "$SRC/deploy/sample/gep/daishan.sql" >/dev/null ||
+        echo "quickstart: the GEP sample inputs did not load; no GEP account" >&2
+}
+run_gep() {
+    say "GEP account of ZS-DS $GEP_YEAR (synthetic inputs, simulated readings)"
+    if ! GEP_OUT=$(ECO_PG_DSN=$(pg_dsn ctl) "$ECOCTL" gep run --region ZS-DS --year "$GEP_YEAR" \
+        --params daishan-sample); then
+        GEP_OUT="(not made: see above)"
+        echo "quickstart: the GEP run failed (see above); the services keep running" >&2
+    fi
+}
+
 # ------------------------------------------------------------ simulator ----
 
 SIM=$BUILD/services/ecosim/ecosim
@@ -408,6 +433,14 @@ the one map's GeoJSON layers in $DIR/reports/layers for QGIS):
   ${REPORT_HTML:-(not made: see above)}
 Make another one: ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL report daily YYYY-MM-DD --out $(shq "$DIR/reports")
 
+GEP (docs/GEP.md): Daishan's account of $GEP_YEAR from the SYNTHETIC sample inputs
+(deploy/sample/gep/daishan.sql), its ecosystem areas from the land-use map and its
+negative oxygen ions and cooling days from the simulated readings:
+$(sed 's/^/  /' <<<"$GEP_OUT")
+Every line with its sources: ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL gep show --region ZS-DS --year $GEP_YEAR
+Ask eco-gep for it (its summary and indicators are then retained on eco/v1/gep/ZS-DS/$GEP_YEAR):
+  mosquitto_rr $mq -u $ECO_MQTT_ADMIN_USER -P $(shq "$ECO_MQTT_ADMIN_PASSWORD") -t eco/v1/rpc/gep/run/$ECO_MQTT_ADMIN_USER -e eco/v1/rpc/reply/$ECO_MQTT_ADMIN_USER/gep -W 30 -m $(shq "{\"region\": \"ZS-DS\", \"year\": $GEP_YEAR, \"params\": \"daishan-sample\"}")
+
 Personal broker accounts, one per role (what each may do: docs/SECURITY.md;
 manage them with: ecoctl user add|list|passwd|disable|role):
 EOF
@@ -474,6 +507,7 @@ if [ -n "$(ls -A "$SRC/deploy/sample" 2>/dev/null)" ]; then
         die "ecoctl registry load deploy/sample failed"
     say "personal accounts, one per role"
     people_accounts
+    load_gep_sample
 else
     echo "quickstart: deploy/sample is empty; no registry loaded"
 fi
@@ -482,6 +516,7 @@ say "services"
 start_services
 run_sim
 make_report
+run_gep
 summary
 echo "(ready in $((SECONDS - t0)) s)"
 

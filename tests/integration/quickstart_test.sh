@@ -4,7 +4,8 @@
 # backfill instead of 24, its own stack in a temporary directory):
 #   1. the summary's mosquitto_pub, mosquitto_sub, psql and ecoctl lines run
 #      as printed, and what is published is stored and seen; the personal
-#      account it prints for each role connects;
+#      account it prints for each role connects; the GEP account of the
+#      synthetic Daishan inputs is printed and its eco-gep request answered;
 #   2. quickstart.env holds the HJ 212 port the gateway listens on, and the
 #      README's examples run after sourcing it;
 #   3. the simulator keeps running live (pid file), --stop ends it with the
@@ -85,6 +86,27 @@ l=$(grep -E '^Make another one: ' "$out" | sed 's/^Make another one: //; s/YYYY-
 r=$(bash -c "$l" 2>&1) || eco_fail "the printed report line failed: $l: $r"
 [ -s "$(dirname "$html")/daily-2020-01-01.html" ] || eco_fail "the printed report line wrote no page: $r"
 eco_pass "the summary's daily report ($(basename "$html")) and its command work"
+# the GEP account of the synthetic Daishan inputs: printed with a total,
+# its negative-ion lines from noi-ds01's simulated readings; the printed
+# eco-gep request is answered and the result retained
+grep -A12 '^GEP (docs/GEP.md)' "$out" | grep -qE '^ +total \(GEP\) +[1-9][0-9]*\.[0-9]{2} yuan' ||
+    eco_fail "no GEP total in the summary: $(grep -A12 '^GEP' "$out")"
+ctl_dsn=$(bash -c ". '$D/quickstart.env'; echo \$ECO_PG_CTL_DSN")
+gep_year=$(TZ=Asia/Shanghai date +%Y)
+eco_assert_eq "t" "$(psql -XAtq -d "$ctl_dsn" -c "SELECT count(*) > 0 AND bool_and(array_to_string(sources, ';')
+    LIKE '%derived: mean of 1 noi station%') FROM gep.item WHERE service = 'negative_ions' AND run =
+    (SELECT max(id) FROM gep.run WHERE region = 'ZS-DS' AND status = 'done')")" \
+    "the quick start's GEP ion lines come from noi-ds01's simulated readings"
+l=$(line mosquitto_rr)
+grep -q 'eco/v1/rpc/gep/run/' <<<"$l" || eco_fail "no eco-gep request line: $l"
+r=$(bash -c "$l" 2>&1) || eco_fail "the printed eco-gep request failed: $l: $r"
+grep -q '"ok":true' <<<"$r" || eco_fail "eco-gep refused the printed request: $r"
+m=$(mosquitto_sub -h 127.0.0.1 -p "$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_PORT")" -V mqttv5 \
+    -u "$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_ADMIN_USER")" \
+    -P "$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_ADMIN_PASSWORD")" \
+    -t "eco/v1/gep/ZS-DS/$gep_year" -C 1 -W 10 7>&-) || eco_fail "no retained eco/v1/gep/ZS-DS/$gep_year"
+grep -q '"indicators"' <<<"$m" || eco_fail "the retained GEP result has no indicators: $m"
+eco_pass "the summary's GEP account, its eco-gep request and the retained result work"
 # one personal account per role, each accepted by the broker
 port_mq=$(bash -c ". '$D/quickstart.env'; echo \$ECO_MQTT_PORT")
 for r in admin dispatcher department analyst integrator; do
