@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # eco-test: smoke
-# deploy/quickstart.sh as a new user runs it (on this build, one hour of
-# backfill instead of 24, its own stack in a temporary directory):
+# deploy/quickstart.sh as a new user runs it (on this build, two hours of
+# backfill, so that at least one whole hour gives the stations' hourly
+# values the GEP account reads, instead of 24, its own stack in a temporary directory):
 #   1. the summary's mosquitto_pub, mosquitto_sub, psql and ecoctl lines run
 #      as printed, and what is published is stored and seen; the personal
 #      account it prints for each role connects; the GEP account of the
@@ -21,13 +22,13 @@ out=$ECO_TEST_TMP/qs.out
 # as a new user's shell: none of the harness's settings (its stack's env)
 qs() {
     env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
-        ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
+        ECO_QUICKSTART_BACKFILL_H=2 "$QS" "$@" 7>&-
 }
 # in the background: the job is quickstart.sh itself (exec), so the kill
 # below reaches it instead of orphaning it in its foreground loop
 qs_bg() {
     exec env -i PATH="$PATH" HOME="$HOME" ECO_QUICKSTART_BUILD="$ECO_BUILD_DIR" \
-        ECO_QUICKSTART_BACKFILL_H=1 "$QS" "$@" 7>&-
+        ECO_QUICKSTART_BACKFILL_H=2 "$QS" "$@" 7>&-
 }
 cleanup() {
     qs --stop --dir "$D" >/dev/null 2>&1 || true
