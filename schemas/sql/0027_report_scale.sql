@@ -105,7 +105,7 @@ CREATE TRIGGER region_aqi_del AFTER DELETE ON core.region
 -- only when no station pair of it is dirty (or being recomputed by another
 -- instance, whose commit marks the day again), so it reads only the store.
 CREATE OR REPLACE FUNCTION rpt.aqi_refresh(max_pairs integer DEFAULT 500) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     sites integer[];
     days  date[];
@@ -356,7 +356,7 @@ JOIN (VALUES ('r'::"char", 'rt'), ('m'::"char", 'min'), ('h'::"char", 'hour'), (
 -- air: HJ 633 daily AQI per station and region with the hourly series, or
 -- HJ 663 monthly statistics with the daily series
 CREATE FUNCTION rpt.report_air(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 DECLARE
     rows   jsonb;
     series jsonb;
@@ -407,7 +407,7 @@ $$;
 
 -- water: GB 3838 / GB 3097 class against the target, single-factor method
 CREATE FUNCTION rpt.report_water(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 SELECT rpt.report_section(
     (SELECT jsonb_agg(jsonb_build_object('site', w.site, 'name', w.name, 'kind', w.kind,
                                          'class', w.class, 'class_name', w.class_name,
@@ -423,7 +423,7 @@ $$;
 
 -- sources: outlets over their limits (day rows of a day, the month row of a month)
 CREATE FUNCTION rpt.report_sources(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 SELECT rpt.report_section(
     (SELECT jsonb_agg(jsonb_build_object('enterprise', x.enterprise, 'enterprise_name', x.enterprise_name,
                                          'outlet', x.outlet, 'param', x.param, 'unit', x.unit,
@@ -440,7 +440,7 @@ $$;
 
 -- alarms opened in the period (live only), by rule, and the list
 CREATE FUNCTION rpt.report_alarms(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 WITH t AS (
     SELECT d0::timestamp AT TIME ZONE 'Asia/Shanghai' AS t0, d1::timestamp AT TIME ZONE 'Asia/Shanghai' AS t1
 )
@@ -465,7 +465,7 @@ $$;
 
 -- work orders created in the period, and the departments' figures
 CREATE FUNCTION rpt.report_work_orders(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 WITH o AS (
     SELECT o.* FROM wo.work_order o
     WHERE o.created_at >= d0::timestamp AT TIME ZONE 'Asia/Shanghai'
@@ -496,7 +496,7 @@ $$;
 
 -- credit: the twelve months up to the period's end (monthly reports)
 CREATE FUNCTION rpt.report_credit(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 SELECT CASE WHEN p_kind = 'daily' THEN
            jsonb_build_object('rows', '[]'::jsonb,
                               'note', 'the enterprise credit rating is in the monthly report')
@@ -508,7 +508,7 @@ $$;
 
 -- gep: the accounting of the period's year, once eco-gep has run
 CREATE FUNCTION rpt.report_gep(p_kind text, d0 date, d1 date) RETURNS jsonb
-LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE sql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 SELECT rpt.report_section(
     (SELECT jsonb_agg(to_jsonb(g)) FROM rpt.gep_summary g WHERE g.year = extract(year FROM d0)::integer),
     'no GEP run for this year yet (ecoctl gep run)')
@@ -516,7 +516,7 @@ $$;
 
 -- The report: its period's header and the sections above.
 CREATE OR REPLACE FUNCTION rpt.report(kind text, period text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' SET jit = off AS $$
 DECLARE
     d0 date;
     d1 date;
@@ -652,7 +652,7 @@ $$;
 -- Recomputes the dirty outlet pairs of the oldest dirty day (a day of
 -- every outlet is one pass over the day's readings); returns how many.
 CREATE FUNCTION rpt.source_refresh() RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     sites integer[];
     d     date;
@@ -684,7 +684,7 @@ COMMENT ON FUNCTION rpt.source_refresh() IS
 -- What eco-report calls: the stored AQI and source days; returns how many
 -- pairs and days it recomputed (0: nothing is dirty).
 CREATE FUNCTION rpt.refresh(max_pairs integer DEFAULT 500) RETURNS integer
-LANGUAGE sql AS $$
+LANGUAGE sql SET jit = off AS $$
     SELECT rpt.aqi_refresh(max_pairs) + rpt.source_refresh()
 $$;
 
@@ -837,3 +837,19 @@ WHERE hv.n >= w.min_hours_day
                                     AND d.day = hv.day)
 $$;
 
+
+-- ------------------------------------------------------------------- JIT ---
+-- PostgreSQL's JIT compiler judges a plan by its estimated cost; the plans
+-- of these functions are large (the on-the-spot branches for dirty days,
+-- which rarely run) and their work small, so JIT spent 11 s compiling a
+-- monthly report that runs in 2 s without it (docs/PERFORMANCE.md). The
+-- report and refresh functions turn it off for themselves; the database
+-- does for every session when the migrating role may say so (a session
+-- turns it back on for a large ad-hoc scan: SET jit = on).
+DO $$
+BEGIN
+    EXECUTE format('ALTER DATABASE %I SET jit = off', current_database());
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'jit stays as configured: % may not alter database %', current_user, current_database();
+END
+$$;
