@@ -690,18 +690,40 @@ $$;
 
 -- One trigger function marks what a statement on obs.reading touched: the
 -- air stations' days (hourly readings) and the outlets' days (every
--- period). The triggers name their transition table alike.
+-- period). The triggers name their transition table alike. It runs on
+-- every batch eco-ingest writes, so it works per site, not per reading:
+-- a batch's readings of a site are of a day or two, and their days are
+-- the range from the first to the last; a batch that mixes far-apart
+-- times of a site (a resent backlog) marks exactly the days it has.
 CREATE FUNCTION rpt.reading_mark_dirty() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO rpt.aqi_day_dirty (site_id, day)
-    SELECT DISTINCT c.site_id, (c.ts AT TIME ZONE 'Asia/Shanghai')::date
-    FROM changed_rows c JOIN core.site s ON s.id = c.site_id AND s.kind = 'air'
-    WHERE c.period = 'h'
-    ON CONFLICT DO NOTHING;
+    WITH g AS (
+        SELECT c.site_id, min(c.ts) FILTER (WHERE c.period = 'h') AS h0,
+               max(c.ts) FILTER (WHERE c.period = 'h') AS h1, min(c.ts) AS a0, max(c.ts) AS a1
+        FROM changed_rows c
+        GROUP BY c.site_id
+    ), k AS (
+        SELECT g.site_id, s.kind = 'air' AS air,
+               (CASE WHEN s.kind = 'air' THEN g.h0 ELSE g.a0 END AT TIME ZONE 'Asia/Shanghai')::date AS d0,
+               (CASE WHEN s.kind = 'air' THEN g.h1 ELSE g.a1 END AT TIME ZONE 'Asia/Shanghai')::date AS d1
+        FROM g JOIN core.site s ON s.id = g.site_id
+        WHERE s.kind IN ('air', 'gas_outlet', 'water_outlet')
+    ), days AS (
+        SELECT k.site_id, k.air, x.day::date AS day
+        FROM k CROSS JOIN LATERAL generate_series(k.d0, k.d1, interval '1 day') AS x (day)
+        WHERE k.d1 - k.d0 <= 2
+        UNION
+        SELECT c.site_id, k.air, (c.ts AT TIME ZONE 'Asia/Shanghai')::date
+        FROM changed_rows c JOIN k ON k.site_id = c.site_id
+        WHERE k.d1 - k.d0 > 2 AND (NOT k.air OR c.period = 'h')
+    ), a AS (
+        INSERT INTO rpt.aqi_day_dirty (site_id, day)
+        SELECT days.site_id, days.day FROM days WHERE days.air
+        ON CONFLICT DO NOTHING
+    )
     INSERT INTO rpt.source_day_dirty (site_id, day)
-    SELECT DISTINCT c.site_id, (c.ts AT TIME ZONE 'Asia/Shanghai')::date
-    FROM changed_rows c JOIN core.site s ON s.id = c.site_id AND s.kind IN ('gas_outlet', 'water_outlet')
+    SELECT days.site_id, days.day FROM days WHERE NOT days.air
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END
