@@ -216,6 +216,21 @@ refresh >/dev/null
 refresh >/dev/null
 eco_assert_eq "0 0 0 0" "$(dirty_dh01) $(q "SELECT count(*) FROM rpt.aqi_region_dirty") $(region_diff)" \
     "stored regions: moved back and stored again"
+# the trigger marks a batch's days per site: the range of a day or two,
+# exactly the days of a batch with far-apart times
+eco_psql "INSERT INTO obs.reading (site_id, param_id, period, ts, value)
+    SELECT s.id, p.id, 'h', t, 10 FROM core.site s, core.param p,
+           unnest(ARRAY['2024-06-10 08:00+08', '2024-06-20 08:00+08', '2024-06-11 23:00+08',
+                        '2024-06-12 01:00+08']::timestamptz[]) t
+    WHERE s.code = 'air-dh01' AND p.code = 'so2'" \
+    "INSERT INTO obs.reading (site_id, param_id, period, ts, value)
+    SELECT s.id, p.id, 'h', t, 10 FROM core.site s, core.param p,
+           unnest(ARRAY['2024-06-14 23:00+08', '2024-06-15 01:00+08']::timestamptz[]) t
+    WHERE s.code = 'air-dh01' AND p.code = 'so2'" >/dev/null
+eco_assert_eq "2024-06-10 2024-06-11 2024-06-12 2024-06-14 2024-06-15 2024-06-20" "$(q "SELECT string_agg(d.day::text, ' ' ORDER BY d.day)
+    FROM rpt.aqi_day_dirty d JOIN core.site s ON s.id = d.site_id WHERE s.code = 'air-dh01'")" \
+    "stored statistics: a batch marks the days of its readings (Beijing time)"
+refresh >/dev/null
 eco_assert_eq "24" "$(q "SELECT count(*) FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'series') s
     WHERE s->>'site' = 'air-dh01'")" "report: the hourly AQI series of the day"
 eco_assert_eq "no water or sea station has values for this period" \
