@@ -45,6 +45,7 @@ gen() {
            SELECT x.site_id, x.param_id, '$2', t, $5
            FROM ($4) x (site_id, param_id, base),
                 generate_series('$m 00:00+08'::timestamptz, '$next 00:00+08'::timestamptz - interval '$3', '$3') t
+           ORDER BY t
            ON CONFLICT DO NOTHING" >/dev/null
         m=$next
     done
@@ -69,28 +70,34 @@ q "VACUUM ANALYZE" >/dev/null
 t0=$(date +%s%N)
 pairs=0
 while :; do
-    n=$(q "SELECT rpt.aqi_refresh(2000)")
+    n=$(q "SELECT rpt.refresh(2000)")
     pairs=$((pairs + n))
     [ "$n" -gt 0 ] || break
 done
 ms=$((($(date +%s%N) - t0) / 1000000))
-echo "catch-up: $pairs station-days stored in $ms ms ($(awk -v p="$pairs" -v m="$ms" 'BEGIN { printf "%.0f", p / (m / 1000) }') a second)"
+echo "catch-up: $pairs station, region and outlet days stored in $ms ms ($(awk -v p="$pairs" -v m="$ms" 'BEGIN { printf "%.0f", p / (m / 1000) }') a second)"
 q "ANALYZE rpt.aqi_day_store" >/dev/null
 
-# timed NAME SQL: the median of RUNS runs of psql's \timing, in ms
+# timed NAME SQL [WARM-UP]: the median of RUNS runs of psql's \timing, in
+# ms, each on a new connection, after WARM-UP's statement when given
 timed() {
-    local name=$1 sql=$2 i t=()
+    local name=$1 sql=$2 warm=${3:-} i t=()
     for ((i = 0; i < RUNS; i++)); do
-        t+=("$(printf '\\timing on\n%s;\n' "$sql" | psql -XAq -d "$ADMIN" -o /dev/null 2>&1 |
+        t+=("$(printf '%s\n\\timing on\n%s;\n' "${warm:+$warm;}" "$sql" | psql -XAq -d "$ADMIN" -o /dev/null 2>&1 |
             sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)")
     done
     printf '%-12s %10s ms (median of %d)\n' "$name" \
         "$(printf '%s\n' "${t[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')" "$RUNS"
 }
-timed site-month "SELECT ts, value FROM rpt.reading WHERE site = 'air-dh01' AND param = 'pm25'
+site_month="SELECT ts, value FROM rpt.reading WHERE site = 'air-dh01' AND param = 'pm25'
     AND period = 'hour' AND ts >= '$lastmonth-01 00:00+08' AND ts < '$end 00:00+08'"
+timed site-month-1st "$site_month"
+# an analyst's open session: another site and month read before
+timed site-month "$site_month" "SELECT count(*) FROM rpt.reading WHERE site = 'air-dh02' AND param = 'pm10'
+    AND period = 'hour' AND ts >= '$year_from 00:00+08' AND ts < '$year_from 00:00+08'::timestamptz + interval '1 month'"
 timed aqi-year "SELECT site, day, aqi, level FROM rpt.aqi_daily WHERE NOT is_region
     AND day >= '$year_from' AND day < '$end'"
 timed daily "SELECT length(rpt.report('daily', '$lastday')::text)"
 timed monthly "SELECT length(rpt.report('monthly', '$lastmonth')::text)"
+timed credit "SELECT count(*) FROM rpt.enterprise_credit_between('$year_from', '$end')"
 echo "aqi-year rows: $(q "SELECT count(*) FROM rpt.aqi_daily WHERE NOT is_region AND day >= '$year_from' AND day < '$end'")"

@@ -42,7 +42,7 @@ static const struct cfg_def report__defs[] = {
     {"ECO_REPORT_LAYERS_S", CFG_INT, "60", 5, 86400, C(layers_s),
      "how often the map layers are refreshed (files and retained messages)"},
     {"ECO_REPORT_REFRESH_S", CFG_INT, "10", 1, 3600, C(refresh_s),
-     "how often the stored daily statistics of changed days are recomputed (rpt.aqi_refresh)"},
+     "how often the stored daily statistics of changed days are recomputed (rpt.refresh)"},
     {"ECO_REPORT_STATUS_S", CFG_INT, "30", 1, 3600, C(status_s),
      "how often counters are published on eco/v1/sys/report/{instance}"},
     {"ECO_REPORT_DRAIN_S", CFG_INT, "30", 0, 600, C(drain_s),
@@ -106,7 +106,7 @@ struct report {
     bool in_worker, claiming;  /* job is in the worker; a claim query is out */
     struct report_layers *lay; /* a layer refresh in hand, or NULL */
     bool lay_in_worker;
-    bool refreshing, refresh_more;          /* rpt.aqi_refresh is out; it had more */
+    bool refreshing, refresh_more;          /* rpt.refresh is out; it had more */
     struct report_job *queue[REPORT_QUEUE]; /* requests waiting */
     size_t nqueue;
     uv_timer_t tick;
@@ -529,8 +529,9 @@ static void report__refreshed(void *ctx, int rc, const PGresult *res)
     }
     r->n.refreshed += (uint64_t)n;
     /* a backlog (a backfill, a changed rule) is worked off batch by batch,
-     * between the other requests on the connection */
-    r->refresh_more = n == REPORT_REFRESH_PAIRS;
+     * between the other requests on the connection, until a call finds
+     * nothing dirty */
+    r->refresh_more = n > 0;
 }
 
 static void report__refresh(struct report *r)
@@ -540,7 +541,7 @@ static void report__refresh(struct report *r)
     if (r->refreshing || !db_ready(r->db))
         return;
     snprintf(pairs, sizeof pairs, "%d", REPORT_REFRESH_PAIRS);
-    if (db_query(r->db, "SELECT rpt.aqi_refresh($1::int)", 1, params, report__refreshed, r) == 0)
+    if (db_query(r->db, "SELECT rpt.refresh($1::int)", 1, params, report__refreshed, r) == 0)
         r->refreshing = true;
 }
 

@@ -140,6 +140,23 @@ grep -q '^air-dh01|pm25|hour|' <<<"$r" || eco_fail "README SQL found no reading 
 grep -q '^eco/v1/obs/air-dh01 .*"pm25":{"v":35.2' "$ECO_TEST_TMP/readme.out" ||
     eco_fail "the README's subscriber did not see its own reading: $(cat "$ECO_TEST_TMP/readme.out")"
 eco_pass "quickstart.env: HJ 212 port $port; the README's examples run as written"
+# docs/REPORTS.md: the report on request, as written (after sourcing
+# quickstart.env); the QGIS layers as the analyst opens them
+awk '/^```sh/{f=1; b=""; next} /^```/{if (f && b ~ /mosquitto_rr/) printf "%s", b; f=0; next} f{b = b $0 "\n"}' \
+    "$ECO_SOURCE_DIR/docs/REPORTS.md" | sed "s|run/quickstart/|$D/|g" >"$ECO_TEST_TMP/rr.sh"
+grep -q mosquitto_rr "$ECO_TEST_TMP/rr.sh" || eco_fail "docs/REPORTS.md: no mosquitto_rr example"
+r=$(timeout 120 bash -c ". '$D/quickstart.env'; . '$ECO_TEST_TMP/rr.sh'" 2>&1) || eco_fail "docs/REPORTS.md's request: $r"
+grep -q '"ok":true' <<<"$r" || eco_fail "docs/REPORTS.md's request was not answered ok: $r"
+layers=$(bash -c ". '$D/quickstart.env'; psql \"\$ECO_PG_ANALYST_DSN\" -XAt -v ON_ERROR_STOP=1 -c \"
+    SELECT f_table_name || ':' || srid FROM geometry_columns
+    WHERE f_table_schema = 'rpt' AND f_table_name IN ('map_site', 'map_alarm', 'map_order', 'map_grid',
+                                                      'enterprise_credit', 'water_monthly', 'source_exceedance', 'site')
+    ORDER BY 1\" -c 'SELECT count(*) FROM rpt.map_site WHERE geom IS NOT NULL'" 2>&1) ||
+    eco_fail "docs/REPORTS.md's QGIS layers: $layers"
+eco_assert_eq "enterprise_credit:4326 map_alarm:4326 map_grid:4326 map_order:4326 map_site:4326 site:4326 source_exceedance:4326 water_monthly:4326" \
+    "$(head -8 <<<"$layers" | tr '\n' ' ' | sed 's/ $//')" "docs/REPORTS.md's QGIS layers are in geometry_columns with EPSG:4326"
+[ "$(tail -1 <<<"$layers")" -gt 0 ] || eco_fail "rpt.map_site has no site with a geometry"
+eco_pass "docs/REPORTS.md: the request as written is answered; the analyst opens the QGIS layers"
 
 # 3. live simulator, --stop, re-run
 [ -f "$D/logs/ecosim.pid" ] || eco_fail "no live simulator pid file"

@@ -88,6 +88,59 @@ eco_assert_eq "blue" "$(q "SELECT grade FROM rpt.enterprise_credit_between('2024
 eco_psql "UPDATE rpt.credit_setting SET value = 1 WHERE name = 'severe_multiple'" \
     "UPDATE rpt.credit_grade SET min_score = 90 WHERE grade = 'green'" >/dev/null
 
+# the outlets' day rows are stored as readings arrive (0027): computed on
+# the spot while dirty, stored by rpt.refresh, equal either way; month rows
+# are sums of the day rows
+refresh_all() {
+    local n
+    while n=$(psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn ctl)" -c "SELECT rpt.refresh(500)") && [ "$n" -gt 0 ]; do :; done
+}
+src_dirty() { q "SELECT count(*) FROM rpt.source_day_dirty d JOIN core.site s ON s.id = d.site_id
+    WHERE s.code = 'gas-ys04-1'"; }
+span_all="SELECT * FROM rpt.source_exceedance_span_between('2024-05-01', '2024-08-01')"
+# 0021's month rows: one aggregate over the period's check rows
+computed_span="SELECT 'day', c.* FROM rpt.source_day_compute('2024-05-01', '2024-08-01') c
+    UNION ALL
+    SELECT 'month', c.site_id, c.enterprise, c.param, c.limit_period, date_trunc('month', c.day)::date,
+           min(c.lower), min(c.upper), min(c.standard), count(*) FILTER (WHERE c.span = 'hour'),
+           count(*) FILTER (WHERE c.span = 'hour' AND c.exceeds),
+           CASE WHEN c.limit_period = 'hour' THEN count(DISTINCT c.day) FILTER (WHERE c.span = 'hour')
+                ELSE count(*) FILTER (WHERE c.span = 'day') END,
+           CASE WHEN c.limit_period = 'hour' THEN count(DISTINCT c.day) FILTER (WHERE c.span = 'hour' AND c.exceeds)
+                ELSE count(*) FILTER (WHERE c.span = 'day' AND c.exceeds) END,
+           trim_scale(max(c.value) FILTER (WHERE c.span = c.limit_period)),
+           max(c.multiple) FILTER (WHERE c.span = c.limit_period),
+           trim_scale(sum(c.emission_kg) FILTER (WHERE c.span = c.limit_period AND c.exceeds)),
+           trim_scale(sum(c.excess_kg) FILTER (WHERE c.span = c.limit_period AND c.exceeds)),
+           min(c.t) FILTER (WHERE c.span = c.limit_period AND c.exceeds),
+           max(c.t) FILTER (WHERE c.span = c.limit_period AND c.exceeds)
+    FROM rpt.source_check_between('2024-05-01', '2024-08-01') c
+    GROUP BY c.site_id, c.enterprise, c.param, c.limit_period, date_trunc('month', c.day)"
+span_diff() { q "SELECT (SELECT count(*) FROM ($span_all EXCEPT ($computed_span)) x) || ' '
+    || (SELECT count(*) FROM (($computed_span) EXCEPT $span_all) y)"; }
+eco_assert_eq "4 0 0" "$(src_dirty) $(span_diff)" "stored sources: new readings mark the outlet's days dirty; computed on the spot"
+refresh_all
+eco_assert_eq "0 0 0" "$(src_dirty) $(span_diff)" "stored sources: rpt.refresh stores them; stored rows equal the computed ones"
+[ "$(q "SELECT count(*) FROM rpt.source_day_store")" -ge 4 ] || eco_fail "stored sources: nothing stored"
+eco_assert_eq "ent-ys04 4 3 25 2 2 32 red" "$(credit ent-ys04)" "stored sources: the credit rating read from the store is the same"
+# June 4 at 300 all day: the day is over, severe (multiple 2)
+eco_psql "UPDATE obs.reading r SET value = 300 FROM core.site s, core.param p
+    WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'gas-ys04-1' AND p.code = 'so2_stack'
+      AND r.ts >= '2024-06-04 00:00+08' AND r.ts < '2024-06-05 00:00+08'" >/dev/null
+eco_assert_eq "1 0 0 ent-ys04 4 4 25 2 2 26 red" "$(src_dirty) $(span_diff) $(credit ent-ys04)" \
+    "stored sources: a changed reading is seen at once"
+refresh_all
+eco_assert_eq "0 0 0 ent-ys04 4 4 25 2 2 26 red" "$(src_dirty) $(span_diff) $(credit ent-ys04)" "stored sources: and stored again"
+"$CTL" registry load "$ECO_SOURCE_DIR/deploy/sample" >/dev/null
+[ "$(src_dirty)" = 0 ] || eco_fail "stored sources: loading the same registry again marked days dirty"
+eco_psql "UPDATE core.limit SET upper = upper * 2 WHERE param = 'so2_stack' AND class IS NULL" >/dev/null
+[ "$(src_dirty)" -ge 4 ] || eco_fail "stored sources: a changed limit marks the outlets' days dirty"
+eco_assert_eq "0 0" "$(span_diff)" "stored sources: a changed limit is applied at once"
+eco_psql "UPDATE core.limit SET upper = upper / 2 WHERE param = 'so2_stack' AND class IS NULL" >/dev/null
+refresh_all
+eco_assert_eq "0 0 0 ent-ys04 4 4 25 2 2 26 red" "$(src_dirty) $(span_diff) $(credit ent-ys04)" \
+    "stored sources: the limit restored, stored again"
+
 # ---- 2. rpt.report ------------------------------------------------------------
 # air-dh01 on June 1, every hour: PM2.5 80 (IAQI 107), PM10 60, SO2 10,
 # NO2 20, CO 0.5, O3 50: AQI 107, level 3, primary pm25
@@ -104,18 +157,18 @@ eco_assert_eq "107|3|rgb(255,126,0)|[\"pm25\"]" "$(q "SELECT r->>'aqi' || '|' ||
     FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'rows') r WHERE r->>'site' = 'air-dh01'")" \
     "report: the station's daily AQI, level, HJ 633 colour and primary pollutant"
 # the daily statistics are stored as readings arrive: marked dirty by the
-# insert, computed on the spot until rpt.aqi_refresh stores them, stored
+# insert, computed on the spot until rpt.refresh stores them, stored
 # after; a changed reading marks its day again
 aqi_dh01() { q "SELECT aqi FROM rpt.aqi_daily WHERE site = 'air-dh01' AND day = '2024-06-01'"; }
 dirty_dh01() { q "SELECT count(*) FROM rpt.aqi_day_dirty d JOIN core.site s ON s.id = d.site_id
     WHERE s.code = 'air-dh01' AND d.day = '2024-06-01'"; }
 stored_dh01() { q "SELECT count(*) FROM rpt.aqi_day_store d JOIN core.site s ON s.id = d.site_id
     WHERE s.code = 'air-dh01' AND d.day = '2024-06-01'"; }
-refresh() { psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn ctl)" -c "SELECT rpt.aqi_refresh(500)"; }
+refresh() { psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn ctl)" -c "SELECT rpt.refresh(500)"; }
 eco_assert_eq "1 0 107" "$(dirty_dh01) $(stored_dh01) $(aqi_dh01)" "stored statistics: new readings mark their day dirty; computed on the spot"
-[ "$(refresh)" -ge 1 ] || eco_fail "rpt.aqi_refresh refreshed nothing"
+[ "$(refresh)" -ge 1 ] || eco_fail "rpt.refresh refreshed nothing"
 eco_assert_eq "0 7 107" "$(dirty_dh01) $(stored_dh01) $(aqi_dh01)" \
-    "stored statistics: rpt.aqi_refresh stores the day's seven statistics; the AQI is the same"
+    "stored statistics: rpt.refresh stores the day's seven statistics; the AQI is the same"
 eco_psql "UPDATE obs.reading r SET value = 200 FROM core.site s, core.param p
     WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'air-dh01' AND p.code = 'pm25'
       AND r.ts = '2024-06-01 12:00+08'" >/dev/null
@@ -135,6 +188,49 @@ computed_daily="SELECT s.code, g.day, a.aqi, rpt.aqi_level(a.aqi), coalesce(a.pr
 stored_daily="SELECT site, day, aqi, level, primary_pollutants, iaqi, conc FROM rpt.aqi_daily WHERE NOT is_region"
 eco_assert_eq "0 0 0" "$(q "SELECT count(*) FROM rpt.aqi_day_dirty") $(q "SELECT count(*) FROM ($stored_daily EXCEPT $computed_daily) x") $(q "SELECT count(*) FROM ($computed_daily EXCEPT $stored_daily) x")" \
     "stored daily AQI rows equal the computed ones"
+# the regions' daily rows are stored too (0027), once their stations' are
+computed_region="SELECT g.region, g.day, a.aqi, rpt.aqi_level(a.aqi), coalesce(a.primary_pollutants, '{}'),
+        rpt.aqi_daily_iaqi(g.conc), g.conc
+    FROM (SELECT region, day, jsonb_object_agg(param, conc) AS conc
+          FROM (SELECT m.region, c.day, c.param, avg(c.conc) AS conc FROM rpt.aqi_region_member m
+                JOIN rpt.aqi_daily_conc_between('2000-01-01', '2100-01-01') c ON c.site_id = m.site_id
+                GROUP BY 1, 2, 3) x GROUP BY 1, 2) g
+    CROSS JOIN LATERAL rpt.aqi_of(rpt.aqi_daily_iaqi(g.conc)) a"
+stored_region="SELECT site, day, aqi, level, primary_pollutants, iaqi, conc FROM rpt.aqi_daily WHERE is_region"
+region_diff() { q "SELECT (SELECT count(*) FROM ($stored_region EXCEPT $computed_region) x) || ' '
+    || (SELECT count(*) FROM ($computed_region EXCEPT $stored_region) y)"; }
+region_of_dh01=$(q "SELECT region FROM core.site WHERE code = 'air-dh01'")
+eco_assert_eq "0 0 0" "$(q "SELECT count(*) FROM rpt.aqi_region_dirty") $(region_diff)" \
+    "stored regions: rpt.refresh stores the region days; they equal the computed ones"
+[ "$(q "SELECT count(*) FROM rpt.aqi_day_region WHERE day = '2024-06-01'")" -ge 1 ] ||
+    eco_fail "stored regions: no region row stored"
+other=$(q "SELECT code FROM core.region WHERE kind = 'county' AND code <> '$region_of_dh01'
+    AND code NOT IN (SELECT m.region FROM rpt.aqi_region_member m JOIN core.site s ON s.id = m.site_id
+                     WHERE s.code = 'air-dh01') ORDER BY code LIMIT 1")
+eco_psql "UPDATE core.site SET region = '$other' WHERE code = 'air-dh01'" >/dev/null
+eco_assert_eq "1 0 0 1" "$(dirty_dh01) $(region_diff) $(q "SELECT count(*) FROM rpt.aqi_daily
+    WHERE is_region AND site = '$other' AND day = '2024-06-01'")" \
+    "stored regions: a station moved to another region moves its days at once"
+eco_psql "UPDATE core.site SET region = '$region_of_dh01' WHERE code = 'air-dh01'" >/dev/null
+refresh >/dev/null
+refresh >/dev/null
+eco_assert_eq "0 0 0 0" "$(dirty_dh01) $(q "SELECT count(*) FROM rpt.aqi_region_dirty") $(region_diff)" \
+    "stored regions: moved back and stored again"
+# the trigger marks a batch's days per site: the range of a day or two,
+# exactly the days of a batch with far-apart times
+eco_psql "INSERT INTO obs.reading (site_id, param_id, period, ts, value)
+    SELECT s.id, p.id, 'h', t, 10 FROM core.site s, core.param p,
+           unnest(ARRAY['2024-06-10 08:00+08', '2024-06-20 08:00+08', '2024-06-11 23:00+08',
+                        '2024-06-12 01:00+08']::timestamptz[]) t
+    WHERE s.code = 'air-dh01' AND p.code = 'so2'" \
+    "INSERT INTO obs.reading (site_id, param_id, period, ts, value)
+    SELECT s.id, p.id, 'h', t, 10 FROM core.site s, core.param p,
+           unnest(ARRAY['2024-06-14 23:00+08', '2024-06-15 01:00+08']::timestamptz[]) t
+    WHERE s.code = 'air-dh01' AND p.code = 'so2'" >/dev/null
+eco_assert_eq "2024-06-10 2024-06-11 2024-06-12 2024-06-14 2024-06-15 2024-06-20" "$(q "SELECT string_agg(d.day::text, ' ' ORDER BY d.day)
+    FROM rpt.aqi_day_dirty d JOIN core.site s ON s.id = d.site_id WHERE s.code = 'air-dh01'")" \
+    "stored statistics: a batch marks the days of its readings (Beijing time)"
+refresh >/dev/null
 eco_assert_eq "24" "$(q "SELECT count(*) FROM jsonb_array_elements(rpt.report('daily', '2024-06-01')->'air'->'series') s
     WHERE s->>'site' = 'air-dh01'")" "report: the hourly AQI series of the day"
 eco_assert_eq "no water or sea station has values for this period" \
@@ -317,10 +413,15 @@ eco_pass "eco-report: a report on request; bad requests refused with a reason"
 # eco-report keeps the stored statistics up to date
 eco_psql "UPDATE obs.reading r SET value = 80 FROM core.site s, core.param p
     WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'air-dh01' AND p.code = 'pm25'
-      AND r.ts = '2024-06-01 12:00+08'" >/dev/null
-no_dirty() { [ "$(q "SELECT count(*) FROM rpt.aqi_day_dirty")" = 0 ]; }
+      AND r.ts = '2024-06-01 12:00+08'" "UPDATE obs.reading r SET value = 310 FROM core.site s, core.param p
+    WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'gas-ys04-1' AND p.code = 'so2_stack'
+      AND r.ts = '2024-06-04 12:00+08'" >/dev/null
+no_dirty() { [ "$(q "SELECT (SELECT count(*) FROM rpt.aqi_day_dirty) + (SELECT count(*) FROM rpt.aqi_region_dirty)
+    + (SELECT count(*) FROM rpt.source_day_dirty)")" = 0 ]; }
 eco_wait_until 30 no_dirty || eco_fail "eco-report does not refresh the stored statistics"
-eco_assert_eq "0 107" "$(dirty_dh01) $(aqi_dh01)" "eco-report: the changed day stored again (AQI 107)"
+eco_assert_eq "0 107 310" "$(dirty_dh01) $(aqi_dh01) $(q "SELECT max_value FROM rpt.source_day_store d
+    JOIN core.site s ON s.id = d.site_id WHERE s.code = 'gas-ys04-1' AND d.param = 'so2_stack' AND d.t = '2024-06-04'")" \
+    "eco-report: the changed days stored again (AQI 107, the outlet's new maximum)"
 
 eco_kill rep1
 eco_kill rep2
