@@ -123,6 +123,7 @@ $$;
 --   noi_conc (ion/cm3), '' and per ecosystem   gep.noi_mean
 --   ac_days (d)                    gep.ac_days, threshold ac_days_threshold_C
 --                                  of the parameter set
+--   air_load_*, water_load_* (t)   gep.source_load (0028)
 -- Rows an operator entered by hand (query NULL) are kept: they override the
 -- derivation. Earlier derived rows of these keys are replaced. Returns the
 -- number of rows derived. SECURITY DEFINER: eco-gep derives without
@@ -178,6 +179,8 @@ BEGIN
         GET DIAGNOSTICS k = ROW_COUNT;
         n := n + k;
     END IF;
+    -- the pollutant loads the online monitors measured (0028)
+    n := n + gep.derive_loads(p_region, p_year);
     RETURN n;
 END $$;
 

@@ -573,11 +573,13 @@ CREATE TABLE rpt.source_day_store (
     excess_kg        numeric,
     first_over       timestamptz,
     last_over        timestamptz,
+    emission_kg      numeric,
     PRIMARY KEY (site_id, param, limit_period, t)
 );
 CREATE INDEX source_day_store_t_idx ON rpt.source_day_store (t);
 COMMENT ON TABLE rpt.source_day_store IS
-    'materialised day rows of rpt.source_exceedance_span of the (outlet, day) pairs not in rpt.source_day_dirty';
+    'materialised day rows of rpt.source_exceedance_span of the (outlet, day) pairs not in rpt.source_day_dirty, '
+    'with emission_kg, the day''s whole emission (kg) where the outlet''s flow is measured';
 
 CREATE TABLE rpt.source_day_dirty (
     site_id integer NOT NULL,
@@ -589,13 +591,14 @@ COMMENT ON TABLE rpt.source_day_dirty IS
     '(outlet, day) pairs whose readings or rules changed since rpt.source_day_store was computed';
 
 -- The day rows of the Beijing days d0 <= day < d1 from the readings
--- (0021's rpt.source_exceedance_span_between, day rows).
+-- (0021's rpt.source_exceedance_span_between, day rows), and the day's
+-- whole emission: the sum over the limit's periods of value x flow.
 CREATE FUNCTION rpt.source_day_compute(d0 date, d1 date)
 RETURNS TABLE (site_id integer, enterprise text, param text, limit_period text, t date,
                lower numeric, upper numeric, standard text, hours bigint, hours_over bigint,
                days bigint, days_over bigint, max_value numeric, max_multiple numeric,
                emission_kg_over numeric, excess_kg numeric, first_over timestamptz,
-               last_over timestamptz)
+               last_over timestamptz, emission_kg numeric)
 LANGUAGE sql STABLE AS $$
 SELECT c.site_id, c.enterprise, c.param, c.limit_period, c.day,
        min(c.lower), min(c.upper), min(c.standard),
@@ -612,9 +615,31 @@ SELECT c.site_id, c.enterprise, c.param, c.limit_period, c.day,
        trim_scale(sum(c.emission_kg) FILTER (WHERE c.span = c.limit_period AND c.exceeds)),
        trim_scale(sum(c.excess_kg) FILTER (WHERE c.span = c.limit_period AND c.exceeds)),
        min(c.t) FILTER (WHERE c.span = c.limit_period AND c.exceeds),
-       max(c.t) FILTER (WHERE c.span = c.limit_period AND c.exceeds)
+       max(c.t) FILTER (WHERE c.span = c.limit_period AND c.exceeds),
+       trim_scale(sum(c.emission_kg) FILTER (WHERE c.span = c.limit_period))
 FROM rpt.source_check_between(d0, d1) c
 GROUP BY c.site_id, c.enterprise, c.param, c.limit_period, c.day
+$$;
+
+-- The stored day rows of [d0, d1), the dirty ones computed on the spot.
+CREATE FUNCTION rpt.source_day_rows(d0 date, d1 date)
+RETURNS TABLE (site_id integer, enterprise text, param text, limit_period text, t date,
+               lower numeric, upper numeric, standard text, hours bigint, hours_over bigint,
+               days bigint, days_over bigint, max_value numeric, max_multiple numeric,
+               emission_kg_over numeric, excess_kg numeric, first_over timestamptz,
+               last_over timestamptz, emission_kg numeric)
+LANGUAGE sql STABLE AS $$
+WITH dd AS (
+    SELECT d.site_id, d.day FROM rpt.source_day_dirty d WHERE d.day >= d0 AND d.day < d1
+)
+SELECT s.* FROM rpt.source_day_store s
+WHERE s.t >= d0 AND s.t < d1
+  AND NOT EXISTS (SELECT 1 FROM rpt.source_day_dirty d WHERE d.site_id = s.site_id AND d.day = s.t)
+UNION ALL
+SELECT c.*
+FROM (SELECT min(dd.day) AS a, max(dd.day) + 1 AS b FROM dd) r
+CROSS JOIN LATERAL rpt.source_day_compute(r.a, r.b) c
+WHERE r.a IS NOT NULL AND EXISTS (SELECT 1 FROM dd WHERE dd.site_id = c.site_id AND dd.day = c.t)
 $$;
 
 -- Day rows of [d0, d1) and the month rows of the months that start in it
@@ -626,19 +651,13 @@ RETURNS TABLE (span text, site_id integer, enterprise text, param text, limit_pe
                emission_kg_over numeric, excess_kg numeric, first_over timestamptz,
                last_over timestamptz)
 LANGUAGE sql STABLE AS $$
-WITH dd AS (
-    SELECT d.site_id, d.day FROM rpt.source_day_dirty d WHERE d.day >= d0 AND d.day < d1
-), dr AS (
-    SELECT s.* FROM rpt.source_day_store s
-    WHERE s.t >= d0 AND s.t < d1
-      AND NOT EXISTS (SELECT 1 FROM rpt.source_day_dirty d WHERE d.site_id = s.site_id AND d.day = s.t)
-    UNION ALL
-    SELECT c.*
-    FROM (SELECT min(dd.day) AS a, max(dd.day) + 1 AS b FROM dd) r
-    CROSS JOIN LATERAL rpt.source_day_compute(r.a, r.b) c
-    WHERE r.a IS NOT NULL AND EXISTS (SELECT 1 FROM dd WHERE dd.site_id = c.site_id AND dd.day = c.t)
+WITH dr AS (
+    SELECT * FROM rpt.source_day_rows(d0, d1)
 )
-SELECT 'day'::text, dr.* FROM dr
+SELECT 'day'::text, dr.site_id, dr.enterprise, dr.param, dr.limit_period, dr.t, dr.lower, dr.upper,
+       dr.standard, dr.hours, dr.hours_over, dr.days, dr.days_over, dr.max_value, dr.max_multiple,
+       dr.emission_kg_over, dr.excess_kg, dr.first_over, dr.last_over
+FROM dr
 UNION ALL
 SELECT 'month', dr.site_id, dr.enterprise, dr.param, dr.limit_period, date_trunc('month', dr.t)::date,
        min(dr.lower), min(dr.upper), min(dr.standard), sum(dr.hours)::bigint,
@@ -783,7 +802,7 @@ FROM obs.reading r JOIN core.site s ON s.id = r.site_id AND s.kind IN ('gas_outl
 
 GRANT SELECT ON rpt.source_day_store, rpt.source_day_dirty
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
-GRANT EXECUTE ON FUNCTION rpt.source_day_compute(date, date)
+GRANT EXECUTE ON FUNCTION rpt.source_day_compute(date, date), rpt.source_day_rows(date, date)
     TO eco_detect, eco_dispatch, eco_gep, eco_report, eco_ctl, eco_analyst;
 REVOKE EXECUTE ON FUNCTION rpt.source_refresh(), rpt.refresh(integer), rpt.reading_mark_dirty(),
     rpt.source_mark_all_dirty() FROM PUBLIC;

@@ -99,7 +99,10 @@ src_dirty() { q "SELECT count(*) FROM rpt.source_day_dirty d JOIN core.site s ON
     WHERE s.code = 'gas-ys04-1'"; }
 span_all="SELECT * FROM rpt.source_exceedance_span_between('2024-05-01', '2024-08-01')"
 # 0021's month rows: one aggregate over the period's check rows
-computed_span="SELECT 'day', c.* FROM rpt.source_day_compute('2024-05-01', '2024-08-01') c
+computed_span="SELECT 'day', c.site_id, c.enterprise, c.param, c.limit_period, c.t, c.lower, c.upper, c.standard,
+           c.hours, c.hours_over, c.days, c.days_over, c.max_value, c.max_multiple, c.emission_kg_over,
+           c.excess_kg, c.first_over, c.last_over
+    FROM rpt.source_day_compute('2024-05-01', '2024-08-01') c
     UNION ALL
     SELECT 'month', c.site_id, c.enterprise, c.param, c.limit_period, date_trunc('month', c.day)::date,
            min(c.lower), min(c.upper), min(c.standard), count(*) FILTER (WHERE c.span = 'hour'),
@@ -140,6 +143,16 @@ eco_psql "UPDATE core.limit SET upper = upper / 2 WHERE param = 'so2_stack' AND 
 refresh_all
 eco_assert_eq "0 0 0 ent-ys04 4 4 25 2 2 26 red" "$(src_dirty) $(span_diff) $(credit ent-ys04)" \
     "stored sources: the limit restored, stored again"
+# GEP's pollutant loads from the online monitors (0028): gas-ys04-1 in
+# Daishan, SO2 300 mg/m3 x 50 m3/s for 96 hours = 96 x 54 kg = 5.184 t;
+# gas-ys02-1 has no flow, so no emission
+eco_assert_eq "air_load_SO2|5.184|1|4" "$(q "SELECT key || '|' || tonnes || '|' || outlets || '|' || days
+    FROM gep.source_load('ZS-DS', 2024)")" "gep.source_load: the year's SO2 emission of the region's outlets"
+eco_psql "SELECT gep.derive_inputs('ZS-DS', 2024)" >/dev/null
+eco_assert_eq "5.184|t" "$(q "SELECT value || '|' || unit FROM gep.input
+    WHERE region = 'ZS-DS' AND year = 2024 AND key = 'air_load_SO2'")" "gep.derive_inputs stores the measured load"
+eco_assert_eq "5.184" "$(q "$(q "SELECT query FROM gep.input WHERE region = 'ZS-DS' AND year = 2024 AND key = 'air_load_SO2'")")" \
+    "the derived load's stored query gives its value"
 
 # ---- 2. rpt.report ------------------------------------------------------------
 # air-dh01 on June 1, every hour: PM2.5 80 (IAQI 107), PM10 60, SO2 10,
