@@ -260,6 +260,15 @@ int main(int argc, char **argv)
     mq_global_cleanup();
     printf("published %llu messages (%llu readings) in %u s\n", (unsigned long long)l.sent,
            (unsigned long long)l.sent * 5, l.seconds);
+    {
+        /* each raise's latency in the order the events arrived (seconds) */
+        const char *dump = getenv("ECO_BENCH_LAT_DUMP");
+        FILE *f = dump && *dump ? fopen(dump, "w") : NULL;
+        for (size_t i = 0; f && i < l.ntotal; i++)
+            fprintf(f, "%.6f\n", l.total[i]);
+        if (f)
+            fclose(f);
+    }
     report("publish -> obs (ingest)", l.ingest_part, l.ningest);
     report("publish -> alarm (ingest + detect)", l.total, l.ntotal);
     free(l.next_hour);

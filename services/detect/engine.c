@@ -419,6 +419,14 @@ static uint16_t eng__setn(const struct dreg *r, const char *rule, const char *na
     return (uint16_t)(v < 0 ? 0 : v > 65535 ? 65535 : v);
 }
 
+/* A parameter whose values are angles: degrees over a valid range of one
+ * full turn (core.param). */
+static bool eng__circular(const struct dreg_param *par)
+{
+    return par && par->vmin == 0 && par->vmax == 360 &&
+           (strcmp(par->unit, "\xC2\xB0") == 0 || strcmp(par->unit, "deg") == 0);
+}
+
 static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg_site *site)
 {
     const struct dreg *r = e->reg;
@@ -454,6 +462,13 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->hs_k = eng__set(r, "hotspot", "k", site, p);
     c->hs_ratio = eng__set(r, "hotspot", "ratio", site, p);
     c->hs_warm = eng__setn(r, "hotspot", "warmup", site, p);
+    /* A direction (wind from 0-360 degrees) is circular: 359 and 2 are
+     * three degrees apart, and a northerly wind swinging across north would
+     * be a spike, a departure from its baseline or from its neighbours at
+     * every crossing. The rules that measure distances are off for it; the
+     * others (flatline above all: a stuck vane) apply. */
+    if (eng__circular(dreg_param(r, p)))
+        c->en[ENG_SPIKE] = c->en[ENG_BASELINE] = c->en[ENG_NEIGHBOUR] = 0;
     if (site->kind == DREG_MOBILE) {
         const struct dreg_param *par = dreg_param(r, p);
         c->en[ENG_BASELINE] = c->en[ENG_NEIGHBOUR] = c->en[ENG_OFFLINE] = 0;

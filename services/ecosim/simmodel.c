@@ -544,7 +544,13 @@ static void simmodel__air_all(const struct simmodel__n *n, const struct simmodel
     q[SIMQ_RH] = simmodel__clamp(e->rh + 3 * c->coastal + simmodel__white(n, 8), 20, 100);
     q[SIMQ_WS] =
         fmax(0.1, e->wind_ms * (0.8 + 0.4 * c->coastal) * (1 + 0.15 * simmodel__white(n, 9)));
-    q[SIMQ_WD] = fmod(e->wind_from_deg + 15 * simmodel__white(n, 10) + 360, 360);
+    /* A vane's hourly mean meanders around the synoptic direction (eddies
+     * of tens of minutes, wider in light wind): it rarely repeats an hour's
+     * whole degree, which the minute jitter alone would average away. */
+    q[SIMQ_WD] =
+        fmod(e->wind_from_deg + (30 + 45 / (1 + e->wind_ms)) * simmodel__slow(n, 10, 1800.0) +
+                 15 * simmodel__white(n, 10) + 720,
+             360);
     q[SIMQ_PRESS] = e->pressure_kpa + 0.02 * simmodel__white(n, 11);
 }
 

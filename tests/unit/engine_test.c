@@ -19,7 +19,7 @@
 #define T0 (1717171200LL * 1000000)
 
 enum { S_A = 1, S_B, S_C, S_D, S_E, S_OUT, S_MOB, S_RIV };
-enum { P_SO2 = 1, P_PM25, P_COD, P_O3 };
+enum { P_SO2 = 1, P_PM25, P_COD, P_O3, P_WD };
 
 static struct eng_event evs[4096];
 static int nev;
@@ -53,7 +53,7 @@ static void build(struct dreg *r)
     char why[256];
     dreg_init(r);
     r->sites = calloc(8, sizeof(*r->sites));
-    r->params = calloc(4, sizeof(*r->params));
+    r->params = calloc(5, sizeof(*r->params));
     r->limits = calloc(4, sizeof(*r->limits));
     CHECK(r->sites && r->params && r->limits);
     add_site(r, S_A, "A", DREG_AIR, 30.00, 122.10);
@@ -68,6 +68,8 @@ static void build(struct dreg *r)
     add_param(r, P_PM25, "pm25", 0, 1000);
     add_param(r, P_COD, "cod", 0, 5000);
     add_param(r, P_O3, "o3", 0, 1000);
+    add_param(r, P_WD, "wind_dir", 0, 360);
+    snprintf(r->params[r->nparams - 1].unit, sizeof(r->params[0].unit), "\xC2\xB0");
     add_limit(r, 0, DREG_AIR, P_SO2, 'h', 500);
     add_limit(r, S_OUT, -1, P_COD, 'h', 100);
     add_limit(r, 0, DREG_WATER, P_COD, 'd', 20); /* a class limit: daily */
@@ -619,6 +621,33 @@ static int vehicle_morning(struct dreg *r, int param)
     return n;
 }
 
+/* A northerly wind at five stations, hourly whole degrees, swinging across
+ * north (359 and 2 are three degrees apart) for ten days: no spike, no
+ * baseline and no neighbour alarm. Then A's vane sticks for eight hours
+ * while the others move: a flatline. */
+static void test_circular(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int sites[] = {S_A, S_B, S_C, S_D, S_E}, i;
+    for (i = 0; i < 240; i++)
+        for (int k = 0; k < 5; k++) {
+            double d = 20 * sin(2 * PI * i / 30.0) + 12 * noise();
+            feed(e, sites[k], P_WD, 'h', T0 + i * H, fmod(round(d) + 360, 360), 'N');
+        }
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 0);
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 0);
+    CHECK_EQ_INT(count(ENG_NEIGHBOUR, ENG_RAISE), 0);
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int n = 0; n < 8; n++, i++)
+        for (int k = 0; k < 5; k++) {
+            double d = k ? 20 * sin(2 * PI * i / 30.0) + 12 * noise() : 7;
+            feed(e, sites[k], P_WD, 'h', T0 + i * H, fmod(round(d) + 360, 360), 'N');
+        }
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 1);
+    CHECK(find(ENG_FLATLINE, ENG_RAISE)->site_id == S_A);
+    eng_free(e);
+}
+
 static void test_hotspot_ozone(struct dreg *r)
 {
     CHECK_EQ_INT(vehicle_morning(r, P_O3), 0);
@@ -649,6 +678,7 @@ ON_REG(test_flatline_first_day)
 ON_REG(test_limit_class_daily)
 ON_REG(test_flatline_regional)
 ON_REG(test_hotspot_ozone)
+ON_REG(test_circular)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -668,6 +698,7 @@ static const struct check_case cases[] = {
     {"test_limit_class_daily", test_limit_class_daily_case},
     {"test_flatline_regional", test_flatline_regional_case},
     {"test_hotspot_ozone", test_hotspot_ozone_case},
+    {"test_circular", test_circular_case},
 };
 
 int main(int argc, char **argv)

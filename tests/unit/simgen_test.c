@@ -600,6 +600,11 @@ static void test_sample_network(void)
     simnet_free(net);
 }
 
+static bool k_station(enum simnet_kind k)
+{
+    return k == SIMNET_AIR || k == SIMNET_NOI || k == SIMNET_WATER || k == SIMNET_SEA;
+}
+
 static void test_flatline(const struct simnet *net)
 {
     struct recs w, b;
@@ -621,9 +626,47 @@ static void test_flatline(const struct simnet *net)
             same++;
         }
         CHECK(same >= 2 || net->sites[site].kind == SIMNET_MOBILE);
+        /* a station's stuck sensor holds for six hours at least: three
+         * equal hourly values are what a healthy series does by itself */
+        if (k_station(net->sites[site].kind))
+            CHECK(l[i].end - l[i].start >= 6 * H && same >= 6);
     }
     free_recs(&w);
     free_recs(&b);
+}
+
+/* A station's hourly wind direction meanders (its hour-to-hour change is
+ * some degrees): it repeats the last hour's whole degree rarely, so that a
+ * stuck vane stands out. */
+static void test_vane(void)
+{
+    char dir[512], err[256];
+    struct simnet *net = NULL;
+    struct simgen_opts o;
+    struct recs rs;
+    int wd, n = 0, same = 0;
+
+    snprintf(dir, sizeof(dir), "%s/deploy/sample", ECO_SOURCE_DIR);
+    CHECK_EQ_INT(simnet_load(dir, &net, err, sizeof(err)), 0);
+    wd = simnet_param_find(net, "wind_dir");
+    CHECK(wd >= 0);
+    opts_default(&o, 3, 7);
+    run(net, &o, &rs);
+    for (size_t i = 0; i < rs.n; i++) {
+        const struct rec *r = &rs.r[i];
+        double prev;
+        if (r->param != wd || r->period != SIMNET_HOUR)
+            continue;
+        prev = find(&rs, r->device, SIMNET_HOUR, wd, r->ts - H, NULL);
+        if (isnan(prev))
+            continue;
+        n++;
+        same += r->v == prev;
+    }
+    CHECK(n > 500);
+    CHECK(same * 10 < n);
+    free_recs(&rs);
+    simnet_free(net);
 }
 
 static void test_exceedance(const struct simnet *net)
@@ -1161,6 +1204,7 @@ static const struct check_case cases[] = {
     {"test_realism", test_realism_case},
     CHECK_CASE(test_sample_network),
     {"test_flatline", test_flatline_case},
+    {"test_vane", test_vane},
     {"test_exceedance", test_exceedance_case},
     {"test_spike_negative_flag_offline", test_spike_negative_flag_offline_case},
     {"test_plume", test_plume_case},
