@@ -8,8 +8,10 @@
 #   outlets         every limited parameter hourly and
 #                   every 10 minutes                      (~8.3 M a year)
 # about 11 M readings a year (YEARS=3: ~33 M, Zhoushan's 36 M). Then:
-#   catch-up        rpt.aqi_refresh until the stored daily statistics are
+#   catch-up        rpt.refresh until the stored day-level results are
 #                   complete (what eco-report does as readings arrive)
+#   compaction      the closed months rewritten in site order (what
+#                   eco-report does a week after a month ends)
 #   site-month      one station's hourly PM2.5 of a month (rpt.reading)
 #   aqi-year        a year of daily AQI of every air station (rpt.aqi_daily)
 #   daily, monthly  rpt.report of the last day and the last month
@@ -77,6 +79,10 @@ done
 ms=$((($(date +%s%N) - t0) / 1000000))
 echo "catch-up: $pairs station, region and outlet days stored in $ms ms ($(awk -v p="$pairs" -v m="$ms" 'BEGIN { printf "%.0f", p / (m / 1000) }') a second)"
 q "ANALYZE rpt.aqi_day_store" >/dev/null
+# what eco-report does to closed months (obs.compact_partitions, 0029)
+t0=$(date +%s%N)
+parts=$(q "SELECT obs.compact_partitions('$end 00:00+08', 1000)")
+echo "compaction: $parts closed months rewritten in site order in $((($(date +%s%N) - t0) / 1000000)) ms"
 
 # timed NAME SQL [WARM-UP]: the median of RUNS runs of psql's \timing, in
 # ms, each on a new connection, after WARM-UP's statement when given

@@ -43,6 +43,11 @@ static const struct cfg_def report__defs[] = {
      "how often the map layers are refreshed (files and retained messages)"},
     {"ECO_REPORT_REFRESH_S", CFG_INT, "10", 1, 3600, C(refresh_s),
      "how often the stored daily statistics of changed days are recomputed (rpt.refresh)"},
+    {"ECO_REPORT_COMPACT_S", CFG_INT, "3600", 0, 604800, C(compact_s),
+     "how often a closed month of readings is rewritten in site order (obs.compact_partitions); 0: "
+     "never"},
+    {"ECO_REPORT_COMPACT_AFTER_D", CFG_INT, "7", 1, 366, C(compact_after_d),
+     "days after a month ends before its readings are rewritten (late data)"},
     {"ECO_REPORT_STATUS_S", CFG_INT, "30", 1, 3600, C(status_s),
      "how often counters are published on eco/v1/sys/report/{instance}"},
     {"ECO_REPORT_DRAIN_S", CFG_INT, "30", 0, 600, C(drain_s),
@@ -92,7 +97,7 @@ struct report_layers {
 };
 
 struct report_counters {
-    uint64_t made, failed, requests, refused, layers, published, refreshed;
+    uint64_t made, failed, requests, refused, layers, published, refreshed, compacted;
 };
 
 struct report {
@@ -107,10 +112,11 @@ struct report {
     struct report_layers *lay; /* a layer refresh in hand, or NULL */
     bool lay_in_worker;
     bool refreshing, refresh_more;          /* rpt.refresh is out; it had more */
+    bool compacting;                        /* obs.compact_partitions is out */
     struct report_job *queue[REPORT_QUEUE]; /* requests waiting */
     size_t nqueue;
     uv_timer_t tick;
-    uint64_t last_check, last_layers, last_refresh, last_status;
+    uint64_t last_check, last_layers, last_refresh, last_compact, last_status;
     bool stopping, closing;
     uint64_t stop_deadline;
     int pending_closes;
@@ -545,6 +551,36 @@ static void report__refresh(struct report *r)
         r->refreshing = true;
 }
 
+static void report__compacted(void *ctx, int rc, const PGresult *res)
+{
+    struct report *r = ctx;
+    int n = 0;
+    r->compacting = false;
+    if (rc || db_get_int(res, 0, 0, &n)) {
+        if (!r->closing)
+            elog_warn("closed months not compacted", "error=\"%s\"", report__pg_msg(res));
+        return;
+    }
+    if (n > 0) {
+        r->n.compacted += (uint64_t)n;
+        elog_info("closed month of readings compacted", "partitions=%d", n);
+    }
+}
+
+/* One closed month at a time: CLUSTER holds its partition for seconds, and
+ * the connection with it. */
+static void report__compact(struct report *r)
+{
+    char days[16];
+    const char *params[1] = {days};
+    if (r->compacting || !db_ready(r->db))
+        return;
+    snprintf(days, sizeof days, "%" PRId64, r->conf->compact_after_d);
+    if (db_query(r->db, "SELECT obs.compact_partitions(now() - make_interval(days => $1::int), 1)",
+                 1, params, report__compacted, r) == 0)
+        r->compacting = true;
+}
+
 /* ---- housekeeping ---------------------------------------------------------- */
 
 static void report__status(struct report *r)
@@ -556,9 +592,9 @@ static void report__status(struct report *r)
                    "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
                    "\"made\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"requests\":%" PRIu64
                    ",\"refused\":%" PRIu64 ",\"layers\":%" PRIu64 ",\"published\":%" PRIu64
-                   ",\"refreshed\":%" PRIu64 ",\"waiting\":%zu}}",
+                   ",\"refreshed\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"waiting\":%zu}}",
                    ECO_VERSION, ts, r->n.made, r->n.failed, r->n.requests, r->n.refused,
-                   r->n.layers, r->n.published, r->n.refreshed, r->nqueue) == 0) {
+                   r->n.layers, r->n.published, r->n.refreshed, r->n.compacted, r->nqueue) == 0) {
         snprintf(topic, sizeof(topic), "eco/v1/sys/report/%s", r->instance);
         mq_publish(r->mq, topic, r->msg.p, r->msg.len, 1, true, NULL);
     }
@@ -583,6 +619,12 @@ static void report__on_tick(uv_timer_t *t)
         r->last_refresh = now;
         r->refresh_more = false;
         report__refresh(r);
+    }
+    if (r->conf->compact_s > 0 &&
+        (now - r->last_compact >= (uint64_t)r->conf->compact_s * 1000 || !r->last_compact) &&
+        db_ready(r->db) && !r->job) {
+        r->last_compact = now;
+        report__compact(r);
     }
     if (now - r->last_status >= (uint64_t)r->conf->status_s * 1000 && mq_connected(r->mq)) {
         r->last_status = now;

@@ -7,9 +7,12 @@
  *                                       ECO_REPORT_CATCHUP_DAYS back) on start
  *   eco/v1/rpc/report/run/{caller}   -> the report asked for, made again
  *   every ECO_REPORT_LAYERS_S        -> the one map's GeoJSON layers
- *   every ECO_REPORT_REFRESH_S       -> rpt.aqi_refresh: the stored daily
- *                                       statistics of the days whose readings
+ *   every ECO_REPORT_REFRESH_S       -> rpt.refresh: the stored day-level
+ *                                       results of the days whose readings
  *                                       changed
+ *   every ECO_REPORT_COMPACT_S       -> obs.compact_partitions: a month closed
+ *                                       ECO_REPORT_COMPACT_AFTER_D ago
+ *                                       rewritten in site order
  * Each report becomes files in ECO_REPORT_OUT_DIR (rout.h: JSON, HTML, CSV)
  * and the retained message eco/v1/report/{kind}/{period}; each layer a file
  * layers/layer-{name}.geojson and the retained eco/v1/report/layer/{name}.
@@ -42,6 +45,8 @@ struct report_conf {
     int64_t check_s;
     int64_t layers_s;
     int64_t refresh_s;
+    int64_t compact_s;
+    int64_t compact_after_d;
     int64_t status_s;
     int64_t drain_s;
 };

@@ -370,6 +370,22 @@ eco_assert_eq "FeatureCollection $sites Point" "$(q "SELECT g->>'type' || ' ' ||
 eco_assert_eq "FeatureCollection" "$(q "SELECT rpt.geojson('grid')->>'type'")" "layers: the mobile grid"
 eco_assert_eq "" "$(q "SELECT rpt.geojson('nope')")" "layers: an unknown layer is NULL"
 
+# closed months rewritten in primary-key order (0029): the same readings,
+# each partition once, again after a write
+readings_md5() { q "SELECT md5(string_agg(site_id || ' ' || param_id || ' ' || period::text || ' ' || ts || ' ' || value || ' ' || flag::text,
+    ',' ORDER BY site_id, param_id, period, ts)) FROM obs.reading WHERE ts < '2024-07-01 00:00Z'"; }
+compact() { psql -XAtq -v ON_ERROR_STOP=1 -d "$(eco_dsn ctl)" -c "SELECT obs.compact_partitions('2024-07-01 00:00Z', 10)"; }
+md5_before=$(readings_md5)
+eco_assert_eq "2 reading_202405 reading_202406" "$(compact) $(q "SELECT string_agg(partition, ' ' ORDER BY partition)
+    FROM obs.partition_compacted")" "compaction: the two closed months (not July's, not the current one)"
+eco_assert_eq "$md5_before 0" "$(readings_md5) $(compact)" "compaction: the same readings; done once"
+eco_psql "UPDATE obs.reading r SET value = value FROM core.site s
+    WHERE s.id = r.site_id AND s.code = 'air-dh01' AND r.ts = '2024-06-01 12:00+08'" >/dev/null
+refresh >/dev/null
+wait_compact_again() { [ "$(compact)" = 1 ]; }
+eco_wait_until 10 wait_compact_again || eco_fail "compaction: a month written since is not compacted again"
+eco_pass "compaction: a month written since is compacted again"
+
 # ---- 5. eco-report --------------------------------------------------------------
 SVC_OUT=$ECO_TEST_TMP/svc
 yesterday=$(TZ=Asia/Shanghai date -d '1 day ago' +%F)
@@ -379,7 +395,8 @@ spawn_report() {
         ECO_MQTT_USER="$ECO_MQTT_REPORT_USER" ECO_MQTT_PASSWORD="$ECO_MQTT_REPORT_PASSWORD" \
         ECO_REPORT_INSTANCE="$1-$ECO_TEST_DB" ECO_REPORT_SHARE_GROUP="g-$ECO_TEST_DB" \
         ECO_REPORT_OUT_DIR="$SVC_OUT" ECO_REPORT_DELAY_MIN=0 ECO_REPORT_CATCHUP_DAYS=2 \
-        ECO_REPORT_CHECK_S=1 ECO_REPORT_LAYERS_S=5 ECO_REPORT_STATUS_S=1 ECO_LOG_LEVEL=debug \
+        ECO_REPORT_CHECK_S=1 ECO_REPORT_LAYERS_S=5 ECO_REPORT_STATUS_S=1 ECO_REPORT_COMPACT_S=1 \
+        ECO_LOG_LEVEL=debug \
         "$(eco_bin eco-report)"
 }
 spawn_report rep1
@@ -424,6 +441,8 @@ echo "$reply" | grep -q '"ok":false' || eco_fail "a bad kind was not refused: $r
 eco_pass "eco-report: a report on request; bad requests refused with a reason"
 
 # eco-report keeps the stored statistics up to date
+compacted_at() { q "SELECT compacted_at FROM obs.partition_compacted WHERE partition = 'reading_202406'"; }
+june_compacted=$(compacted_at)
 eco_psql "UPDATE obs.reading r SET value = 80 FROM core.site s, core.param p
     WHERE s.id = r.site_id AND p.id = r.param_id AND s.code = 'air-dh01' AND p.code = 'pm25'
       AND r.ts = '2024-06-01 12:00+08'" "UPDATE obs.reading r SET value = 310 FROM core.site s, core.param p
@@ -435,6 +454,10 @@ eco_wait_until 30 no_dirty || eco_fail "eco-report does not refresh the stored s
 eco_assert_eq "0 107 310" "$(dirty_dh01) $(aqi_dh01) $(q "SELECT max_value FROM rpt.source_day_store d
     JOIN core.site s ON s.id = d.site_id WHERE s.code = 'gas-ys04-1' AND d.param = 'so2_stack' AND d.t = '2024-06-04'")" \
     "eco-report: the changed days stored again (AQI 107, the outlet's new maximum)"
+# and compacts the month written to again
+june_again() { [ "$(compacted_at)" != "$june_compacted" ]; }
+eco_wait_until 30 june_again || eco_fail "eco-report does not compact a closed month written since"
+eco_pass "eco-report: compacts a closed month written since"
 
 eco_kill rep1
 eco_kill rep2
