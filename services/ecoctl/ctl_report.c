@@ -19,7 +19,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const ctl_report__layers[] = {"sites", "alarms", "orders", "grid"};
+static const char *const ctl_report__layers[] = {"sites",   "alarms",   "orders", "grid",
+                                                 "regions", "stations", "tracks", "departments"};
 
 static double ctl_report__now(void)
 {

@@ -63,9 +63,15 @@ const struct cfg_prog report_prog = {
 };
 
 #define REPORT_QUEUE 16 /* requests waiting for their turn */
-#define REPORT_NLAYERS 4
+#define REPORT_NLAYERS 8
+#define REPORT_SERIES_MAX 64            /* series requests in flight */
+#define REPORT_SERIES_BYTES (16u << 20) /* largest series reply */
 
-static const char *const report__layer[REPORT_NLAYERS] = {"sites", "alarms", "orders", "grid"};
+/* The order of the query in report__layers. Departments may read regions,
+ * stations, tracks and grid; the others carry alarms and work orders
+ * (services/ecoctl/bauth.c). */
+static const char *const report__layer[REPORT_NLAYERS] = {
+    "sites", "alarms", "orders", "grid", "regions", "stations", "tracks", "departments"};
 
 /* One report, from its claim (or request) to its record. Owned by the
  * service; between uv_queue_work and its after-callback only the worker
@@ -78,7 +84,8 @@ struct report_job {
     char reply_topic[MQ_TOPIC_MAX];
     unsigned char corr[256];
     size_t corr_len;
-    char *json, *map; /* the document and the map, from the database */
+    char caller[RPC_NAME_MAX + 1]; /* a request's: the broker-checked user name */
+    char *json, *map;              /* the document and the map, from the database */
     size_t len, map_len;
     char out_dir[CFG_STR_MAX];
     int rc;
@@ -96,8 +103,17 @@ struct report_layers {
     int rc;
 };
 
+/* A series request in flight on the requests' connection. */
+struct report_series {
+    struct report *svc;
+    char reply_topic[MQ_TOPIC_MAX];
+    unsigned char corr[256];
+    size_t corr_len;
+    char site[72];
+};
+
 struct report_counters {
-    uint64_t made, failed, requests, refused, layers, published, refreshed, compacted;
+    uint64_t made, failed, requests, refused, layers, published, refreshed, compacted, series;
 };
 
 struct report {
@@ -106,7 +122,12 @@ struct report {
     char instance[72];
     struct mq *mq;
     struct db *db;
+    /* the requests' connection: a series is answered in milliseconds, never
+     * behind a report, a refresh or a compaction on db */
+    struct db *qdb;
+    size_t nseries; /* series requests in flight on qdb */
     struct buf msg;
+    struct buf big;            /* series replies */
     struct report_job *job;    /* the report in hand, or NULL */
     bool in_worker, claiming;  /* job is in the worker; a claim query is out */
     struct report_layers *lay; /* a layer refresh in hand, or NULL */
@@ -170,30 +191,50 @@ static struct report_job *report__job(struct report *r, const char *kind, const 
 
 /* ---- replies ------------------------------------------------------------- */
 
-static void report__reply(struct report *r, const struct report_job *j, bool ok, const char *what)
+/* Publishes b as the answer to a request (QoS 1, the request's
+ * correlation data). */
+static void report__send(struct report *r, const char *topic, const unsigned char *corr,
+                         size_t corr_len, const struct buf *b)
 {
-    struct mq_pub p = {.topic = j->reply_topic,
+    struct mq_pub p = {.topic = topic,
+                       .payload = b->p,
+                       .len = b->len,
                        .qos = 1,
-                       .corr = j->corr_len ? j->corr : NULL,
-                       .corr_len = j->corr_len,
+                       .corr = corr_len ? corr : NULL,
+                       .corr_len = corr_len,
                        .expiry_s = 300};
     int rc;
+    if ((rc = mq_publish_ex(r->mq, &p, NULL)))
+        elog_warn("reply not sent", "topic=%s error=\"%s\"", topic, strerror(-rc));
+}
+
+/* {"ok": false, "error": what} */
+static void report__refuse(struct report *r, const char *topic, const unsigned char *corr,
+                           size_t corr_len, const char *what)
+{
     buf_reset(&r->msg);
-    if (ok)
-        rc = buf_printf(&r->msg,
-                        "{\"ok\":true,\"kind\":\"%s\",\"period\":\"%s\",\"topic\":\"eco/v1/"
-                        "report/%s/%s\",\"html\":\"",
-                        j->kind, j->period, j->kind, j->period) ||
-             buf_add_json_str(&r->msg, what, strlen(what)) || buf_addstr(&r->msg, "\"}");
-    else
-        rc = buf_addstr(&r->msg, "{\"ok\":false,\"error\":\"") ||
-             buf_add_json_str(&r->msg, what, strlen(what)) || buf_addstr(&r->msg, "\"}");
+    if (buf_addstr(&r->msg, "{\"ok\":false,\"error\":\"") ||
+        buf_add_json_str(&r->msg, what, strlen(what)) || buf_addstr(&r->msg, "\"}"))
+        return;
+    report__send(r, topic, corr, corr_len, &r->msg);
+}
+
+static void report__reply(struct report *r, const struct report_job *j, bool ok, const char *what)
+{
+    int rc;
+    if (!ok) {
+        report__refuse(r, j->reply_topic, j->corr, j->corr_len, what);
+        return;
+    }
+    buf_reset(&r->msg);
+    rc = buf_printf(&r->msg,
+                    "{\"ok\":true,\"kind\":\"%s\",\"period\":\"%s\",\"topic\":\"eco/v1/"
+                    "report/%s/%s\",\"html\":\"",
+                    j->kind, j->period, j->kind, j->period) ||
+         buf_add_json_str(&r->msg, what, strlen(what)) || buf_addstr(&r->msg, "\"}");
     if (rc)
         return;
-    p.payload = r->msg.p;
-    p.len = r->msg.len;
-    if ((rc = mq_publish_ex(r->mq, &p, NULL)))
-        elog_warn("reply not sent", "topic=%s error=\"%s\"", j->reply_topic, strerror(-rc));
+    report__send(r, j->reply_topic, j->corr, j->corr_len, &r->msg);
 }
 
 /* ---- one report ---------------------------------------------------------- */
@@ -370,6 +411,98 @@ static void report__next(struct report *r)
 
 /* ---- requests ------------------------------------------------------------ */
 
+static void report__series_done(void *ctx, int rc, const PGresult *res)
+{
+    struct report_series *q = ctx;
+    struct report *r = q->svc;
+    char why[160];
+    r->nseries--;
+    if (rc || PQntuples(res) != 1) {
+        /* rpt.series refuses what the request checks let through (none
+         * today): its message is for the caller */
+        snprintf(why, sizeof why, "%s",
+                 rc == -EIO   ? report__pg_msg(res)
+                 : r->closing ? "eco-report is stopping: try again"
+                              : "the database is unavailable: try again");
+        if (rc != -EIO && !r->closing)
+            elog_warn("series not read", "site=%s error=\"%s\"", q->site, why);
+        report__refuse(r, q->reply_topic, q->corr, q->corr_len, why);
+        goto out;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
+        /* a device account may publish requests (the broker's pattern
+         * serves every account) but reads nothing: no readings for it */
+        report__refuse(r, q->reply_topic, q->corr, q->corr_len,
+                       "series answers people and services, not devices");
+        r->n.refused++;
+        goto out;
+    }
+    if (PQgetisnull(res, 0, 1)) {
+        snprintf(why, sizeof why, "no site %s", q->site);
+        report__refuse(r, q->reply_topic, q->corr, q->corr_len, why);
+        goto out;
+    }
+    buf_reset(&r->big);
+    if (buf_addstr(&r->big, "{\"ok\":true,\"series\":") ||
+        buf_add(&r->big, PQgetvalue(res, 0, 1), (size_t)PQgetlength(res, 0, 1)) ||
+        buf_addc(&r->big, '}')) {
+        report__refuse(r, q->reply_topic, q->corr, q->corr_len,
+                       "the series is too large: ask for fewer hours");
+        goto out;
+    }
+    report__send(r, q->reply_topic, q->corr, q->corr_len, &r->big);
+    r->n.series++;
+out:
+    free(q);
+}
+
+/* {"site": CODE, "hours": 1..168 (default 24)}: rpt.series on the requests'
+ * connection, answered {"ok": true, "series": ...}. tmp holds the reply
+ * topic and correlation data; doc is the caller's. Returns 0 when the
+ * query is out (the answer comes from report__series_done), else -1 after
+ * answering. */
+static int report__series(struct report *r, const struct report_job *tmp, const cJSON *doc)
+{
+    struct report_series *q;
+    char site[72], hours[16];
+    int64_t h = 24;
+    int rc;
+    const char *params[3] = {site, hours, tmp->caller};
+    if (json_get_str(doc, "site", site, sizeof site, NULL) || !rpc_name_ok(site, strlen(site)) ||
+        ((rc = json_get_i64(doc, "hours", 1, 168, &h)) && rc != -ENOENT)) {
+        report__refuse(r, tmp->reply_topic, tmp->corr, tmp->corr_len,
+                       "the request is {\"site\": CODE, \"hours\": 1..168 (default 24)}");
+        return -1;
+    }
+    if (r->nseries == REPORT_SERIES_MAX || r->stopping || !db_ready(r->qdb)) {
+        report__refuse(r, tmp->reply_topic, tmp->corr, tmp->corr_len,
+                       r->stopping ? "eco-report is stopping: try again"
+                                   : "eco-report is busy: try again later");
+        return -1;
+    }
+    if (!(q = calloc(1, sizeof(*q)))) {
+        report__refuse(r, tmp->reply_topic, tmp->corr, tmp->corr_len, "out of memory");
+        return -1;
+    }
+    q->svc = r;
+    memcpy(q->reply_topic, tmp->reply_topic, sizeof q->reply_topic);
+    memcpy(q->corr, tmp->corr, tmp->corr_len);
+    q->corr_len = tmp->corr_len;
+    snprintf(q->site, sizeof q->site, "%s", site);
+    snprintf(hours, sizeof hours, "%" PRId64, h);
+    if (db_query(r->qdb,
+                 "SELECT EXISTS (SELECT 1 FROM core.device d WHERE lower(d.code) = lower($3)),"
+                 " rpt.series($1, $2::int)::text",
+                 3, params, report__series_done, q)) {
+        free(q);
+        report__refuse(r, tmp->reply_topic, tmp->corr, tmp->corr_len,
+                       "the database is unavailable: try again");
+        return -1;
+    }
+    r->nseries++;
+    return 0;
+}
+
 static void report__on_request(struct report *r, const struct mq_msg *m)
 {
     struct rpc_call call;
@@ -392,8 +525,20 @@ static void report__on_request(struct report *r, const struct mq_msg *m)
         memcpy(tmp.corr, m->corr, m->corr_len);
         tmp.corr_len = m->corr_len;
     }
+    snprintf(tmp.caller, sizeof tmp.caller, "%s", call.caller);
+    if (strcmp(call.method, "series") == 0) {
+        if (json_parse(m->payload, m->len, &doc, err, sizeof err)) {
+            report__reply(r, &tmp, false,
+                          "the request is {\"site\": CODE, \"hours\": 1..168 (default 24)}");
+            goto refused;
+        }
+        if (report__series(r, &tmp, doc))
+            goto refused;
+        cJSON_Delete(doc);
+        return;
+    }
     if (strcmp(call.method, "run") != 0) {
-        report__reply(r, &tmp, false, "unknown method: eco-report answers run");
+        report__reply(r, &tmp, false, "unknown method: eco-report answers run and series");
         goto refused;
     }
     if (json_parse(m->payload, m->len, &doc, err, sizeof err) ||
@@ -511,7 +656,8 @@ static void report__layers(struct report *r)
     /* the order of report__layer */
     if (db_query(r->db,
                  "SELECT rpt.geojson(n)::text FROM unnest(ARRAY['sites', 'alarms', 'orders', "
-                 "'grid']) WITH ORDINALITY AS x (n, i) ORDER BY i",
+                 "'grid', 'regions', 'stations', 'tracks', 'departments']) WITH ORDINALITY AS x "
+                 "(n, i) ORDER BY i",
                  0, NULL, report__layers_fetched, l)) {
         free(l);
         return;
@@ -592,9 +738,11 @@ static void report__status(struct report *r)
                    "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
                    "\"made\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"requests\":%" PRIu64
                    ",\"refused\":%" PRIu64 ",\"layers\":%" PRIu64 ",\"published\":%" PRIu64
-                   ",\"refreshed\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"waiting\":%zu}}",
+                   ",\"refreshed\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"series\":%" PRIu64
+                   ",\"waiting\":%zu}}",
                    ECO_VERSION, ts, r->n.made, r->n.failed, r->n.requests, r->n.refused,
-                   r->n.layers, r->n.published, r->n.refreshed, r->n.compacted, r->nqueue) == 0) {
+                   r->n.layers, r->n.published, r->n.refreshed, r->n.compacted, r->n.series,
+                   r->nqueue) == 0) {
         snprintf(topic, sizeof(topic), "eco/v1/sys/report/%s", r->instance);
         mq_publish(r->mq, topic, r->msg.p, r->msg.len, 1, true, NULL);
     }
@@ -660,6 +808,7 @@ int report_new(uv_loop_t *loop, const struct report_conf *conf, struct report **
     r->loop = loop;
     r->conf = conf;
     buf_init(&r->msg, 1u << 20);
+    buf_init(&r->big, REPORT_SERIES_BYTES);
     uv_timer_init(loop, &r->tick);
     r->tick.data = r;
     if (conf->instance[0])
@@ -687,6 +836,7 @@ int report_start(struct report *r)
     };
     struct mq_cbs mc = {.on_message = report__on_message, .on_state = report__on_mq_state};
     struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-report"};
+    struct db_opts qopt = {.dsn = c->pg_dsn, .app_name = "eco-report requests"};
     struct db_cbs dc = {.on_state = report__on_db_state};
     int rc;
     if ((rc = rout_mkdirs(c->out_dir))) {
@@ -709,6 +859,9 @@ int report_start(struct report *r)
     if ((rc = db_new(r->loop, &dopt, &dc, r, &r->db)))
         return rc;
     db_start(r->db);
+    if ((rc = db_new(r->loop, &qopt, NULL, r, &r->qdb)))
+        return rc;
+    db_start(r->qdb);
     if ((rc = mq_start(r->mq)))
         return rc;
     uv_timer_start(&r->tick, report__on_tick, 200, 1000);
@@ -745,10 +898,12 @@ static void report__finish_stop(struct report *r)
     }
     r->nqueue = 0;
     elog_info("stopping", "in_hand=%d", r->job != NULL);
-    r->pending_closes = 1 + (r->mq ? 1 : 0) + (r->db ? 1 : 0);
+    r->pending_closes = 1 + (r->mq ? 1 : 0) + (r->db ? 1 : 0) + (r->qdb ? 1 : 0);
     /* db_close fails what is queued: the callbacks see closing and end */
     if (r->db)
         db_close(r->db, report__closed);
+    if (r->qdb)
+        db_close(r->qdb, report__closed);
     if (r->mq)
         mq_close(r->mq, report__closed);
     uv_close((uv_handle_t *)&r->tick, report__handle_closed);
@@ -773,6 +928,7 @@ void report_free(struct report *r)
         return;
     report__job_free(r->job);
     buf_close(&r->msg);
+    buf_close(&r->big);
     free(r);
 }
 
