@@ -6,6 +6,9 @@
  *                                       one of each month; missed ones (up to
  *                                       ECO_REPORT_CATCHUP_DAYS back) on start
  *   eco/v1/rpc/report/run/{caller}   -> the report asked for, made again
+ *   eco/v1/rpc/report/series/{caller} -> rpt.series: a site's recent values,
+ *                                       on a database connection of its
+ *                                       own (never behind a report)
  *   every ECO_REPORT_LAYERS_S        -> the one map's GeoJSON layers
  *   every ECO_REPORT_REFRESH_S       -> rpt.refresh: the stored day-level
  *                                       results of the days whose readings
