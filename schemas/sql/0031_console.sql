@@ -108,9 +108,12 @@ COMMENT ON FUNCTION rpt.geojson(text) IS
 --
 -- Every lookup is a range of obs.reading's primary key (site_id, param_id,
 -- period, ts), one per parameter and period: never a scan of the site's
--- whole archive.
+-- whole archive. The plans are generic from the first call (partitions are
+-- pruned when they run): planning the probes over every partition anew
+-- each call cost more than running them (60 ms against 5 ms on 6 M
+-- readings in 8 partitions).
 CREATE FUNCTION rpt.series(p_site text, p_hours integer) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' AS $$
+LANGUAGE plpgsql STABLE SET timezone = 'Asia/Shanghai' SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     s   core.site;
     t1  timestamptz;
@@ -125,40 +128,43 @@ BEGIN
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
-    SELECT max(l.ts) INTO t1
-    FROM core.param p
-    CROSS JOIN unnest('{r,m,h,d}'::"char"[]) AS k (period)
-    CROSS JOIN LATERAL (SELECT r.ts FROM obs.reading r
-                        WHERE r.site_id = s.id AND r.param_id = p.id AND r.period = k.period
-                        ORDER BY r.ts DESC LIMIT 1) l;
-    t0 := t1 - make_interval(hours => p_hours);
-    WITH have AS (
-        SELECT p.id, p.code, p.unit, k.period, k.fineness
+    -- the latest reading of each parameter and period (one probe of the
+    -- key each, newest partition first): the site's latest is the largest,
+    -- and a pair has readings in the window when its latest is in it.
+    -- LIMIT keeps each probe a probe: written as EXISTS, the planner may
+    -- scan the window's whole partition instead (0.5 s on 6 M readings)
+    WITH last AS MATERIALIZED (
+        SELECT p.id AS param_id, p.code, p.unit, k.period, k.fineness, l.ts
         FROM core.param p
         CROSS JOIN unnest('{r,m,h,d}'::"char"[]) WITH ORDINALITY AS k (period, fineness)
-        WHERE t1 IS NOT NULL
-          AND EXISTS (SELECT 1 FROM obs.reading r
-                      WHERE r.site_id = s.id AND r.param_id = p.id AND r.period = k.period
-                        AND r.ts > t0 AND r.ts <= t1)
+        CROSS JOIN LATERAL (SELECT r.ts FROM obs.reading r
+                            WHERE r.site_id = s.id AND r.param_id = p.id AND r.period = k.period
+                            ORDER BY r.ts DESC LIMIT 1) l
+    ), w AS (
+        SELECT max(last.ts) AS t1, max(last.ts) - make_interval(hours => p_hours) AS t0 FROM last
     ), pick AS (
-        SELECT DISTINCT ON (h.id) h.id, h.code, h.unit, h.period
-        FROM have h
-        ORDER BY h.id, h.period <> 'h', h.fineness
+        -- hourly when there are hourly values, else the finest period
+        SELECT DISTINCT ON (last.param_id) last.param_id, last.code, last.unit, last.period
+        FROM last, w
+        WHERE last.ts > w.t0
+        ORDER BY last.param_id, last.period <> 'h', last.fineness
     )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('param', pick.code, 'unit', pick.unit,
-                                                 'period', core.period_name(pick.period),
-                                                 'points', pts.points)
-                              ORDER BY pick.code), '[]')
-      INTO res
-    FROM pick
-    CROSS JOIN LATERAL (
-        SELECT coalesce(jsonb_agg(jsonb_build_array(x.ts, x.value, x.flag::text) ORDER BY x.ts),
-                        '[]') AS points
-        FROM (SELECT r.ts, r.value, r.flag FROM obs.reading r
-              WHERE r.site_id = s.id AND r.param_id = pick.id AND r.period = pick.period
-                AND r.ts > t0 AND r.ts <= t1
-              ORDER BY r.ts DESC LIMIT 500) x
-    ) pts;
+    SELECT w.t0, w.t1,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('param', pick.code, 'unit', pick.unit,
+                                                         'period', core.period_name(pick.period),
+                                                         'points', pts.points)
+                                      ORDER BY pick.code), '[]')
+            FROM pick
+            CROSS JOIN LATERAL (
+                SELECT coalesce(jsonb_agg(jsonb_build_array(x.ts, x.value, x.flag::text)
+                                          ORDER BY x.ts), '[]') AS points
+                FROM (SELECT r.ts, r.value, r.flag FROM obs.reading r
+                      WHERE r.site_id = s.id AND r.param_id = pick.param_id
+                        AND r.period = pick.period AND r.ts > w.t0 AND r.ts <= w.t1
+                      ORDER BY r.ts DESC LIMIT 500) x
+            ) pts)
+      INTO t0, t1, res
+    FROM w;
     RETURN jsonb_build_object('site', s.code, 'name', s.name, 'kind', s.kind, 'from', t0, 'to', t1,
                               'params', res);
 END
