@@ -7,7 +7,10 @@
 # The sample registry plus DEVICES air stations (lat0..): bench_detect_latency
 # publishes hourly readings (5 values a message), every tenth over the SO2
 # 1-hour limit (all devices in the same hour, or each in its own), and times publish -> obs (ingest's share: its batching) and
-# publish -> alarm; the difference is detect's share.
+# publish -> alarm; the difference is detect's share. ECO_DETECT_* settings
+# (ECO_DETECT_APPLY_BATCH, ECO_DETECT_APPLY_CONNS) pass through to eco-detect;
+# ECO_BENCH_DETECT=PATH runs another eco-detect binary (to compare builds in
+# alternating runs); ECO_BENCH_LAT_DUMP=FILE writes each raise's latency.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 RATE=${1:-10000}
@@ -35,7 +38,8 @@ ECO_INGEST_HJ212_ADDR='' ECO_LOG_LEVEL=warn "$BUILD/services/ingest/eco-ingest" 
 ingest_pid=$!
 ECO_PG_DSN=$(pg detect "$ECO_PG_DETECT_PASSWORD") ECO_MQTT_URL=$ECO_MQTT_URL \
 ECO_MQTT_USER=$ECO_MQTT_DETECT_USER ECO_MQTT_PASSWORD=$ECO_MQTT_DETECT_PASSWORD \
-ECO_DETECT_INSTANCE=bench ECO_LOG_LEVEL=warn "$BUILD/services/detect/eco-detect" 2>>"$DIR/detect.log" &
+ECO_DETECT_INSTANCE=bench ECO_LOG_LEVEL=warn "${ECO_BENCH_DETECT:-$BUILD/services/detect/eco-detect}" \
+    2>>"$DIR/detect.log" &
 detect_pid=$!
 trap 'kill $detect_pid 2>/dev/null; wait $detect_pid 2>/dev/null; bench__cleanup' EXIT
 sleep 3

@@ -48,6 +48,10 @@ static const struct cfg_def detect__defs[] = {
      "alarm transitions waiting for the database before reading pauses"},
     {"ECO_DETECT_DRAIN_S", CFG_INT, "5", 0, 600, C(drain_s),
      "on SIGTERM, how long to keep storing pending transitions"},
+    {"ECO_DETECT_APPLY_BATCH", CFG_INT, "20", 1, 1000, C(apply_batch),
+     "alarm transitions per alarm.apply call; each batch is published when it commits"},
+    {"ECO_DETECT_APPLY_CONNS", CFG_INT, "2", 1, 16, C(apply_conns),
+     "database connections storing alarm transitions, a batch in flight on each"},
 };
 #undef C
 
@@ -58,7 +62,7 @@ const struct cfg_prog detect_prog = {
     sizeof(detect__defs) / sizeof(detect__defs[0]),
 };
 
-#define DETECT_APPLY_MAX 1000
+#define DETECT_LANES_MAX 16
 #define DETECT_FETCH 20000
 
 enum detect_phase { P_REGISTRY, P_OPEN, P_WARM, P_LIVE };
@@ -66,6 +70,21 @@ enum detect_phase { P_REGISTRY, P_OPEN, P_WARM, P_LIVE };
 struct detect_counters {
     uint64_t messages, readings, skipped, bad, unknown_site, dead_letters, raised, updated, cleared,
         apply_failures, warm_readings;
+};
+
+/* One connection that stores alarm transitions: its sites' transitions in
+ * order (pend[head..npend)), and the batch in flight (fly). A site's
+ * transitions always take the same lane, so one alarm's raise, updates and
+ * clear are applied in order; lanes run side by side (docs/DETECTION.md,
+ * "Storing and publishing"). */
+struct detect_lane {
+    struct detect *d;
+    struct db *db;
+    struct eng_event *pend;
+    size_t head, npend, cap_pend;
+    struct eng_event *fly; /* ECO_DETECT_APPLY_BATCH, allocated once */
+    size_t nfly;
+    bool applying;
 };
 
 struct detect {
@@ -83,12 +102,12 @@ struct detect {
     struct eng *eng;
     enum detect_phase phase;
     bool phase_busy;
-    /* transitions waiting for alarm.apply, and the batch in flight */
-    struct eng_event *pend;
-    size_t npend, cap_pend;
-    struct eng_event *fly;
-    size_t nfly;
-    bool applying, paused;
+    /* transitions waiting for alarm.apply, and the batches in flight, per
+     * lane; unstored counts both over all lanes */
+    struct detect_lane lanes[DETECT_LANES_MAX];
+    int nlanes;
+    size_t unstored;
+    bool paused;
     struct buf sql, msg;
     /* data-time watermark of the live stream, and when it last moved */
     int64_t data_wm;
@@ -126,23 +145,39 @@ int detect_parse_partition(const char *s, int *part, int *nparts)
 
 /* ---- alarm transitions ------------------------------------------------- */
 
+/* The lane of a site. Sites of one partition share id % nparts, so the
+ * quotient spreads them. */
+static struct detect_lane *detect__lane(struct detect *d, int site_id)
+{
+    unsigned q = (unsigned)site_id / (unsigned)d->nparts;
+    return &d->lanes[q % (unsigned)d->nlanes];
+}
+
 static void detect__on_event(void *ud, const struct eng_event *ev)
 {
     struct detect *d = ud;
-    if (d->npend == d->cap_pend) {
-        size_t cap = d->cap_pend ? d->cap_pend * 2 : 256;
-        struct eng_event *p = realloc(d->pend, cap * sizeof(*p));
+    struct detect_lane *l = detect__lane(d, ev->site_id);
+    if (l->npend == l->cap_pend && l->head) {
+        /* the batches taken from the front leave room to reuse */
+        memmove(l->pend, l->pend + l->head, (l->npend - l->head) * sizeof(*l->pend));
+        l->npend -= l->head;
+        l->head = 0;
+    }
+    if (l->npend == l->cap_pend) {
+        size_t cap = l->cap_pend ? l->cap_pend * 2 : 256;
+        struct eng_event *p = realloc(l->pend, cap * sizeof(*p));
         if (!p) {
             /* cannot keep it: the warm-up after a restart derives it again */
             elog_error("out of memory for an alarm transition", "site_id=%d", ev->site_id);
             d->exit_code = 1;
             return;
         }
-        d->pend = p;
-        d->cap_pend = cap;
+        l->pend = p;
+        l->cap_pend = cap;
     }
-    d->pend[d->npend++] = *ev;
-    if (!d->paused && d->npend >= (size_t)d->conf->max_pending && d->mq) {
+    l->pend[l->npend++] = *ev;
+    d->unstored++;
+    if (!d->paused && d->unstored >= (size_t)d->conf->max_pending && d->mq) {
         d->paused = true;
         mq_pause(d->mq, true);
     }
@@ -161,8 +196,9 @@ static void detect__publish(struct detect *d, const struct eng_event *ev, long l
 
 static void detect__apply_done(void *ctx, int rc, const PGresult *res)
 {
-    struct detect *d = ctx;
-    d->applying = false;
+    struct detect_lane *l = ctx;
+    struct detect *d = l->d;
+    l->applying = false;
     if (rc) {
         /* keep the batch: it is tried again first */
         d->n.apply_failures++;
@@ -175,7 +211,7 @@ static void detect__apply_done(void *ctx, int rc, const PGresult *res)
         long long id = strtoll(PQgetvalue(res, r, 1), NULL, 10);
         long long inc = strtoll(PQgetvalue(res, r, 3), NULL, 10);
         const char *action = PQgetvalue(res, r, 2);
-        if (i < 0 || (size_t)i >= d->nfly)
+        if (i < 0 || (size_t)i >= l->nfly)
             continue;
         if (strcmp(action, "raised") == 0)
             d->n.raised++;
@@ -183,49 +219,70 @@ static void detect__apply_done(void *ctx, int rc, const PGresult *res)
             d->n.updated++;
         else
             d->n.cleared++;
-        detect__publish(d, &d->fly[i], id, inc, action);
+        detect__publish(d, &l->fly[i], id, inc, action);
     }
-    d->nfly = 0;
+    d->unstored -= l->nfly;
+    l->nfly = 0;
     detect__kick(d);
 }
 
-/* Sends the oldest pending transitions to alarm.apply, one batch at a
- * time, in order. */
-static void detect__apply(struct detect *d)
+/* Sends a lane's oldest pending transitions to alarm.apply, at most
+ * ECO_DETECT_APPLY_BATCH, one batch in flight per lane, in order. A storm
+ * of raises is stored in several batches whose events are published as
+ * each commits, instead of all waiting for the last. */
+static void detect__apply_lane(struct detect *d, struct detect_lane *l)
 {
     const char *params[1];
-    size_t n;
+    size_t n, max = (size_t)d->conf->apply_batch;
     int rc = 0;
-    if (d->applying || !db_ready(d->db))
+    if (l->applying || !db_ready(l->db))
         return;
-    if (!d->nfly) {
-        if (!d->npend)
+    if (!l->nfly) {
+        if (l->head == l->npend)
             return;
-        n = d->npend < DETECT_APPLY_MAX ? d->npend : DETECT_APPLY_MAX;
-        free(d->fly);
-        if (!(d->fly = malloc(n * sizeof(*d->fly))))
+        if (!l->fly && !(l->fly = malloc(max * sizeof(*l->fly))))
             return;
-        memcpy(d->fly, d->pend, n * sizeof(*d->fly));
-        memmove(d->pend, d->pend + n, (d->npend - n) * sizeof(*d->pend));
-        d->npend -= n;
-        d->nfly = n;
+        n = l->npend - l->head < max ? l->npend - l->head : max;
+        memcpy(l->fly, l->pend + l->head, n * sizeof(*l->fly));
+        l->head += n;
+        if (l->head == l->npend)
+            l->head = l->npend = 0;
+        l->nfly = n;
     }
     buf_reset(&d->sql);
     rc = buf_addc(&d->sql, '[');
-    for (size_t i = 0; i < d->nfly && !rc; i++) {
+    for (size_t i = 0; i < l->nfly && !rc; i++) {
         if (i)
             rc = buf_addc(&d->sql, ',');
-        rc = rc ? rc : asql_event_json(&d->sql, (int)i, &d->fly[i], false);
+        rc = rc ? rc : asql_event_json(&d->sql, (int)i, &l->fly[i], false);
     }
     rc = rc ? rc : buf_addc(&d->sql, ']');
     if (rc) {
-        elog_error("alarm batch does not fit", "events=%zu", d->nfly);
-        d->nfly = 0;
+        elog_error("alarm batch does not fit", "events=%zu", l->nfly);
+        d->unstored -= l->nfly;
+        l->nfly = 0;
         return;
     }
     params[0] = d->sql.p;
-    if (db_query(d->db, ASQL_APPLY, 1, params, detect__apply_done, d) == 0)
-        d->applying = true;
+    if (db_query(l->db, ASQL_APPLY, 1, params, detect__apply_done, l) == 0)
+        l->applying = true;
+}
+
+static void detect__apply(struct detect *d)
+{
+    for (int i = 0; i < d->nlanes; i++)
+        detect__apply_lane(d, &d->lanes[i]);
+}
+
+/* Whether a lane that can still store has transitions left. */
+static bool detect__storing(const struct detect *d)
+{
+    for (int i = 0; i < d->nlanes; i++) {
+        const struct detect_lane *l = &d->lanes[i];
+        if (db_ready(l->db) && (l->applying || l->nfly || l->head < l->npend))
+            return true;
+    }
+    return false;
 }
 
 /* ---- registry ---------------------------------------------------------- */
@@ -346,7 +403,7 @@ static void detect__warm_done(void *ctx, int rc, const PGresult *res)
     d->data_wm = eng_watermark(d->eng);
     d->data_wm_at = uv_now(d->loop);
     elog_info("warm-up done; reading the live stream", "readings=%llu alarm_transitions=%zu",
-              (unsigned long long)d->n.warm_readings, d->npend + d->nfly);
+              (unsigned long long)d->n.warm_readings, d->unstored);
     mq_pause(d->mq, false);
     detect__kick(d);
 }
@@ -621,12 +678,23 @@ static void detect__on_db_state(void *ud, bool up)
         elog_warn("database connection lost", "error=\"%s\"", db_last_error(d->db));
         d->reg_loading = false;
         dreg_close(&d->reg_next);
-        d->applying = false;
         if (d->phase == P_WARM || d->phase == P_OPEN) {
             /* start over: the warm-up's transaction is gone */
             d->phase = P_OPEN;
             d->phase_busy = false;
         }
+    }
+}
+
+static void detect__on_lane_state(void *ud, bool up)
+{
+    struct detect_lane *l = ud;
+    if (up) {
+        detect__kick(l->d);
+    } else {
+        /* the batch in flight (failed with the connection) is tried again */
+        elog_warn("database connection lost", "error=\"%s\"", db_last_error(l->db));
+        l->applying = false;
     }
 }
 
@@ -656,7 +724,7 @@ static void detect__status(struct detect *d)
                    (unsigned long long)d->n.bad, (unsigned long long)d->n.unknown_site,
                    (unsigned long long)d->n.dead_letters, st.series, (unsigned long long)st.repeats,
                    (unsigned long long)d->n.raised, (unsigned long long)d->n.updated,
-                   (unsigned long long)d->n.cleared, d->npend + d->nfly,
+                   (unsigned long long)d->n.cleared, d->unstored,
                    (unsigned long long)d->n.apply_failures,
                    (unsigned long long)d->n.warm_readings) == 0) {
         snprintf(topic, sizeof(topic), "eco/v1/sys/detect/%s", d->instance);
@@ -664,7 +732,7 @@ static void detect__status(struct detect *d)
     }
     elog_info("counters", "readings=%llu series=%zu raised=%llu cleared=%llu pending=%zu",
               (unsigned long long)d->n.readings, st.series, (unsigned long long)d->n.raised,
-              (unsigned long long)d->n.cleared, d->npend + d->nfly);
+              (unsigned long long)d->n.cleared, d->unstored);
 }
 
 /* The live watermark: data time, moved on by the wall clock while nothing
@@ -689,7 +757,7 @@ static void detect__kick(struct detect *d)
     if (d->phase != P_LIVE)
         detect__advance_phase(d);
     detect__apply(d);
-    if (d->paused && d->npend < (size_t)d->conf->max_pending / 2 && d->phase == P_LIVE &&
+    if (d->paused && d->unstored < (size_t)d->conf->max_pending / 2 && d->phase == P_LIVE &&
         !d->stopping) {
         d->paused = false;
         mq_pause(d->mq, false);
@@ -739,6 +807,9 @@ int detect_new(uv_loop_t *loop, const struct detect_conf *conf, struct detect **
         return -ENOMEM;
     d->part = part;
     d->nparts = nparts;
+    d->nlanes = (int)conf->apply_conns;
+    for (int i = 0; i < d->nlanes; i++)
+        d->lanes[i].d = d;
     d->loop = loop;
     d->conf = conf;
     dreg_init(&d->reg);
@@ -797,6 +868,12 @@ int detect_start(struct detect *d)
     if ((rc = db_new(d->loop, &dopt, &dc, d, &d->db)))
         return rc;
     db_start(d->db);
+    for (int i = 0; i < d->nlanes; i++) {
+        struct db_cbs lc = {.on_state = detect__on_lane_state};
+        if ((rc = db_new(d->loop, &dopt, &lc, &d->lanes[i], &d->lanes[i].db)))
+            return rc;
+        db_start(d->lanes[i].db);
+    }
     if ((rc = mq_start(d->mq)))
         return rc;
     uv_timer_start(&d->tick, detect__on_tick, 100, 1000);
@@ -811,6 +888,13 @@ static void detect__closed(void *arg)
         d->done(d->done_arg);
 }
 
+/* db_close calls back with the connection's user data: the lane */
+static void detect__lane_closed(void *arg)
+{
+    struct detect_lane *l = arg;
+    detect__closed(l->d);
+}
+
 static void detect__handle_closed(uv_handle_t *h)
 {
     detect__closed(h->data);
@@ -822,18 +906,23 @@ static void detect__finish_stop(struct detect *d)
     size_t lost;
     if (d->closing)
         return;
-    if (!late && db_ready(d->db) && (d->applying || d->npend || d->nfly))
+    if (!late && detect__storing(d))
         return; /* apply_done kicks back here */
     if (!late && outbox_len(&d->ob) && mq_connected(d->mq))
         return;
     d->closing = true;
     lost = outbox_close(&d->ob);
-    elog_info("stopping", "unstored_transitions=%zu unpublished=%zu", d->npend + d->nfly, lost);
+    elog_info("stopping", "unstored_transitions=%zu unpublished=%zu", d->unstored, lost);
     d->pending_closes = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
+    for (int i = 0; i < d->nlanes; i++)
+        d->pending_closes += d->lanes[i].db ? 1 : 0;
     if (d->mq)
         mq_close(d->mq, detect__closed);
     if (d->db)
         db_close(d->db, detect__closed);
+    for (int i = 0; i < d->nlanes; i++)
+        if (d->lanes[i].db)
+            db_close(d->lanes[i].db, detect__lane_closed);
     uv_close((uv_handle_t *)&d->tick, detect__handle_closed);
 }
 
@@ -847,7 +936,7 @@ void detect_stop(struct detect *d, void (*done)(void *arg), void *arg)
     d->stop_deadline = uv_now(d->loop) + (uint64_t)d->conf->drain_s * 1000;
     if (d->mq)
         mq_pause(d->mq, true);
-    if (!d->mq || !d->db)
+    if (!d->mq || !d->db || !d->lanes[d->nlanes - 1].db)
         d->stop_deadline = 0;
     detect__kick(d);
     detect__finish_stop(d);
@@ -862,8 +951,10 @@ void detect_free(struct detect *d)
     dreg_close(&d->reg_next);
     buf_close(&d->sql);
     buf_close(&d->msg);
-    free(d->pend);
-    free(d->fly);
+    for (int i = 0; i < d->nlanes; i++) {
+        free(d->lanes[i].pend);
+        free(d->lanes[i].fly);
+    }
     free(d);
 }
 

@@ -33,6 +33,8 @@ struct detect_conf {
     int64_t status_s;
     int64_t max_pending;
     int64_t drain_s;
+    int64_t apply_batch;
+    int64_t apply_conns;
 };
 
 extern const struct cfg_prog detect_prog;
