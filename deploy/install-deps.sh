@@ -32,6 +32,13 @@ PKGS=(
     iproute2 procps util-linux passwd openssl ca-certificates
 )
 
+# Node.js and npm build the web console (services/console/build.sh) from the
+# npm registry. Debian's packages, unless a Node.js with its npm is already
+# installed (NodeSource's nodejs bundles npm and conflicts with Debian's).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    PKGS+=(nodejs npm)
+fi
+
 missing=()
 for p in "${PKGS[@]}"; do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

@@ -387,6 +387,22 @@ count() { # TABLE -> row count, or "-" when the table does not exist (yet)
     "${q[@]}" -c "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
 }
 
+console_lines() {
+    local port=${ECO_CONSOLE_URL##*:}
+    port=${port%/}
+    if [ "$CONSOLE_OK" = 1 ]; then
+        cat <<EOF
+Web console (docs/CONSOLE.md), the live map and the work-order board: open
+  $ECO_CONSOLE_URL
+and sign in as qs-dispatcher, password $QS_PW_DISPATCHER
+(or as qs-department to act on the orders of $QS_DEPARTMENT). Over TLS: $ECO_CONSOLE_TLS_URL
+(trust $ECO_MQTT_CAFILE). From another machine: ssh -L $port:127.0.0.1:$port THIS-HOST
+EOF
+    else
+        echo "Web console: not built (see $LOGS/console-build.log and docs/CONSOLE.md)"
+    fi
+}
+
 summary() {
     local t ts mq pub r v
     say "ecowatch is running"
@@ -441,6 +457,8 @@ Every line with its sources: ECO_PG_DSN=$(shq "$(pg_dsn ctl)") $ECOCTL gep show 
 Ask eco-gep for it (its summary and indicators are then retained on eco/v1/gep/ZS-DS/$GEP_YEAR):
   mosquitto_rr $mq -u $ECO_MQTT_ADMIN_USER -P $(shq "$ECO_MQTT_ADMIN_PASSWORD") -t eco/v1/rpc/gep/run/$ECO_MQTT_ADMIN_USER -e eco/v1/rpc/reply/$ECO_MQTT_ADMIN_USER/gep -W 30 -m $(shq "{\"region\": \"ZS-DS\", \"year\": $GEP_YEAR, \"params\": \"daishan-sample\"}")
 
+$(console_lines)
+
 Personal broker accounts, one per role (what each may do: docs/SECURITY.md;
 manage them with: ecoctl user add|list|passwd|disable|role):
 EOF
@@ -457,6 +475,20 @@ Logs: $LOGS/<service>.log, $LOGS/ecosim-live.log, $DIR/mosquitto.log, $DIR/pg.lo
 EOF
     if [ "$stay" = 1 ]; then
         echo "Stop: Ctrl-C here (or: deploy/quickstart.sh --stop --dir '$DIR')"
+    fi
+}
+
+# The web console (docs/CONSOLE.md): one page, served by the broker's
+# websockets listener from ECO_CONSOLE_DIR. Without the npm registry the rest
+# of the system still runs; the summary says so.
+CONSOLE_OK=0
+build_console() {
+    say "web console"
+    if "$SRC/services/console/build.sh" "$ECO_CONSOLE_DIR" >"$LOGS/console-build.log" 2>&1; then
+        CONSOLE_OK=1
+    else
+        echo "quickstart: the web console was not built (see $LOGS/console-build.log);" \
+            "everything else runs" >&2
     fi
 }
 
@@ -514,6 +546,7 @@ fi
 
 say "services"
 start_services
+build_console
 run_sim
 make_report
 run_gep

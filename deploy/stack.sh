@@ -177,6 +177,10 @@ write_env() {
             echo "export ECO_MQTTS_URL='mqtts://localhost:$STACK_MQTTS_PORT'"
             echo "export ECO_MQTT_WSS_URL='wss://localhost:$STACK_WSS_PORT'"
             echo "export ECO_MQTT_CAFILE=$(shq "$(mq_tlsdir)/ca.crt")"
+            # the web console, served by the websockets listeners (docs/CONSOLE.md)
+            echo "export ECO_CONSOLE_DIR=$(shq "$(mq_wwwdir)")"
+            echo "export ECO_CONSOLE_URL='http://127.0.0.1:$STACK_WS_PORT/'"
+            echo "export ECO_CONSOLE_TLS_URL='https://localhost:$STACK_WSS_PORT/'"
             echo "export ECO_BROKER_AUTH_DIR=$(shq "$(mq_authdir)")"
             echo "export ECO_BROKER_PID_FILE=$(shq "$(mq_pidfile)")"
             for u in "${MQTT_USERS[@]}"; do
@@ -335,6 +339,11 @@ mq_probe() {
 #                                  database (docs/SECURITY.md)
 mq_authdir() { printf '%s' "$STACK_RUNDIR/broker"; }
 mq_tlsdir() { printf '%s' "$STACK_RUNDIR/tls"; }
+# The web console (docs/CONSOLE.md): files the websockets listeners serve
+# over HTTP (mosquitto's http_dir), so that the page and its MQTT connection
+# share one origin. Install it with `ecoctl`-free copying: the quick start
+# builds services/console into it.
+mq_wwwdir() { printf '%s' "$STACK_RUNDIR/www"; }
 
 # The stack's TLS material, made once: a local CA (ca.crt, ca.key: keep the
 # key to yourself) and the broker's certificate for localhost and 127.0.0.1,
@@ -400,7 +409,14 @@ mq_write_files() {
 }
 
 mq_write_conf() {
-    local rd=$STACK_RUNDIR
+    local rd=$STACK_RUNDIR www
+    www=$(mq_wwwdir)
+    mkdir -p "$www"
+    chmod 755 "$www"
+    [ -e "$www/index.html" ] || printf '%s\n' '<!DOCTYPE html><title>ecowatch</title>' \
+        '<p>The web console is not installed here: deploy/quickstart.sh builds it into this' \
+        'directory (docs/CONSOLE.md).</p>' >"$www/index.html"
+    chmod 644 "$www/index.html"
     cat >"$rd/mosquitto.conf" <<EOF
 # written by deploy/stack.sh on every broker start; see docs/DEPLOY.md
 per_listener_settings false
@@ -447,6 +463,7 @@ protocol mqtt
 # but takes an interface name: "lo" (docs/DEPLOY.md).
 listener $STACK_WS_PORT lo
 protocol websockets
+http_dir $(mq_wwwdir)
 
 # TLS (docs/SECURITY.md, "TLS"): the same accounts over mqtts and wss, with
 # the stack's own CA ($(mq_tlsdir)/ca.crt); plain MQTT is refused here
@@ -459,6 +476,7 @@ tls_version tlsv1.2
 
 listener $STACK_WSS_PORT lo
 protocol websockets
+http_dir $(mq_wwwdir)
 cafile $(mq_tlsdir)/ca.crt
 certfile $(mq_tlsdir)/server.crt
 keyfile $(mq_tlsdir)/server.key

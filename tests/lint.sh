@@ -128,5 +128,23 @@ else
     failed=$((failed + 1))
 fi
 
+# The web console's scripts parse (node --check; no packages needed).
+js=()
+while IFS= read -r -d '' f; do js+=("$f"); done < <(find services/console -path '*/node_modules' -prune -o \
+    -path '*/dist' -prune -o \( -name '*.js' -o -name '*.mjs' \) -type f -print0 | sort -z)
+if ! command -v node >/dev/null; then
+    echo "not ok - console: node not found (deploy/install-deps.sh)"
+    failed=$((failed + 1))
+else
+    bad_js=()
+    for f in "${js[@]}"; do node --check "$f" 2>/dev/null || bad_js+=("$f"); done
+    if [ "${#js[@]}" -gt 0 ] && [ "${#bad_js[@]}" -eq 0 ]; then
+        echo "ok - console: ${#js[@]} scripts parse"
+    else
+        echo "not ok - console: ${#bad_js[@]} of ${#js[@]} scripts do not parse: ${bad_js[*]}"
+        failed=$((failed + 1))
+    fi
+fi
+
 [ "$failed" -eq 0 ] || exit 1
 exit 0

@@ -185,6 +185,11 @@ fi
 
 wanted lint && run_lint
 
+# The web console's packages (npm registry), once, before tests that build
+# the page run in parallel (console_test, quickstart_test)
+phase "web console"
+"$SRC/services/console/build.sh" "$root/console" --dev || build_failed "services/console"
+
 configure_and_build build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECO_WERROR=ON
 
 fuzz_targets=()

@@ -402,6 +402,8 @@ static int dispatch__submit(struct dispatch_req *r)
         if (strcmp(r->method, "wo.export") == 0) /* GeoReport v2 (0020_open311.sql) */
             rc = db_query(d->db, "SELECT wo.open311($1, $2::jsonb)", 2, params + 1, dispatch__done,
                           r);
+        else if (strcmp(r->method, "me") == 0) /* the caller's role (0032_wo_me.sql) */
+            rc = db_query(d->db, "SELECT wo.me($1)", 1, params + 1, dispatch__done, r);
         else
             rc = db_query(d->db, "SELECT wo.rpc($1, $2, $3::jsonb)", 3, params, dispatch__done, r);
         break;

@@ -1,0 +1,232 @@
+// End-to-end test of the web console in headless Chromium (Debian's
+// chromium, driven by playwright-core), against a running system: the
+// broker serving the page, eco-ingest, eco-detect, eco-dispatch, eco-report
+// and PostgreSQL. tests/integration/console_test.sh sets it up and runs it.
+//
+// Environment:
+//   E2E_URL            the console's address
+//   E2E_DISPATCHER     user:password of a dispatcher
+//   E2E_DEPT_A         user:password of a department person (E2E_DEPT_A_CODE)
+//   E2E_DEPT_B         user:password of another department (E2E_DEPT_B_CODE)
+//   E2E_PSQL_DSN       a DSN to check the database against (read access)
+//   E2E_INCIDENT       a shell command: a reading far over its limit at E2E_SITE
+//   E2E_SITE           the site of that incident (in department A's area)
+//   E2E_SHOTS          directory for the screenshots
+//   E2E_CHROMIUM       the browser (default /usr/bin/chromium)
+// Exit 0 when every check passed; each check prints one line.
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = (k) => {
+    const v = process.env[k];
+    if (!v) throw new Error(`${k} is not set`);
+    return v;
+};
+const cred = (k) => {
+    const v = env(k);
+    const i = v.indexOf(':');
+    return { user: v.slice(0, i), password: v.slice(i + 1) };
+};
+const URL = env('E2E_URL');
+const DISP = cred('E2E_DISPATCHER');
+const DA = cred('E2E_DEPT_A');
+const DB = cred('E2E_DEPT_B');
+const DA_CODE = env('E2E_DEPT_A_CODE');
+const DB_CODE = env('E2E_DEPT_B_CODE');
+const SITE = env('E2E_SITE');
+const SHOTS = env('E2E_SHOTS');
+mkdirSync(SHOTS, { recursive: true });
+
+let failed = false;
+const pass = (m) => console.log(`PASS: ${m}`);
+function fail(m) {
+    console.log(`FAIL: ${m}`);
+    failed = true;
+    throw new Error(m);
+}
+const check = (cond, m) => (cond ? pass(m) : fail(m));
+
+function sql(q) {
+    return execFileSync('psql', ['-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', env('E2E_PSQL_DSN'), '-c', q],
+                        { encoding: 'utf8' }).trim();
+}
+
+async function until(what, fn, ms = 30000) {
+    const t0 = Date.now();
+    let last;
+    while (Date.now() - t0 < ms) {
+        last = await fn();
+        if (last) return last;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    fail(`${what}: not within ${ms / 1000} s (last: ${JSON.stringify(last)})`);
+}
+
+const errors = [];
+async function open(browser, who, viewport) {
+    const ctx = await browser.newContext({ viewport });
+    const page = await ctx.newPage();
+    page.on('pageerror', (e) => errors.push(`${who.user}: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(`${who.user}: ${m.text()}`); });
+    await page.goto(URL);
+    return page;
+}
+
+async function signIn(page, who) {
+    await page.fill('#login-user', who.user);
+    await page.fill('#login-password', who.password);
+    await page.click('#login-go');
+    await page.waitForSelector('#main:not([hidden])', { timeout: 15000 });
+    // the role eco-dispatch knows this person by
+    await until(`${who.user}'s role shown`, async () => (await page.textContent('#who')).includes('·'));
+    // what this page receives, by topic: the broker's ACL at work
+    await page.evaluate(() => {
+        window.__topics = [];
+        eco.mq.subscribe('eco/v1/#', (t) => window.__topics.push(t));
+    });
+}
+
+async function board(page) {
+    await page.click('button[data-tab=board]');
+    await page.waitForSelector('#board .col', { timeout: 15000 });
+}
+
+const state = (id) => sql(`SELECT state || ' ' || coalesce(dept, '-') FROM wo.work_order WHERE id = ${id}`);
+
+async function act(page, id, action, note, extra) {
+    const card = page.locator(`#board .card[data-order="${id}"]`);
+    await card.click();
+    await page.waitForSelector(`#order .sheet[data-order="${id}"]`);
+    if (extra) await extra();
+    if (note) await page.fill('#order-note', note);
+    await page.click(`#order button[data-action="${action}"]`);
+    await page.waitForSelector('#order-error', { state: 'attached' });
+}
+
+const browser = await chromium.launch({
+    executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+try {
+    // ---- sign-in ---------------------------------------------------------
+    const d = await open(browser, DISP, { width: 1400, height: 900 });
+    await d.fill('#login-user', DISP.user);
+    await d.fill('#login-password', `${DISP.password}-wrong`);
+    await d.click('#login-go');
+    await until('a wrong password refused', async () => /refused/.test(await d.textContent('#login-error')));
+    check(await d.isHidden('#main'), 'a wrong password is refused and the console stays closed');
+    const html = await d.content();
+    check(!html.includes(DISP.password) && !html.includes(DA.password),
+          'the page holds no password');
+    await signIn(d, DISP);
+    check((await d.textContent('#who')).includes('dispatcher'), 'the dispatcher signs in with the broker account');
+
+    // ---- the map -----------------------------------------------------------
+    const regions = Number(sql('SELECT count(*) FROM core.region'));
+    const sites = Number(sql('SELECT count(*) FROM rpt.map_site'));
+    await until('the region and sea polygons drawn',
+                async () => (await d.locator('path.region').count()) === regions);
+    check((await d.locator('path.region.sea').count()) > 0, `the base map: ${regions} regions, sea areas among them`);
+    await until('every site drawn', async () => (await d.locator('path.site').count()) === sites);
+    pass(`the map shows all ${sites} sites of the sample network`);
+
+    // ---- an incident: alarm, then order, live --------------------------------
+    const alarmsBefore = Number(sql(`SELECT coalesce(max(id), 0) FROM alarm.alarm`));
+    execFileSync('sh', ['-c', env('E2E_INCIDENT')], { stdio: 'inherit' });
+    const li = d.locator(`#alarms li[data-site="${SITE}"]`);
+    await until(`an alarm at ${SITE} in the list`, async () => (await li.count()) > 0);
+    const alarmId = Number(await li.first().getAttribute('data-alarm'));
+    check(alarmId > alarmsBefore && sql(`SELECT state FROM alarm.alarm WHERE id = ${alarmId}`) === 'open',
+          `the incident shows up live as alarm ${alarmId} (open in the database)`);
+    check((await d.locator('path.alarm-ring').count()) > 0, 'the alarm is ringed on the map');
+    const id = Number(await until('the alarm\'s work order', async () =>
+        sql(`SELECT min(work_order) FROM wo.order_alarm WHERE alarm = ${alarmId}`) || null));
+    await board(d);
+    await until(`order ${id} on the dispatcher's board`,
+                async () => (await d.locator(`#board .card[data-order="${id}"]`).count()) === 1);
+    check(state(id) === `dispatched ${DA_CODE}`, `then as order ${id}, dispatched to ${DA_CODE}`);
+    check(/due in|overdue/.test(await d.textContent(`#board .card[data-order="${id}"] .due`)),
+          'the card counts down to its deadline');
+
+    // ---- the departments ---------------------------------------------------
+    const a = await open(browser, DA, { width: 390, height: 844 }); // a phone
+    await signIn(a, DA);
+    await board(a);
+    await until(`order ${id} on ${DA_CODE}'s board`,
+                async () => (await a.locator(`#board .card[data-order="${id}"]`).count()) === 1);
+    const b = await open(browser, DB, { width: 1280, height: 800 });
+    await signIn(b, DB);
+    await board(b);
+    check((await b.locator(`#board .card[data-order="${id}"]`).count()) === 0,
+          `${DB_CODE} does not see ${DA_CODE}'s order`);
+    const refused = await b.evaluate((n) => eco.mq.request('dispatch', 'wo.show', { id: n })
+        .then(() => 'shown', (e) => e.message), id);
+    check(refused === `no work order ${id}`, `and eco-dispatch refuses to show it to ${DB_CODE}: "${refused}"`);
+    check(await a.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1),
+          'the board fits a phone-sized screen');
+    await a.screenshot({ path: join(SHOTS, 'console-phone.png') });
+
+    // ---- the loop, step by step in the pages --------------------------------
+    await act(d, id, 'assign', 'at sea: the marine department', async () => {
+        await d.selectOption('#order-dept', DB_CODE);
+    });
+    await until('re-routed in the database', async () => state(id) === `dispatched ${DB_CODE}`);
+    pass(`the dispatcher re-routes order ${id} to ${DB_CODE} in the page`);
+    await until(`order ${id} on ${DB_CODE}'s board`,
+                async () => (await b.locator(`#board .card[data-order="${id}"]`).count()) === 1);
+    pass(`${DB_CODE} sees it arrive`);
+    await board(a);
+    await until(`order ${id} gone from ${DA_CODE}'s board`,
+                async () => (await a.locator(`#board .card[data-order="${id}"]`).count()) === 0);
+    pass(`${DA_CODE} no longer sees it`);
+
+    for (const [action, want, note] of [['accept', 'accepted', null], ['start', 'in_progress', null],
+                                        ['reply', 'replied', 'unlicensed boiler burning coal; ordered to stop']]) {
+        await until(`order ${id} ready for ${action}`, async () =>
+            (await b.locator(`#board .card[data-order="${id}"]`).getAttribute('data-state')) !== null);
+        await act(b, id, action, note);
+        await until(`${action} stored`, async () => state(id) === `${want} ${DB_CODE}`);
+        pass(`${DB_CODE} acts: ${action} → ${want} in the database`);
+        await b.click('#order .close');
+        await until(`${DB_CODE}'s board shows ${want}`, async () =>
+            (await b.locator(`#board .card[data-order="${id}"]`).getAttribute('data-state')) === want);
+    }
+    for (const [action, want] of [['verify', 'verified'], ['close', 'closed']]) {
+        await until(`the dispatcher's board shows order ${id} ready to ${action}`, async () =>
+            (await d.locator(`#board .card[data-order="${id}"]`).count()) === 1);
+        if (!(await d.isHidden('#order'))) await d.click('#order .close');
+        await act(d, id, action, null);
+        await until(`${action} stored`, async () => state(id) === `${want} ${DB_CODE}`);
+        pass(`the dispatcher acts: ${action} → ${want} in the database`);
+    }
+    const actors = sql(`SELECT string_agg(action || ':' || actor, ' ' ORDER BY id) FROM wo.event WHERE work_order = ${id}`);
+    check(actors.includes(`accept:${DB.user}`) && actors.includes(`close:${DISP.user}`),
+          `every step recorded with the person who took it (${actors})`);
+
+    // ---- what each page received ---------------------------------------------
+    const ta = await a.evaluate(() => window.__topics);
+    const tb = await b.evaluate(() => window.__topics);
+    check(!ta.some((t) => t.startsWith(`eco/v1/wo/${DB_CODE}/`)) && tb.some((t) => t.startsWith(`eco/v1/wo/${DB_CODE}/`)),
+          `the broker delivered ${DB_CODE}'s order events to ${DB_CODE} only (${DA_CODE} got ${ta.filter((t) => t.startsWith('eco/v1/wo/')).length} work-order messages, none of them)`);
+    check(!ta.some((t) => /^eco\/v1\/(alarm|complaint)\//.test(t) || t === 'eco/v1/report/layer/orders'),
+          `${DA_CODE} received no alarms, complaints or other departments' order layer`);
+
+    // ---- the map screenshot, with a site's recent values ---------------------
+    await d.click('#order .close');
+    await d.click('button[data-tab=map]');
+    await d.evaluate((s) => eco.map.select(s), SITE);
+    await until('the site\'s chart', async () => (await d.locator('#site svg.chart path.line').count()) === 1, 20000);
+    pass(`clicking ${SITE} shows its recent values as a chart`);
+    await d.screenshot({ path: join(SHOTS, 'console-map.png') });
+    await d.click('button[data-tab=board]');
+    await d.screenshot({ path: join(SHOTS, 'console-board.png') });
+    check(errors.length === 0, `no errors in the pages${errors.length ? ': ' + errors.join('; ') : ''}`);
+} catch (e) {
+    if (!failed) console.log(`FAIL: ${e.message}`);
+    failed = true;
+} finally {
+    await browser.close();
+}
+process.exit(failed ? 1 : 0);
