@@ -29,4 +29,11 @@ fi
 if [ -n "${ECO_BROKER_AUTH_DIR:-}" ]; then
     ecoctl broker sync
 fi
+# the web console, for the broker's websockets listener to serve
+# (docs/CONSOLE.md): the image's build replaces the volume's
+if [ -n "${ECO_CONSOLE_DIR:-}" ] && [ -f /usr/share/ecowatch/console/index.html ]; then
+    cp /usr/share/ecowatch/console/index.html "$ECO_CONSOLE_DIR/.index.html.new"
+    chmod 644 "$ECO_CONSOLE_DIR/.index.html.new"
+    mv -f "$ECO_CONSOLE_DIR/.index.html.new" "$ECO_CONSOLE_DIR/index.html"
+fi
 echo "ecowatch-init: done"

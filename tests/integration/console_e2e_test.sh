@@ -66,7 +66,7 @@ eco_spawn dispatch env ECO_PG_DSN="$(eco_dsn dispatch)" $(mq_env dispatch) \
 # shellcheck disable=SC2046
 eco_spawn report env ECO_PG_DSN="$(eco_dsn report)" $(mq_env report) ECO_REPORT_INSTANCE="$p" \
     ECO_REPORT_SHARE_GROUP="g-$p" ECO_REPORT_OUT_DIR="$T/reports" ECO_REPORT_LAYERS_S=5 \
-    ECO_REPORT_CATCHUP_DAYS=0 "$(eco_bin eco-report)"
+    ECO_REPORT_CATCHUP_DAYS=1 ECO_REPORT_DELAY_MIN=1440 "$(eco_bin eco-report)"
 ready() {
     grep -q 'msg="registry loaded"' "$(eco_log ingest)" &&
         grep -q 'msg="warm-up done' "$(eco_log detect)" &&
@@ -102,7 +102,10 @@ rc=0
         E2E_PSQL_DSN="$(eco_dsn ctl)" E2E_SITE=$SITE E2E_INCIDENT="$incident" E2E_SHOTS="$SHOTS" \
         timeout 400 node test/e2e.mjs) >"$T/e2e.out" 2>&1 || rc=$?
 sed -n 's/^PASS: //p' "$T/e2e.out" | while IFS= read -r l; do eco_pass "$l"; done
-[ "$rc" -eq 0 ] || eco_fail "the console end to end (exit $rc): $(grep -v '^PASS: ' "$T/e2e.out" | tail -20)"
+if [ "$rc" -ne 0 ]; then
+    grep -v '^PASS: ' "$T/e2e.out" | head -60 >&2
+    eco_fail "the console end to end (exit $rc): $(grep -m1 '^FAIL: ' "$T/e2e.out" | head -c 600)"
+fi
 for f in console-map console-board console-phone; do
     [ -s "$SHOTS/$f.png" ] || eco_fail "no screenshot $SHOTS/$f.png"
 done

@@ -312,6 +312,23 @@ set -e
 grep -q "refused: .*may not use work orders" "$T/o311.an" || eco_fail "no refusal: $(cat "$T/o311.an")"
 eco_pass "ecoctl wo export --format open311: GeoReport v2 of the orders the caller may see"
 
+# ---- 9. `me`: who the caller is, for clients that adapt to it ---------------------
+eco_assert_eq "True dispatcher  True" \
+    "$(r=$(rpc disp me '{}'); echo "$(field "$r" ok) $(field "$r" role) $(field "$r" dept) $(field "$r" work_orders)")" \
+    "me: a dispatcher"
+r=$(rpc dh me '{}')
+eco_assert_eq "True department ZS-EEB-DH True $p-dh" \
+    "$(field "$r" ok) $(field "$r" role) $(field "$r" dept) $(field "$r" work_orders) $(field "$r" user)" "me: a department"
+[ -n "$(field "$r" dept_name)" ] || eco_fail "me: no department name: $r"
+eco_assert_eq "True analyst False" \
+    "$(r=$(rpc an me '{}'); echo "$(field "$r" ok) $(field "$r" role) $(field "$r" work_orders)")" "me: an analyst"
+eco_psql "UPDATE core.account SET active = false WHERE username = '$p-an'" >/dev/null
+case "$(rpc an me '{}')" in
+*'"ok": false'*"not an active person account"*) ;;
+*) eco_fail "me answered a disabled account" ;;
+esac
+eco_pass "me: each person's role and department, and a disabled account refused"
+
 # leave the shared broker as the other tests expect: services only
 eco_psql "UPDATE core.account SET active = false" "UPDATE core.device SET active = false" >/dev/null
 "$ECOCTL" broker sync >/dev/null || eco_fail "broker sync"

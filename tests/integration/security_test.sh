@@ -159,6 +159,19 @@ code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 --http1.1 -H 'Connect
     -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' \
     -H 'Sec-WebSocket-Protocol: mqtt' "http://127.0.0.1:$ECO_MQTT_WS_PORT/mqtt" || true)
 eco_assert_eq 101 "$code" "the websockets listener answers the upgrade on 127.0.0.1"
+# it also serves the web console's directory over HTTP (http_dir), and
+# nothing outside it: the stack's passwords and the system's files stay put
+[ -d "${ECO_CONSOLE_DIR:-}" ] || eco_fail "the stack's env has no ECO_CONSOLE_DIR"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$ECO_MQTT_WS_PORT/index.html")
+eco_assert_eq 200 "$code" "the websockets listener serves the console's directory"
+for path in /../../../../etc/passwd /..%2f..%2f..%2f..%2fetc%2fpasswd /%2e%2e/%2e%2e/%2e%2e/etc/passwd \
+    /../broker/passwd /../env /../stack.state; do
+    body=$(curl -s --path-as-is --max-time 2 "http://127.0.0.1:$ECO_MQTT_WS_PORT$path" || true)
+    if grep -qE '^root:|\$7\$|PASSWORD|PW_' <<<"$body"; then
+        eco_fail "GET $path on the websockets listener leaks a file outside its directory"
+    fi
+done
+eco_pass "nothing outside the console's directory is served (/../, %2f and %2e%2e paths)"
 
 # ------------------------------------- 5. the migration masks stored rows
 # a database at 0006 with a dead letter and an event as they were stored

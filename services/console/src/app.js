@@ -60,6 +60,9 @@ eco.app = (function () {
                 eco.board.init({ role: me.role, dept: me.dept });
             }).catch(() => eco.board.init({ role: null, dept: null }));
             tab(location.hash === '#board' ? 'board' : 'map');
+            const clock = () => { $('clock').textContent = `${eco.time(Date.now()).slice(11)} Beijing`; };
+            clock();
+            setInterval(clock, 10000);
         }).catch((x) => {
             $('login-go').disabled = false;
             const m = String((x && x.message) || x);
@@ -84,7 +87,7 @@ eco.app = (function () {
         $('logout').addEventListener('click', signOut);
         for (const b of document.querySelectorAll('.tab')) b.addEventListener('click', () => tab(b.dataset.tab));
         document.addEventListener('keydown', (e) => {
-            if (e.key === 'Escape' && !$('order').hidden) $('order').hidden = true;
+            if (e.key === 'Escape' && !$('order').hidden) eco.board.close();
         });
         window.addEventListener('resize', () => eco.map.resize());
     }

@@ -40,7 +40,7 @@ eco.board = (function () {
     const $ = (id) => document.getElementById(id);
     const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g,
         (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-    const when = (t) => (t ? new Date(t).toLocaleString([], { hour12: false }) : '');
+    const when = (t) => eco.time(t);
     const dispatcher = () => me.role === 'dispatcher' || me.role === 'admin';
 
     function init(who) {
@@ -97,7 +97,7 @@ eco.board = (function () {
         reload = setTimeout(load, 300);
         if (shown === ev.id) {
             clearTimeout(reload2);
-            reload2 = setTimeout(() => open(ev.id), 300);
+            reload2 = setTimeout(() => { if (shown === ev.id) open(ev.id); }, 300);
         }
     }
     function due(o) {
@@ -181,6 +181,7 @@ eco.board = (function () {
 
     function closeDialog() {
         shown = null;
+        clearTimeout(reload2);
         $('order').hidden = true;
     }
 
@@ -189,7 +190,8 @@ eco.board = (function () {
         const d = due(o);
         const actions = Object.keys(ACTIONS).filter((a) => allowed(a, o.state));
         const deptOptions = [...depts.keys()].sort().map((c) =>
-            `<option value="${esc(c)}"${c === o.dept ? ' selected' : ''}>${esc(c)}</option>`).join('');
+            `<option value="${esc(c)}"${c === o.dept ? ' selected' : ''}>${esc(c)}` +
+            `${depts.get(c) !== c ? ' · ' + esc(depts.get(c)) : ''}</option>`).join('');
         const ev = (r.events || []).map((e) => `<li><span class="muted">${esc(when(e.ts))}</span> ` +
             `<b>${esc(e.action)}</b>${e.prev_state && e.prev_state !== e.state ? ` ${esc(e.prev_state)} → ${esc(e.state)}` : ''}` +
             `${e.dept ? ` [${esc(e.dept)}]` : ''} by ${esc(e.actor)}` +
@@ -241,7 +243,7 @@ eco.board = (function () {
         eco.mq.request('dispatch', `wo.${action}`, args).then((r) => {
             eco.app.toast(`order ${o.id}: ${r.state ? r.state.replace('_', ' ') : action}`);
             load();
-            return open(o.id);
+            if (shown === o.id) return open(o.id);
         }).catch((e) => {
             button.disabled = false;
             err.textContent = e.message;
@@ -287,5 +289,5 @@ eco.board = (function () {
         clearTimeout(reload2);
     }
 
-    return { init, changed, open, load, stop };
+    return { init, changed, open, load, stop, close: closeDialog };
 })();

@@ -19,8 +19,7 @@ eco.chart = (function () {
     }
 
     function hhmm(t) {
-        const d = new Date(t);
-        return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', hour12: false });
+        return eco.time(t).slice(11);
     }
 
     // points: [[rfc3339, value, flag], ...] in time order; limit: a line

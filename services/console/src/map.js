@@ -23,7 +23,7 @@ eco.map = (function () {
     const $ = (id) => document.getElementById(id);
     const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g,
         (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
-    const when = (t) => (t ? new Date(t).toLocaleString([], { hour12: false }) : '');
+    const when = (t) => eco.time(t);
 
     function latlngOf(f) {
         const g = f.geometry;
@@ -35,13 +35,16 @@ eco.map = (function () {
         onOrder = opts.onOrder || onOrder;
         map = L.map(el, { zoomControl: true, attributionControl: false, preferCanvas: false,
                           zoomSnap: 0.25 }).setView([30.0, 122.2], 9);
+        // one pane per kind, bottom to top: a refreshed layer stays at its level
+        [['regions', 350], ['grid', 360], ['tracks', 370], ['sites', 410], ['alarms', 420]]
+            .forEach(([name, z]) => { map.createPane(name).style.zIndex = String(z); });
         groups = {
-            regions: L.layerGroup().addTo(map),
-            grid: L.layerGroup().addTo(map),
-            tracks: L.layerGroup().addTo(map),
-            sites: L.layerGroup().addTo(map),
-            orders: L.layerGroup().addTo(map),
-            alarms: L.layerGroup().addTo(map),
+            regions: L.layerGroup([], { pane: 'regions' }).addTo(map),
+            grid: L.layerGroup([], { pane: 'grid' }).addTo(map),
+            tracks: L.layerGroup([], { pane: 'tracks' }).addTo(map),
+            sites: L.layerGroup([], { pane: 'sites' }).addTo(map),
+            orders: L.layerGroup().addTo(map), // markers: the marker pane, above the rest
+            alarms: L.layerGroup([], { pane: 'alarms' }).addTo(map),
         };
         L.control.layers(null, {
             'Regions and sea': groups.regions,
@@ -80,8 +83,8 @@ eco.map = (function () {
         groups.regions.clearLayers();
         const gj = L.geoJSON(fc, {
             style: (f) => (f.properties.kind === 'sea_area'
-                ? { color: '#4a90c2', weight: 1, fillColor: '#cfe6f5', fillOpacity: 0.8, className: 'region sea' }
-                : { color: '#7d8c6a', weight: 1, fillColor: '#eef0e4', fillOpacity: 0.9, className: 'region land' }),
+                ? { color: '#4a90c2', weight: 1, fillColor: '#cfe6f5', fillOpacity: 0.8, className: 'region sea', pane: 'regions' }
+                : { color: '#7d8c6a', weight: 1, fillColor: '#eef0e4', fillOpacity: 0.9, className: 'region land', pane: 'regions' }),
             onEachFeature: (f, l) => l.bindTooltip(`${esc(f.properties.name)} (${esc(f.properties.code)})`,
                                                    { sticky: true }),
         });
@@ -111,7 +114,7 @@ eco.map = (function () {
             const marker = L.circleMarker(ll, {
                 radius: p.kind === 'mobile' ? 5 : 7, weight: 1.5, color: '#222',
                 fillColor: siteColour(p), fillOpacity: 0.9,
-                className: `site site-${p.kind}`,
+                className: `site site-${p.kind}`, pane: 'sites',
             });
             marker.bindTooltip(`${esc(p.name || p.code)}${p.aqi != null ? ` · AQI ${esc(p.aqi)}` : ''}` +
                                `${p.water_class_name ? ` · ${esc(p.water_class_name)}` : ''}`);
@@ -131,8 +134,8 @@ eco.map = (function () {
     function drawTracks(fc) {
         groups.tracks.clearLayers();
         L.geoJSON(fc, {
-            style: { color: '#9467bd', weight: 2, dashArray: '4 3', className: 'track' },
-            pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3, color: '#9467bd' }),
+            style: { color: '#9467bd', weight: 2, dashArray: '4 3', className: 'track', pane: 'tracks' },
+            pointToLayer: (f, ll) => L.circleMarker(ll, { radius: 3, color: '#9467bd', pane: 'tracks' }),
             onEachFeature: (f, l) => l.bindTooltip(`${esc(f.properties.name || f.properties.code)}: ` +
                                                    `${esc(f.properties.fixes)} fixes`),
         }).eachLayer((l) => groups.tracks.addLayer(l));
@@ -150,7 +153,7 @@ eco.map = (function () {
             style: (f) => {
                 const s = top[f.properties.param] ? Number(f.properties.mean) / top[f.properties.param] : 0;
                 return { stroke: false, fillColor: s > 0.66 ? '#d73027' : s > 0.33 ? '#fc8d59' : '#fee08b',
-                         fillOpacity: 0.55, className: 'grid-cell' };
+                         fillOpacity: 0.55, className: 'grid-cell', pane: 'grid' };
             },
             onEachFeature: (f, l) => l.bindTooltip(`${esc(f.properties.param)}: mean ` +
                 `${Number(f.properties.mean).toPrecision(3)} ${esc(f.properties.unit || '')}, ` +
@@ -207,7 +210,7 @@ eco.map = (function () {
             const m = L.circleMarker(ll, {
                 radius: 11 + 2 * (SEVERITY[a.severity] || 1), weight: 3, fill: false,
                 color: a.severity === 'critical' ? '#b2182b' : a.severity === 'major' ? '#e34a33' : '#fc8d59',
-                className: 'alarm-ring',
+                className: 'alarm-ring', pane: 'alarms',
             });
             m.bindTooltip(`alarm ${a.id}: ${esc(a.rule)} ${esc(a.param)} at ${esc(a.site)} (${esc(a.severity)})`);
             m.on('click', () => a.site && select(a.site));

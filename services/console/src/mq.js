@@ -5,6 +5,14 @@
 'use strict';
 window.eco = window.eco || {};
 
+// Times as the command center reads them, Beijing time whatever the
+// browser's zone (as ecoctl and the reports): 2026-12-06 16:00
+eco.time = (function () {
+    const f = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', year: 'numeric', month: '2-digit',
+                                                 day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+    return (t) => (t ? f.format(new Date(t)) : '');
+})();
+
 eco.mq = (function () {
     const RPC_TIMEOUT_MS = 15000;
     const handlers = []; // [{filter, parts, fn}]
