@@ -118,6 +118,15 @@ for r in admin dispatcher department analyst integrator; do
 done
 eco_pass "the summary's five personal accounts connect"
 
+# the web console: the printed address serves the page, with the printed login
+curl_url=$(grep -A1 '^Web console' "$out" | sed -n 's/^  \(http:[^ ]*\)$/\1/p')
+[ -n "$curl_url" ] || eco_fail "no web console address in the summary: $(grep -A5 'Web console' "$out")"
+curl -fsS "$curl_url" | grep -q 'eco-console-build' || eco_fail "no console at the printed $curl_url"
+login=$(grep -A2 '^Web console' "$out" | sed -n 's/^and sign in as qs-dispatcher, password \([A-Za-z0-9]*\)$/\1/p')
+[ -n "$login" ] && [ "$login" = "$(grep -E '^  qs-dispatcher ' "$out" | awk '{ print $NF }')" ] ||
+    eco_fail "the console's printed login is not qs-dispatcher's: $(grep -A3 '^Web console' "$out")"
+eco_pass "the summary's web console address serves the page; its login is the dispatcher's"
+
 # 2. quickstart.env and the README
 [ -f "$D/quickstart.env" ] || eco_fail "no $D/quickstart.env"
 port=$(bash -c ". '$D/quickstart.env'; echo \$ECO_HJ212_PORT")
