@@ -529,7 +529,9 @@ static void dispatch__on_request(struct dispatch *d, const struct mq_msg *m)
         dispatch__req_free(r);
         return;
     }
-    memcpy(r->corr, m->corr, m->corr_len);
+    /* no correlation data (mosquitto_rr, the web console) is a NULL pointer */
+    if (m->corr_len)
+        memcpy(r->corr, m->corr, m->corr_len);
     r->corr_len = m->corr_len;
     if (!buf_utf8_text(m->payload, m->len)) {
         dispatch__reply_error(d, r, "the request is not UTF-8 JSON");

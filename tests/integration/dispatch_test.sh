@@ -328,6 +328,11 @@ case "$(rpc an me '{}')" in
 *) eco_fail "me answered a disabled account" ;;
 esac
 eco_pass "me: each person's role and department, and a disabled account refused"
+# a request without correlation data (mosquitto_rr, the web console) is
+# answered; under UBSan its missing data must not reach memcpy
+r=$(mosquitto_rr "${MQ[@]}" -u "$p-dh" -P "${PW[dh]}" -t "eco/v1/rpc/dispatch/me/$p-dh" \
+    -e "eco/v1/rpc/reply/$p-dh/rr" -W 10 -m '{}' 7>&- 2>&1) || eco_fail "mosquitto_rr: $r"
+eco_assert_eq "True ZS-EEB-DH" "$(field "$r" ok) $(field "$r" dept)" "a request without correlation data is answered"
 
 # leave the shared broker as the other tests expect: services only
 eco_psql "UPDATE core.account SET active = false" "UPDATE core.device SET active = false" >/dev/null

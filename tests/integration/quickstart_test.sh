@@ -121,7 +121,8 @@ eco_pass "the summary's five personal accounts connect"
 # the web console: the printed address serves the page, with the printed login
 curl_url=$(grep -A1 '^Web console' "$out" | sed -n 's/^  \(http:[^ ]*\)$/\1/p')
 [ -n "$curl_url" ] || eco_fail "no web console address in the summary: $(grep -A5 'Web console' "$out")"
-curl -fsS "$curl_url" | grep -q 'eco-console-build' || eco_fail "no console at the printed $curl_url"
+page=$(curl -fsS "$curl_url") || eco_fail "nothing at the printed $curl_url"
+grep -q 'eco-console-build' <<<"$page" || eco_fail "no console at the printed $curl_url"
 login=$(grep -A2 '^Web console' "$out" | sed -n 's/^and sign in as qs-dispatcher, password \([A-Za-z0-9]*\)$/\1/p')
 [ -n "$login" ] && [ "$login" = "$(grep -E '^  qs-dispatcher ' "$out" | awk '{ print $NF }')" ] ||
     eco_fail "the console's printed login is not qs-dispatcher's: $(grep -A3 '^Web console' "$out")"

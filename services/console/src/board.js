@@ -196,7 +196,9 @@ eco.board = (function () {
             `<b>${esc(e.action)}</b>${e.prev_state && e.prev_state !== e.state ? ` ${esc(e.prev_state)} → ${esc(e.state)}` : ''}` +
             `${e.dept ? ` [${esc(e.dept)}]` : ''} by ${esc(e.actor)}` +
             `${e.note ? `<br><span class="note">${esc(e.note)}</span>` : ''}` +
-            (e.attachments || []).map((u) => `<br><a href="${esc(u)}" rel="noopener noreferrer" target="_blank">${esc(u)}</a>`).join('') +
+            (e.attachments || []).map((u) => (/^https?:\/\//i.test(u)
+                ? `<br><a href="${esc(u)}" rel="noopener noreferrer" target="_blank">${esc(u)}</a>`
+                : `<br>${esc(u)}`)).join('') +
             '</li>').join('');
         const box = $('order');
         box.innerHTML = `<div class="sheet" data-order="${esc(o.id)}" data-state="${esc(o.state)}">` +

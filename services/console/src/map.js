@@ -261,11 +261,11 @@ eco.map = (function () {
         for (const f of fc.features) {
             const p = f.properties;
             const known = orders.get(p.id);
-            // an event newer than the layer wins
-            if (known && known.at && Date.now() - known.at < KEEP_LIVE_MS &&
-                (known.props.state === 'closed' || known.props.state === 'cancelled')) continue;
-            fresh.set(p.id, { props: Object.assign({}, p, known && known.at ? known.props : {}),
-                              latlng: latlngOf(f), at: known ? known.at : 0 });
+            // a recent event is newer than the layer and wins
+            const recent = known && known.at && Date.now() - known.at < KEEP_LIVE_MS;
+            if (recent && !open(known.props.state)) continue;
+            fresh.set(p.id, { props: Object.assign({}, p, recent ? known.props : {}),
+                              latlng: latlngOf(f), at: recent ? known.at : 0 });
         }
         for (const [id, o] of orders)
             if (!fresh.has(id) && o.at && Date.now() - o.at < KEEP_LIVE_MS && open(o.props.state))
