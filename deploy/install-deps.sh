@@ -18,7 +18,7 @@ PKGS=(
     # the lint gate (tests/lint.sh) pins clang-format 14
     clang-format-14
     # libraries
-    libmosquitto-dev libpq-dev libcjson-dev libuv1-dev libcrypt-dev libssl-dev
+    libmosquitto-dev libpq-dev libcjson-dev libuv1-dev libcrypt-dev libssl-dev zlib1g-dev
     # servers and clients used by deploy/stack.sh and the tests
     mosquitto mosquitto-clients
     postgresql-15 postgresql-15-postgis-3 postgresql-client-15

@@ -32,20 +32,28 @@ const char *const bauth_roles[] = {"admin",   "dispatcher", "department",
  * dispatchers and admins read them. */
 static const char *const bauth__acl_admin[] = {"topic readwrite eco/v1/#", "topic read $SYS/#",
                                                NULL};
-static const char *const bauth__acl_dispatcher[] = {
-    "topic read eco/v1/alarm/#",        "topic read eco/v1/complaint/#",
-    "topic read eco/v1/wo/#",           "topic read eco/v1/obs/#",
-    "topic read eco/v1/latest/#",       "topic read eco/v1/sys/#",
-    "topic read eco/v1/report/layer/#", NULL};
+static const char *const bauth__acl_dispatcher[] = {"topic read eco/v1/alarm/#",
+                                                    "topic read eco/v1/complaint/#",
+                                                    "topic read eco/v1/wo/#",
+                                                    "topic read eco/v1/obs/#",
+                                                    "topic read eco/v1/latest/#",
+                                                    "topic read eco/v1/sys/#",
+                                                    "topic read eco/v1/report/layer/#",
+                                                    "topic read eco/v1/report/layerz/#",
+                                                    NULL};
 /* The console's map layers without other departments' alarms and orders:
  * not layer/sites (open alarms and orders per site), alarms, orders or
  * departments (eco-report, services/report/report.c). */
 static const char *const bauth__acl_department[] = {"topic read eco/v1/wo/%s/#",
                                                     "topic read eco/v1/latest/#",
                                                     "topic read eco/v1/report/layer/regions",
+                                                    "topic read eco/v1/report/layerz/regions",
                                                     "topic read eco/v1/report/layer/stations",
+                                                    "topic read eco/v1/report/layerz/stations",
                                                     "topic read eco/v1/report/layer/tracks",
+                                                    "topic read eco/v1/report/layerz/tracks",
                                                     "topic read eco/v1/report/layer/grid",
+                                                    "topic read eco/v1/report/layerz/grid",
                                                     NULL};
 static const char *const bauth__acl_analyst[] = {"topic read eco/v1/obs/#",
                                                  "topic read eco/v1/latest/#",

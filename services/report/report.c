@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define C(f) offsetof(struct report_conf, f)
 static const struct cfg_def report__defs[] = {
@@ -93,13 +94,16 @@ struct report_job {
     uint64_t t0;
 };
 
-/* The layers of one refresh, written to files by a worker. */
+/* The layers of one refresh, written to files and compressed by a worker. */
 struct report_layers {
     struct report *svc;
     uv_work_t work;
     char out_dir[CFG_STR_MAX + 8];
     char *text[REPORT_NLAYERS];
     size_t len[REPORT_NLAYERS];
+    unsigned char *z[REPORT_NLAYERS]; /* zlib (RFC 1950) of text, or NULL */
+    size_t zlen[REPORT_NLAYERS];
+    unsigned long crc[REPORT_NLAYERS]; /* of text */
     int rc;
 };
 
@@ -126,6 +130,9 @@ struct report {
      * behind a report, a refresh or a compaction on db */
     struct db *qdb;
     size_t nseries; /* series requests in flight on qdb */
+    /* the compressed layers last published: their text's CRC and when */
+    unsigned long layz_crc[REPORT_NLAYERS];
+    uint64_t layz_at[REPORT_NLAYERS];
     struct buf msg;
     struct buf big;            /* series replies */
     struct report_job *job;    /* the report in hand, or NULL */
@@ -580,10 +587,30 @@ static void report__on_message(void *ud, const struct mq_msg *m)
 
 /* ---- layers ---------------------------------------------------------------- */
 
+/* The compressed copy of a layer for browsers (eco/v1/report/layerz/...):
+ * mosquitto 2.0.11's websockets listener sends about 40 kB a second to a
+ * client (docs/CONSOLE.md, "Speed"), and GeoJSON compresses tenfold. A
+ * failure leaves z NULL: the layer then goes out uncompressed only. */
+static void report__layer_deflate(struct report_layers *l, int i)
+{
+    uLongf n = compressBound((uLong)l->len[i]);
+    l->crc[i] = crc32(crc32(0L, Z_NULL, 0), (const Bytef *)l->text[i], (uInt)l->len[i]);
+    if (!(l->z[i] = malloc(n)))
+        return;
+    if (compress2(l->z[i], &n, (const Bytef *)l->text[i], (uLong)l->len[i], 6) != Z_OK) {
+        free(l->z[i]);
+        l->z[i] = NULL;
+        return;
+    }
+    l->zlen[i] = n;
+}
+
 static void report__layers_work(uv_work_t *w)
 {
     struct report_layers *l = w->data;
     char name[64];
+    for (int i = 0; i < REPORT_NLAYERS; i++)
+        report__layer_deflate(l, i);
     if ((l->rc = rout_mkdirs(l->out_dir)))
         return;
     for (int i = 0; i < REPORT_NLAYERS && !l->rc; i++) {
@@ -596,9 +623,33 @@ static void report__layers_free(struct report_layers *l)
 {
     if (!l)
         return;
-    for (int i = 0; i < REPORT_NLAYERS; i++)
+    for (int i = 0; i < REPORT_NLAYERS; i++) {
         free(l->text[i]);
+        free(l->z[i]);
+    }
     free(l);
+}
+
+/* The compressed layers, retained: each when it changed, and every
+ * REPORT_LAYERZ_AGAIN_MS anyway (a broker that lost its retained
+ * messages gets them back), so that a console is not sent the same
+ * kilobytes every minute. */
+#define REPORT_LAYERZ_AGAIN_MS (10u * 60u * 1000u)
+
+static void report__layers_publish_z(struct report *r, const struct report_layers *l)
+{
+    char topic[MQ_TOPIC_MAX];
+    uint64_t now = uv_now(r->loop);
+    for (int i = 0; i < REPORT_NLAYERS; i++) {
+        if (!l->z[i] || (r->layz_at[i] && r->layz_crc[i] == l->crc[i] &&
+                         now - r->layz_at[i] < REPORT_LAYERZ_AGAIN_MS))
+            continue;
+        snprintf(topic, sizeof topic, "eco/v1/report/layerz/%s", report__layer[i]);
+        if (mq_publish(r->mq, topic, l->z[i], l->zlen[i], 1, true, NULL) == 0) {
+            r->layz_crc[i] = l->crc[i];
+            r->layz_at[i] = now;
+        }
+    }
 }
 
 static void report__layers_worked(uv_work_t *w, int status)
@@ -606,6 +657,8 @@ static void report__layers_worked(uv_work_t *w, int status)
     struct report_layers *l = w->data;
     struct report *r = l->svc;
     r->lay_in_worker = false;
+    if (!status && !r->closing)
+        report__layers_publish_z(r, l);
     if (status || l->rc)
         elog_warn("map layers not written", "dir=%s error=\"%s\"", l->out_dir,
                   strerror(status ? -status : -l->rc));

@@ -51,7 +51,7 @@ eco.board = (function () {
         $('board-dept').addEventListener('change', load);
         $('board-overdue').addEventListener('change', render);
         $('board-new').addEventListener('click', createForm);
-        eco.mq.subscribe('eco/v1/report/layer/departments', (t, fc) => {
+        eco.mq.subscribeDeflated('eco/v1/report/layerz/departments', (t, fc) => {
             if (!fc || !Array.isArray(fc.features)) return;
             for (const f of fc.features) depts.set(f.properties.code, f.properties.name);
             fillDepts();

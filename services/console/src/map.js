@@ -56,8 +56,10 @@ eco.map = (function () {
         }, { collapsed: true }).addTo(map);
         L.control.scale({ imperial: false }).addTo(map);
 
+        // the compressed copies: the broker's websockets are slow for large
+        // messages (docs/CONSOLE.md, "Speed")
         for (const name of ['regions', 'stations', 'sites', 'alarms', 'orders', 'tracks', 'grid'])
-            eco.mq.subscribe(`eco/v1/report/layer/${name}`, (t, fc) => layer(name, fc));
+            eco.mq.subscribeDeflated(`eco/v1/report/layerz/${name}`, (t, fc) => layer(name, fc));
         eco.mq.subscribe('eco/v1/alarm/#', (t, ev) => alarmEvent(ev));
         eco.mq.subscribe('eco/v1/wo/#', (t, ev) => orderEvent(ev));
     }

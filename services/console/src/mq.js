@@ -49,22 +49,32 @@ eco.mq = (function () {
             return;
         }
         if (payload.length === 0) return; // a cleared retained message
-        let msg;
-        try {
-            msg = JSON.parse(new TextDecoder().decode(payload));
-        } catch (e) {
-            console.warn('not JSON on', topic);
-            return;
-        }
+        let msg, bad = false;
         for (const h of handlers) {
-            if (match(h.parts, topic)) {
+            if (!match(h.parts, topic)) continue;
+            if (!h.raw && msg === undefined) {
+                if (bad) continue;
                 try {
-                    h.fn(topic, msg, packet);
+                    msg = JSON.parse(new TextDecoder().decode(payload));
                 } catch (e) {
-                    console.error('handler for', h.filter, 'failed:', e);
+                    console.warn('not JSON on', topic);
+                    bad = true;
+                    continue;
                 }
             }
+            try {
+                h.fn(topic, h.raw ? payload : msg, packet);
+            } catch (e) {
+                console.error('handler for', h.filter, 'failed:', e);
+            }
         }
+    }
+
+    // A zlib-compressed JSON document (RFC 1950: eco/v1/report/layerz/...),
+    // decompressed by the browser.
+    async function inflate(bytes) {
+        const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('deflate'));
+        return JSON.parse(await new Response(stream).text());
     }
 
     // Resolves once connected; rejects with the broker's reason when the
@@ -117,6 +127,21 @@ eco.mq = (function () {
         if (client && client.connected) client.subscribe(filter, { qos: 1 });
     }
 
+    // fn(topic, payload bytes)
+    function subscribeRaw(filter, fn) {
+        handlers.push({ filter, parts: filter.split('/'), raw: true, fn });
+        if (client && client.connected) client.subscribe(filter, { qos: 1 });
+    }
+
+    // fn(topic, document) for zlib-compressed JSON, in the order received
+    function subscribeDeflated(filter, fn) {
+        let chain = Promise.resolve();
+        subscribeRaw(filter, (topic, bytes) => {
+            chain = chain.then(() => inflate(bytes)).then((doc) => fn(topic, doc))
+                .catch((e) => console.warn('not zlib JSON on', topic, e));
+        });
+    }
+
     function unsubscribe(filter) {
         for (let i = handlers.length - 1; i >= 0; i--)
             if (handlers[i].filter === filter) handlers.splice(i, 1);
@@ -159,5 +184,5 @@ eco.mq = (function () {
         client = null;
     }
 
-    return { connect, subscribe, unsubscribe, request, end, get user() { return user; } };
+    return { connect, subscribe, subscribeRaw, subscribeDeflated, unsubscribe, request, end, get user() { return user; } };
 })();

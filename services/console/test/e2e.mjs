@@ -84,7 +84,7 @@ async function signIn(page, who) {
     // what this page receives, by topic: the broker's ACL at work
     await page.evaluate(() => {
         window.__topics = [];
-        eco.mq.subscribe('eco/v1/#', (t) => window.__topics.push(t));
+        eco.mq.subscribeRaw('eco/v1/#', (t) => window.__topics.push(t));
     });
 }
 
@@ -235,8 +235,11 @@ try {
           `the broker delivered each department its own order events only (${DA_CODE}: ${wo(ta, DA_CODE)} ` +
           `of its own, ${wo(ta, DB_CODE)} of ${DB_CODE}; ${DB_CODE}: ${wo(tb, DB_CODE)} of its own, ` +
           `${wo(tb, DA_CODE)} of ${DA_CODE})`);
-    check(!ta.some((t) => /^eco\/v1\/(alarm|complaint)\//.test(t) || t === 'eco/v1/report/layer/orders'),
-          `${DA_CODE} received no alarms, complaints or other departments' order layer`);
+    check(!ta.some((t) => /^eco\/v1\/(alarm|complaint)\//.test(t) ||
+                          /^eco\/v1\/report\/layerz?\/(orders|alarms|sites|departments)$/.test(t)) &&
+          ta.includes('eco/v1/report/layerz/stations'),
+          `${DA_CODE} received no alarms, complaints or layers with other departments' alarms and orders ` +
+          `(its map: the stations layer; it received ${[...new Set(ta.filter((t) => /^eco\/v1\/(report|alarm|complaint)\//.test(t)))].join(' ')})`);
     await a.screenshot({ path: join(SHOTS, 'console-phone.png') });
 
     // ---- the map screenshot, with a site's recent values ---------------------
