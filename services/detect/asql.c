@@ -30,6 +30,19 @@ const char ASQL_DEADLETTERS[] =
 const char ASQL_APPLY[] = "SELECT i, alarm_id, action, coalesce(incident, 0)"
                           " FROM alarm.apply($1::jsonb)";
 
+const char ASQL_APPLY_WARM[] =
+    "BEGIN;"
+    " SELECT count(*) FROM alarm.apply('["
+    "{\"i\":0,\"site\":-1,\"param\":1,\"period\":\"h\",\"rule\":\"limit\","
+    "\"action\":\"raise\",\"ts\":0,\"sev\":\"minor\",\"value\":1,\"limit\":1,\"peak\":1},"
+    "{\"i\":1,\"site\":-1,\"param\":1,\"period\":\"h\",\"rule\":\"limit\","
+    "\"action\":\"update\",\"ts\":1000000,\"sev\":\"major\",\"value\":2,\"limit\":1,"
+    "\"peak\":2},"
+    "{\"i\":2,\"site\":-1,\"param\":1,\"period\":\"h\",\"rule\":\"limit\","
+    "\"action\":\"clear\",\"ts\":2000000,\"sev\":\"major\",\"value\":0,\"limit\":1,"
+    "\"peak\":2}]'::jsonb);"
+    " ROLLBACK";
+
 const char ASQL_OPEN[] =
     "SELECT site_id, coalesce(param_id, 0), coalesce(period, ''), rule, severity,"
     " (extract(epoch FROM opened_at) * 1e6)::bigint, coalesce(peak, 'NaN')"

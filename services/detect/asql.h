@@ -34,6 +34,13 @@ extern const char ASQL_READINGS[];
 extern const char ASQL_DEADLETTERS[];
 /* SELECT i, alarm_id, action, incident FROM alarm.apply($1) */
 extern const char ASQL_APPLY[];
+/* Run once on each connection that stores transitions, before its first
+ * batch: a raise, update and clear of a made-up alarm (site -1, 1970) applied
+ * and rolled back, so that the connection's first real batch (the first
+ * storm after a start) does not compile alarm.apply and plan each of its
+ * statements (about 150 ms on the 2-core test machine). It uses up one id of
+ * each alarm sequence. */
+extern const char ASQL_APPLY_WARM[];
 /* Open live alarms: site_id, param_id (0), period, rule, severity,
  * opened_at (µs), peak (NaN). $1/$2: the partition as above. */
 extern const char ASQL_OPEN[];

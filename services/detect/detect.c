@@ -870,7 +870,9 @@ int detect_start(struct detect *d)
     db_start(d->db);
     for (int i = 0; i < d->nlanes; i++) {
         struct db_cbs lc = {.on_state = detect__on_lane_state};
-        if ((rc = db_new(d->loop, &dopt, &lc, &d->lanes[i], &d->lanes[i].db)))
+        struct db_opts lopt = dopt;
+        lopt.init_sql = ASQL_APPLY_WARM;
+        if ((rc = db_new(d->loop, &lopt, &lc, &d->lanes[i], &d->lanes[i].db)))
             return rc;
         db_start(d->lanes[i].db);
     }
