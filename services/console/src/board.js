@@ -36,6 +36,7 @@ eco.board = (function () {
     let reload = null;
     let reload2 = null;
     let shown = null; // the order in the dialog
+    let gen = 0; // bumped by every open and close: late answers are dropped
 
     const $ = (id) => document.getElementById(id);
     const esc = (s) => String(s == null ? '' : s).replace(/[&<>"']/g,
@@ -97,7 +98,8 @@ eco.board = (function () {
         reload = setTimeout(load, 300);
         if (shown === ev.id) {
             clearTimeout(reload2);
-            reload2 = setTimeout(() => { if (shown === ev.id) open(ev.id); }, 300);
+            const g = gen;
+            reload2 = setTimeout(() => { if (shown === ev.id && gen === g) open(ev.id); }, 300);
         }
     }
     function due(o) {
@@ -165,14 +167,18 @@ eco.board = (function () {
     }
 
     function open(id) {
+        const g = ++gen;
         shown = id;
         const box = $('order');
         box.hidden = false;
-        box.innerHTML = `<div class="sheet"><p class="muted">loading order ${esc(id)}…</p></div>`;
+        box.innerHTML = `<div class="sheet"><button class="close" title="close" aria-label="close">×</button>` +
+            `<p class="muted">loading order ${esc(id)}…</p></div>`;
+        box.querySelector('.close').addEventListener('click', closeDialog);
         return eco.mq.request('dispatch', 'wo.show', { id }).then((r) => {
-            if (shown !== id) return;
+            if (shown !== id || gen !== g) return; // closed, or opened again since
             showOrder(r);
         }).catch((e) => {
+            if (shown !== id || gen !== g) return;
             box.innerHTML = `<div class="sheet"><button class="close">×</button>` +
                 `<p class="error">${esc(e.message)}</p></div>`;
             box.querySelector('.close').addEventListener('click', closeDialog);
@@ -181,6 +187,7 @@ eco.board = (function () {
 
     function closeDialog() {
         shown = null;
+        gen++;
         clearTimeout(reload2);
         $('order').hidden = true;
     }
@@ -242,10 +249,11 @@ eco.board = (function () {
         }
         button.disabled = true;
         err.textContent = '';
+        const g = gen;
         eco.mq.request('dispatch', `wo.${action}`, args).then((r) => {
             eco.app.toast(`order ${o.id}: ${r.state ? r.state.replace('_', ' ') : action}`);
             load();
-            if (shown === o.id) return open(o.id);
+            if (shown === o.id && gen === g) return open(o.id);
         }).catch((e) => {
             button.disabled = false;
             err.textContent = e.message;

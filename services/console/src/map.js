@@ -221,13 +221,33 @@ eco.map = (function () {
         renderAlarmList();
     }
 
-    function alarmLine(a) {
+    // withAck: a dispatcher's button to acknowledge an open alarm
+    function alarmLine(a, withAck) {
         const v = a.value != null ? ` ${Number(a.value).toPrecision(4)}${a.unit ? ' ' + esc(a.unit) : ''}` : '';
         const lim = a.limit != null ? ` / ${esc(a.limit)}` : '';
-        return `<li class="alarm sev-${esc(a.severity)}" data-alarm="${esc(a.id)}" data-site="${esc(a.site)}">` +
+        const acked = a.state === 'acked';
+        return `<li class="alarm sev-${esc(a.severity)}" data-alarm="${esc(a.id)}" data-site="${esc(a.site)}"` +
+            ` data-state="${esc(a.state || 'open')}">` +
             `<b>${esc(a.rule)}</b> ${esc(a.param && a.param !== '-' ? a.param : '')} ` +
             `<span class="site-code">${esc(a.site)}</span>${v}${lim}` +
-            `<span class="muted"> since ${esc(when(a.opened_at))}</span></li>`;
+            `<span class="muted"> since ${esc(when(a.opened_at))}${acked ? ' · acknowledged' : ''}</span>` +
+            (withAck && !acked ? ` <button class="ack" data-ack="${esc(a.id)}">Acknowledge</button>` : '') +
+            '</li>';
+    }
+
+    function ack(id, button) {
+        button.disabled = true;
+        eco.mq.request('dispatch', 'alarm.ack', { id }).then(() => {
+            const a = alarms.get(id);
+            if (a) a.state = 'acked';
+            live.set(id, { at: Date.now(), cleared: false });
+            eco.app.toast(`alarm ${id} acknowledged`);
+            redrawAlarms();
+            if (selected) showSite(selected, false);
+        }).catch((e) => {
+            button.disabled = false;
+            eco.app.toast(`alarm ${id}: ${e.message}`);
+        });
     }
 
     // one problem, one record: alarms of an incident together
@@ -248,9 +268,9 @@ eco.map = (function () {
             html += `<div class="incident" data-incident="${esc(inc)}"><h3>Incident ${esc(inc)}` +
                 `<span class="muted"> · ${as.length} alarm${as.length > 1 ? 's' : ''} at ` +
                 `${sitesOf.length} site${sitesOf.length > 1 ? 's' : ''}</span></h3><ul>` +
-                as.map(alarmLine).join('') + '</ul></div>';
+                as.map((a) => alarmLine(a, false)).join('') + '</ul></div>';
         }
-        if (single.length) html += '<ul>' + single.map(alarmLine).join('') + '</ul>';
+        if (single.length) html += '<ul>' + single.map((a) => alarmLine(a, false)).join('') + '</ul>';
         $('alarms').innerHTML = html || '<p class="muted">No open alarms you may see.</p>';
         $('alarm-count').textContent = String(alarms.size);
         for (const li of $('alarms').querySelectorAll('li[data-site]'))
@@ -372,10 +392,13 @@ eco.map = (function () {
             if (load) loadSeries(code);
         }
         el.querySelector('.site-state').innerHTML = state.join(' · ');
+        const mayAck = ['dispatcher', 'admin'].includes(document.body.dataset.role);
         el.querySelector('.site-problems').innerHTML =
-            (mine.length ? '<ul>' + mine.map(alarmLine).join('') + '</ul>' : '') +
+            (mine.length ? '<ul>' + mine.map((a) => alarmLine(a, mayAck)).join('') + '</ul>' : '') +
             ords.map((o) => `<p class="wo-link" data-order="${esc(o.props.id)}">order ${esc(o.props.id)}: ` +
                      `${esc(o.props.title || '')} (${esc(o.props.state)})</p>`).join('');
+        for (const b of el.querySelectorAll('button[data-ack]'))
+            b.addEventListener('click', () => ack(Number(b.dataset.ack), b));
         for (const w of el.querySelectorAll('.wo-link'))
             w.addEventListener('click', () => eco.board.open(Number(w.dataset.order)));
         renderLatest();

@@ -95,7 +95,14 @@ async function board(page) {
 
 const state = (id) => sql(`SELECT state || ' ' || coalesce(dept, '-') FROM wo.work_order WHERE id = ${id}`);
 
+async function closeOrder(page) {
+    if (await page.isHidden('#order')) return;
+    await page.click('#order .close');
+    await page.waitForSelector('#order', { state: 'hidden' });
+}
+
 async function act(page, id, action, note, extra) {
+    await closeOrder(page);
     const card = page.locator(`#board .card[data-order="${id}"]`);
     await card.click();
     await page.waitForSelector(`#order .sheet[data-order="${id}"]`);
@@ -187,14 +194,13 @@ try {
         await act(b, id, action, note);
         await until(`${action} stored`, async () => state(id) === `${want} ${DB_CODE}`);
         pass(`${DB_CODE} acts: ${action} → ${want} in the database`);
-        await b.click('#order .close');
+        await closeOrder(b);
         await until(`${DB_CODE}'s board shows ${want}`, async () =>
             (await b.locator(`#board .card[data-order="${id}"]`).getAttribute('data-state')) === want);
     }
     for (const [action, want] of [['verify', 'verified'], ['close', 'closed']]) {
         await until(`the dispatcher's board shows order ${id} ready to ${action}`, async () =>
             (await d.locator(`#board .card[data-order="${id}"]`).count()) === 1);
-        if (!(await d.isHidden('#order'))) await d.click('#order .close');
         await act(d, id, action, null);
         await until(`${action} stored`, async () => state(id) === `${want} ${DB_CODE}`);
         pass(`the dispatcher acts: ${action} → ${want} in the database`);
@@ -204,7 +210,7 @@ try {
           `every step recorded with the person who took it (${actors})`);
 
     // ---- a new order from the page -------------------------------------------
-    if (!(await d.isHidden('#order'))) await d.click('#order .close');
+    await closeOrder(d);
     const title = `oil sheen at the ferry pier ${Date.now()}`;
     await d.click('#board-new');
     await d.fill('#create input[name=title]', title);
@@ -243,12 +249,20 @@ try {
     await a.screenshot({ path: join(SHOTS, 'console-phone.png') });
 
     // ---- the map screenshot, with a site's recent values ---------------------
-    if (!(await d.isHidden('#order'))) await d.click('#order .close');
+    await closeOrder(d);
     await d.screenshot({ path: join(SHOTS, 'console-board.png') });
     await d.click('button[data-tab=map]');
     await d.evaluate((s) => eco.map.select(s), SITE);
     await until('the site\'s chart', async () => (await d.locator('#site svg.chart path.line').count()) === 1, 20000);
     pass(`clicking ${SITE} shows its recent values as a chart`);
+    if (sql(`SELECT state FROM alarm.alarm WHERE id = ${alarmId}`) === 'open') {
+        await d.click(`#site button[data-ack="${alarmId}"]`);
+        await until('the alarm acknowledged', async () =>
+            sql(`SELECT state || ' ' || acked_by FROM alarm.alarm WHERE id = ${alarmId}`) === `acked ${DISP.user}`);
+        pass(`the dispatcher acknowledges alarm ${alarmId} in the site's panel, in the database as ${DISP.user}`);
+    } else {
+        fail(`alarm ${alarmId} is no longer open: ${sql(`SELECT state FROM alarm.alarm WHERE id = ${alarmId}`)}`);
+    }
     const hidden = await d.evaluate(() => {
         // no site in view lies under a region or sea polygon
         const map = document.getElementById('map').getBoundingClientRect();
