@@ -395,8 +395,8 @@ console_lines() {
 Web console (docs/CONSOLE.md), the live map and the work-order board: open
   $ECO_CONSOLE_URL
 and sign in as qs-dispatcher, password $QS_PW_DISPATCHER
-(or as qs-department to act on the orders of $QS_DEPARTMENT). Over TLS: $ECO_CONSOLE_TLS_URL
-(trust $ECO_MQTT_CAFILE). From another machine: ssh -L $port:127.0.0.1:$port THIS-HOST
+(or as qs-department to act on the orders of $QS_DEPARTMENT).
+From another machine: ssh -L $port:127.0.0.1:$port THIS-HOST
 EOF
     else
         echo "Web console: not built (see $LOGS/console-build.log and docs/CONSOLE.md)"
