@@ -36,6 +36,7 @@ eco.board = (function () {
     let reload = null;
     let reload2 = null;
     let shown = null; // the order in the dialog
+    let drawn = ''; // the board's markup as last drawn
     let gen = 0; // bumped by every open and close: late answers are dropped
 
     const $ = (id) => document.getElementById(id);
@@ -52,6 +53,14 @@ eco.board = (function () {
         $('board-dept').addEventListener('change', load);
         $('board-overdue').addEventListener('change', render);
         $('board-new').addEventListener('click', createForm);
+        // one listener for every card, so that a card drawn again between a
+        // press and its release still opens
+        const card = (e) => e.target.closest && e.target.closest('#board .card');
+        $('board').addEventListener('click', (e) => { const c = card(e); if (c) open(Number(c.dataset.order)); });
+        $('board').addEventListener('keydown', (e) => {
+            const c = card(e);
+            if (c && e.key === 'Enter') open(Number(c.dataset.order));
+        });
         eco.mq.subscribeDeflated('eco/v1/report/layerz/departments', (t, fc) => {
             if (!fc || !Array.isArray(fc.features)) return;
             for (const f of fc.features) depts.set(f.properties.code, f.properties.name);
@@ -113,16 +122,17 @@ eco.board = (function () {
         return { text: ms < 0 ? `overdue ${span}` : `due in ${span}`, overdue };
     }
 
+    // the countdown and the overdue mark are left to tick(): a card's markup
+    // changes only when the order does
     function card(o) {
-        const d = due(o);
-        return `<article class="card pri-${esc(o.priority)}${d.overdue && o.state !== 'closed' ? ' overdue' : ''}" ` +
+        return `<article class="card pri-${esc(o.priority)}" ` +
             `data-order="${esc(o.id)}" data-state="${esc(o.state)}" data-dept="${esc(o.dept || '')}" tabindex="0">` +
             `<header><b>#${esc(o.id)}</b> <span class="pri">P${esc(o.priority)}</span> ` +
             `<span class="dept">${esc(o.dept || 'unassigned')}</span></header>` +
             `<p class="title">${esc(o.title)}</p>` +
             (o.state === 'closed' || o.state === 'cancelled'
                 ? `<p class="muted">${esc(o.state)}</p>`
-                : `<p class="due" data-due="${esc(o.due_at || '')}">${esc(d.text)}</p>`) +
+                : `<p class="due" data-due="${esc(o.due_at || '')}"></p>`) +
             `</article>`;
     }
 
@@ -138,11 +148,13 @@ eco.board = (function () {
             html += `<section class="col" data-col="${state}"><h3>${label} <span class="count">${here.length}</span></h3>` +
                 here.map(card).join('') + '</section>';
         }
-        $('board').innerHTML = html;
-        for (const c of $('board').querySelectorAll('.card')) {
-            c.addEventListener('click', () => open(Number(c.dataset.order)));
-            c.addEventListener('keydown', (e) => { if (e.key === 'Enter') open(Number(c.dataset.order)); });
+        // the board is read again on every order event: an unchanged board is
+        // not drawn again, so a card under the pointer stays the same element
+        if (html !== drawn) {
+            $('board').innerHTML = html;
+            drawn = html;
         }
+        tick();
     }
 
     function tick() {
@@ -151,7 +163,7 @@ eco.board = (function () {
             if (!o) continue;
             const d = due(o);
             el.textContent = d.text;
-            el.closest('.card').classList.toggle('overdue', d.overdue);
+            el.closest('.card').classList.toggle('overdue', d.overdue && o.state !== 'closed');
         }
     }
 
