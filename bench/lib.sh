@@ -4,7 +4,8 @@
 #   bench_setup NAME PROG...   BUILD (ECO_BUILD_DIR or build/), DIR (a fresh temp
 #                              directory), ingest_pid; checks the programs (paths
 #                              relative to BUILD) are built; at exit, stops
-#                              eco-ingest and the stack and removes DIR
+#                              eco-ingest and the stack and removes DIR (unless
+#                              BENCH_KEEP is set: then the stack stays up to look at)
 #   bench_stack_up             a private stack in DIR/stack, its env sourced, ADMIN
 #                              (admin DSN), q SQL (psql on it), schema migrated
 #   bench_wait_ingest LOG INSTANCE   waits until ingest INSTANCE has committed every
@@ -12,6 +13,11 @@
 
 bench__cleanup() {
     [ -n "${ingest_pid:-}" ] && kill "$ingest_pid" 2>/dev/null && wait "$ingest_pid" 2>/dev/null
+    if [ -n "${BENCH_KEEP:-}" ]; then
+        echo "bench: BENCH_KEEP: the stack stays up in $DIR/stack (env: $DIR/stack/env;" \
+            "./deploy/stack.sh purge $DIR/stack when done)" >&2
+        return 0
+    fi
     ECO_STACK_QUIET=1 ./deploy/stack.sh purge "$DIR/stack" >/dev/null 2>&1 || true
     rm -rf "$DIR"
 }

@@ -15,9 +15,11 @@
 
 #define CTL_DETECT_SITES_MAX 1024
 #define CTL_DETECT_BATCH 1000
+#define CTL_DETECT_PROGRESS 50000
 
 struct ctl_replay {
-    PGconn *c;
+    PGconn *c; /* reads the readings (a stream) */
+    PGconn *w; /* stores the alarms, in one transaction */
     struct eng_event *ev;
     size_t nev, cap;
     struct buf sql;
@@ -88,7 +90,7 @@ static int ctl_detect__flush(struct ctl_replay *r)
         if (rc)
             return rc;
         params[0] = r->sql.p;
-        res = PQexecParams(r->c, ASQL_APPLY, 1, NULL, params, NULL, NULL, 0);
+        res = PQexecParams(r->w, ASQL_APPLY, 1, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(res) != PGRES_TUPLES_OK) {
             fprintf(stderr, "ecoctl: storing alarms failed: %s", PQresultErrorMessage(res));
             PQclear(res);
@@ -227,45 +229,63 @@ static int ctl_detect__replay(const struct ctl_opts *o, int argc, char **argv)
         PQclear(res);
         res = NULL;
     }
+    /* The readings come as one stream (single-row mode), so that PostgreSQL
+     * sorts and sends while the rules run, where a cursor's FETCH left each
+     * side waiting for the other; the alarms go in on a second connection,
+     * in one transaction: a replay is stored whole or not at all. */
+    if (!(r.w = ctl_pg_connect(o)))
+        goto out;
+    res = PQexec(r.w, "BEGIN");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "ecoctl: %s", PQresultErrorMessage(res));
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
     {
         const char *params[8] = {lo, lo, lo, lo, hi, "1", "0", ids};
-        buf_reset(&r.sql);
-        if (buf_printf(&r.sql, "DECLARE replay NO SCROLL CURSOR FOR %s", ASQL_READINGS))
-            goto out;
-        PQclear(PQexec(r.c, "BEGIN"));
-        res = PQexecParams(r.c, r.sql.p, 8, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            fprintf(stderr, "ecoctl: cannot read readings: %s", PQresultErrorMessage(res));
+        if (!PQsendQueryParams(r.c, ASQL_READINGS, 8, NULL, params, NULL, NULL, 0) ||
+            !PQsetSingleRowMode(r.c)) {
+            fprintf(stderr, "ecoctl: cannot read readings: %s", PQerrorMessage(r.c));
             goto out;
         }
-        PQclear(res);
-        res = NULL;
     }
     for (;;) {
-        int n;
-        res = PQexec(r.c, "FETCH 50000 FROM replay");
-        if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        ExecStatusType st;
+        res = PQgetResult(r.c);
+        if (!res)
+            break;
+        st = PQresultStatus(res);
+        if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
             fprintf(stderr, "ecoctl: cannot read readings: %s", PQresultErrorMessage(res));
             goto out;
         }
-        n = asql_feed_rows(e, res, &rj);
-        PQclear(res);
-        res = NULL;
-        if (n < 0 || r.failed) {
-            fprintf(stderr, "ecoctl: a reading cannot be read\n");
-            goto out;
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (asql_feed_rows(e, res, &rj) != 1 || r.failed) {
+                fprintf(stderr, "ecoctl: a reading cannot be read\n");
+                goto out;
+            }
+            if (++readings % CTL_DETECT_PROGRESS == 0 && !o->json)
+                fprintf(stderr, "\rreplay: %lld readings, %lld alarm transitions", readings,
+                        r.applied + (long long)r.nev);
+            /* the other connection stores while this one reads on */
+            if (r.nev >= CTL_DETECT_BATCH && ctl_detect__flush(&r))
+                goto out;
         }
-        readings += n;
-        if (ctl_detect__flush(&r))
-            goto out;
-        if (!o->json)
-            fprintf(stderr, "\rreplay: %lld readings, %lld alarm transitions", readings, r.applied);
-        if (n < 50000)
-            break;
+        PQclear(res);
     }
-    PQclear(PQexec(r.c, "CLOSE replay; COMMIT"));
+    res = NULL;
+    if (ctl_detect__flush(&r))
+        goto out;
+    res = PQexec(r.w, "COMMIT");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        fprintf(stderr, "ecoctl: storing alarms failed: %s", PQresultErrorMessage(res));
+        goto out;
+    }
+    PQclear(res);
+    res = NULL;
     if (!o->json)
-        fprintf(stderr, "\n");
+        fprintf(stderr, "\rreplay: %lld readings, %lld alarm transitions\n", readings, r.applied);
     res = PQexec(r.c, "SELECT rule, count(*) FROM alarm.alarm WHERE replay GROUP BY rule "
                       "ORDER BY rule");
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
@@ -282,14 +302,15 @@ static int ctl_detect__replay(const struct ctl_opts *o, int argc, char **argv)
     rc = CTL_OK;
 out:
     PQclear(res);
-    if (rc && r.c)
-        PQclear(PQexec(r.c, "ROLLBACK"));
+    if (rc && r.w)
+        PQclear(PQexec(r.w, "ROLLBACK"));
     eng_free(e);
     asql_rejects_close(&rj);
     dreg_close(&reg);
     buf_close(&r.sql);
     free(r.ev);
     PQfinish(r.c);
+    PQfinish(r.w);
     return rc;
 usage:
     ctl_detect__usage(stderr);
