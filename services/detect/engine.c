@@ -45,6 +45,7 @@ struct eng__conf {
     uint16_t sp_warm;
     uint16_t flag_min;
     float bl_z, bl_zs;
+    float bl_drift_k, bl_drift_h; /* the slow-departure sum: allowance, bound (0: off) */
     uint16_t bl_sustain, bl_warm, bl_shift;
     float nb_z, nb_own;
     uint16_t nb_warm, nb_min;
@@ -81,14 +82,17 @@ struct eng__series {
     double sp_v2;
     float sp_scale;
     bool sp_after;
+    uint8_t sp_rep; /* steps of zero in a row */
     /* baseline */
     float bl_level, bl_scale, bl_hod[24], bl_dow[7];
     uint8_t bl_hod_n[24], bl_dow_n[7];
     uint16_t bl_run, bl_calm, bl_shift_run;
     int8_t bl_sign;
     float bl_shift_sum;
-    float bl_z;      /* the latest residual in deviations, for the neighbours */
-    int64_t bl_z_ts; /* and its time */
+    float bl_ref;         /* the residuals' scale over weeks (see eng__baseline) */
+    float bl_up, bl_down; /* the slow-departure sums, in bl_ref units */
+    float bl_z;           /* the latest residual in deviations, for the neighbours */
+    int64_t bl_z_ts;      /* and its time */
     /* neighbour: recent readings, for the neighbours to compare with */
     int64_t ring_ts[ENG__RING];
     float ring_v[ENG__RING];
@@ -455,6 +459,10 @@ static void eng__resolve(struct eng *e, struct eng__series *s, const struct dreg
     c->bl_sustain = eng__setn(r, "baseline", "sustain", site, p);
     c->bl_warm = eng__setn(r, "baseline", "warmup", site, p);
     c->bl_shift = eng__setn(r, "baseline", "shift", site, p);
+    c->bl_drift_k = eng__set(r, "baseline", "drift_k", site, p);
+    c->bl_drift_h = eng__set(r, "baseline", "drift_h", site, p);
+    if (!(c->bl_drift_h > 0) || !(c->bl_drift_k >= 0))
+        c->bl_drift_h = 0; /* absent (before migration 0033): off */
     c->nb_z = eng__set(r, "neighbour", "z", site, p);
     c->nb_warm = eng__setn(r, "neighbour", "warmup", site, p);
     c->nb_min = eng__setn(r, "neighbour", "min_neighbours", site, p);
@@ -882,7 +890,17 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
         s->sp_after = true;
         return;
     }
-    if (s->n >= 1) {
+    /* A value repeated again and again (a stuck sensor, a plant idle at
+     * zero) says nothing of the series' step size: the scale stays as it
+     * was, so that the readings after it are not each a spike against a
+     * scale worn down to nothing (it grows back slowly: see below). */
+    if (a2 == 0) {
+        if (s->sp_rep < 255)
+            s->sp_rep++;
+    } else {
+        s->sp_rep = 0;
+    }
+    if (s->n >= 1 && s->sp_rep < 2) {
         /* mean absolute step, each step clipped so one jump moves it little */
         double st = a2;
         float a = 1.0f / (float)(s->n < 50 ? s->n : 50);
@@ -939,7 +957,8 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     double x = r->value, expect, resid, scale, z, clipped;
     int64_t iv = eng__interval(s);
     double per_day = 86400e6 / (double)iv, per_hour, a_level, a_hod, a_dow;
-    bool warm = s->n >= c->bl_warm, anomalous = false;
+    bool warm = s->n >= c->bl_warm, anomalous = false, seasoned;
+    double ref, zr;
     if (s->n == 0) {
         s->bl_level = (float)x;
         return;
@@ -947,6 +966,7 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     if (per_day < 1)
         per_day = 1;
     per_hour = per_day / 24 > 1 ? floor(per_day / 24) : 1;
+    seasoned = per_day < 2 || s->bl_hod_n[h] >= fmin(2 * per_hour, 255);
     expect = s->bl_level + s->bl_hod[h] + s->bl_dow[d];
     resid = x - expect;
     scale = s->bl_scale;
@@ -955,6 +975,12 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     if (scale < 1e-9 * fabs(s->bl_level) || scale <= 0)
         scale = 1e-9 * fabs(s->bl_level) + 1e-12;
     z = resid / scale;
+    /* the long scale has the short one's floors: a series at its
+     * resolution's step is not departing by one step */
+    ref = s->bl_ref > 0 ? fmax(s->bl_ref, 2 * s->res) : scale;
+    if (ref < 1e-9 * fabs(s->bl_level) + 1e-12)
+        ref = 1e-9 * fabs(s->bl_level) + 1e-12;
+    zr = resid / ref;
     if (warm) {
         s->bl_z = (float)z;
         s->bl_z_ts = r->ts;
@@ -969,11 +995,28 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
         /* a run of moderate departures is only telling once this hour of
          * the day has been seen on two days: before that the daily cycle
          * itself makes such runs */
-        anomalous =
-            fabs(z) >= c->bl_z || (s->bl_run >= c->bl_sustain &&
-                                   (per_day < 2 || s->bl_hod_n[h] >= fmin(2 * per_hour, 255)));
-        if (anomalous && !sl->open && eng__regional(e, s, site, r->ts, z))
+        anomalous = fabs(z) >= c->bl_z || (s->bl_run >= c->bl_sustain && seasoned);
+        /* A slow departure (a failing cooler, a drifting analyser) widens
+         * the scale it is judged by as it grows and hides in it for as long
+         * as it lasts. It is also summed (CUSUM) against the scale of
+         * weeks: each hour of residuals beyond `drift_k` of those scales
+         * adds its excess (a reading of a finer period its share of the
+         * hour: a departure is judged by how long it lasts, not by how many
+         * readings show it), and a sum past `drift_h` is a departure. A
+         * smooth series' usual wander is in that scale and rarely sums far. */
+        if (c->bl_drift_h > 0 && seasoned && !sl->open) {
+            double w = fmin(1.0, (double)iv / ENG__US_HOUR);
+            s->bl_up = (float)fmax(0, s->bl_up + w * (zr - c->bl_drift_k));
+            s->bl_down = (float)fmax(0, s->bl_down + w * (-zr - c->bl_drift_k));
+            if (s->bl_up >= c->bl_drift_h || s->bl_down >= c->bl_drift_h)
+                anomalous = true;
+        } else {
+            s->bl_up = s->bl_down = 0;
+        }
+        if (anomalous && !sl->open && eng__regional(e, s, site, r->ts, z)) {
             anomalous = false; /* the region's, not this station's */
+            s->bl_up = s->bl_down = 0;
+        }
         if (anomalous) {
             double b = fabs(z);
             s->bl_calm = 0;
@@ -985,7 +1028,8 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
                     e, s, ENG_BASELINE, r->ts, x, b,
                     eng__sev(fmax(b, sl->peak_b), 2 * c->bl_z, 4 * c->bl_z, r->ts - sl->opened),
                     NAN, NAN);
-        } else if (sl->open && fabs(z) < c->bl_zs / 1.5) {
+        } else if (sl->open && fabs(z) < c->bl_zs / 1.5 &&
+                   (!(c->bl_drift_h > 0) || fabs(zr) < c->bl_drift_k)) {
             if (++s->bl_calm >= 2)
                 eng__clear(e, s, ENG_BASELINE, r->ts, x);
         }
@@ -1035,6 +1079,14 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
             if (s->n > 10 && ar > 4 * scale)
                 ar = 4 * scale;
             s->bl_scale += (float)(a_sc * (1.25 * ar - s->bl_scale));
+            /* the same over two weeks (a hundred readings at least), each
+             * residual clipped at two scales, so that a departure lasting
+             * days widens it by a fraction */
+            ar = fabs(resid);
+            if (s->n > 10 && ar > 2 * ref)
+                ar = 2 * ref;
+            a_sc = 1.0 / fmin((double)s->n, fmax(100.0, 14 * per_day));
+            s->bl_ref += (float)(a_sc * (1.25 * ar - s->bl_ref));
         }
     }
 }

@@ -1,6 +1,6 @@
 /* detectreg: an eco-detect registry built by hand, with the default rule
  * settings read from the migrations that ship them
- * (schemas/sql/0009_alarm.sql, 0012_detect_tuning.sql, 0023), for the engine's unit test and
+ * (schemas/sql/0009_alarm.sql, 0012_detect_tuning.sql, 0023, 0033), for the engine's unit test and
  * benchmark. Test code only. */
 #ifndef ECO_TEST_DETECTREG_H
 #define ECO_TEST_DETECTREG_H
@@ -55,7 +55,7 @@ static inline void load_settings_file(struct dreg *r, const char *name)
 static inline void load_settings(struct dreg *r)
 {
     static const char *const files[] = {"0009_alarm.sql", "0012_detect_tuning.sql",
-                                        "0023_detect_tuning.sql"};
+                                        "0023_detect_tuning.sql", "0033_detect_drift.sql"};
     r->settings = calloc(256, sizeof(*r->settings));
     CHECK(r->settings);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

@@ -442,6 +442,64 @@ static void test_baseline_cold_cycle(struct dreg *r)
     eng_free(e);
 }
 
+/* A slow fault: three weeks of a daily cycle, then the series drifts away
+ * from it by a fifth of its noise an hour (a cooler failing). No single
+ * step stands out and the rule's short scale widens with the departure;
+ * summed against the scale of weeks (drift_k, drift_h) it is raised within
+ * 48 hours (45 with the defaults of 0033, nine deviations out). Without
+ * that sum, 60 hours of it (twelve deviations) raise nothing. Returns the
+ * raise's time, or 0. */
+static int64_t baseline_drift(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    const struct eng_event *ev;
+    int64_t at;
+    int i;
+    rng = 88172645463325252ULL;
+    for (i = 0; i < 21 * 24; i++)
+        feed(e, S_RIV, P_PM25, 'h', T0 + i * H, 40 + 5 * sin(2 * PI * (i % 24) / 24.0) + noise(),
+             'N');
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 0);
+    for (int k = 1; k <= 60; k++, i++)
+        feed(e, S_RIV, P_PM25, 'h', T0 + i * H,
+             40 + 5 * sin(2 * PI * (i % 24) / 24.0) + 0.2 * k + noise(), 'N');
+    ev = find(ENG_BASELINE, ENG_RAISE);
+    at = ev ? ev->ts : 0;
+    eng_free(e);
+    return at;
+}
+
+static void test_baseline_drift(struct dreg *r)
+{
+    double was = dreg_setting(r, "baseline", "drift_h", dreg_site(r, S_RIV), P_PM25);
+    int64_t at = baseline_drift(r);
+    CHECK(was > 0);
+    CHECK(at > T0 + 21 * 24 * H && at <= T0 + (21 * 24 + 48) * H);
+    set_default(r, "baseline", "drift_h", 0);
+    at = baseline_drift(r);
+    set_default(r, "baseline", "drift_h", was);
+    CHECK(at == 0);
+}
+
+/* A value stuck for a day (a frozen analyser: flatline) and then the
+ * series' usual noise again: the noise is not a spike at every reading.
+ * The repeats must not wear the spike rule's step scale down to nothing
+ * (before they did: 72 spikes on NAB's art_daily_flatmiddle). */
+static void test_spike_after_stuck(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int i, spikes;
+    for (i = 0; i < 2 * 144; i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, 20 + 0.5 * noise(), 'N');
+    for (; i < 3 * 144; i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, 20.0, 'N');
+    spikes = count(ENG_SPIKE, ENG_RAISE);
+    for (; i < 4 * 144; i++)
+        feed(e, S_OUT, P_COD, 'm', T0 + i * 10 * MIN, 20 + 0.5 * noise(), 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), spikes);
+    eng_free(e);
+}
+
 /* Repeats that come in clusters: a slow series quantised to 0.1 lingers
  * on a value for a few readings at a time (one to four repeats), and now
  * and then longer (twelve): its habit, not a stuck sensor, although twelve
@@ -671,6 +729,8 @@ ON_REG(test_hotspot)
 ON_REG(test_note_open)
 ON_REG(test_neighbour_own)
 ON_REG(test_baseline_cold_cycle)
+ON_REG(test_baseline_drift)
+ON_REG(test_spike_after_stuck)
 ON_REG(test_flatline_clustered)
 ON_REG(test_spike_new_series)
 ON_REG(test_hotspot_new_trip)
@@ -691,6 +751,8 @@ static const struct check_case cases[] = {
     {"test_note_open", test_note_open_case},
     {"test_neighbour_own", test_neighbour_own_case},
     {"test_baseline_cold_cycle", test_baseline_cold_cycle_case},
+    {"test_baseline_drift", test_baseline_drift_case},
+    {"test_spike_after_stuck", test_spike_after_stuck_case},
     {"test_flatline_clustered", test_flatline_clustered_case},
     {"test_spike_new_series", test_spike_new_series_case},
     {"test_hotspot_new_trip", test_hotspot_new_trip_case},
