@@ -10,6 +10,7 @@
 #include "json.h"
 #include "mq.h"
 #include "outbox.h"
+#include "svcbase.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,13 +22,7 @@
 
 #define C(f) offsetof(struct detect_conf, f)
 static const struct cfg_def detect__defs[] = {
-    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
-    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
-    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
-    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
-     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
-    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
-    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    SVCBASE_CFG_DEFS(struct detect_conf),
     {"ECO_DETECT_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, MQTT session); default: host name"},
     {"ECO_DETECT_PARTITION", CFG_STR, "0/1", 3, 16, C(partition),
@@ -114,11 +109,7 @@ struct detect {
     uint64_t data_wm_at;
     uv_timer_t tick;
     uint64_t last_status;
-    bool stopping, closing;
-    uint64_t stop_deadline;
-    int pending_closes;
-    void (*done)(void *);
-    void *done_arg;
+    struct svcbase_stop stop;
     int exit_code;
     struct detect_counters n;
 };
@@ -624,7 +615,7 @@ out:
 static void detect__on_message(void *ud, const struct mq_msg *m)
 {
     struct detect *d = ud;
-    if (d->phase != P_LIVE || d->stopping) {
+    if (d->phase != P_LIVE || d->stop.stopping) {
         /* Read before the warm-up ended (in the connect's own read) or
          * while stopping: drop the connection before its acknowledgement
          * leaves, so the broker delivers it again. */
@@ -653,7 +644,7 @@ static void detect__on_published(void *ud, int mid)
     struct detect *d = ud;
     (void)mid;
     outbox_drain(&d->ob);
-    if (d->stopping)
+    if (d->stop.stopping)
         detect__finish_stop(d);
 }
 
@@ -671,11 +662,10 @@ static void detect__on_mq_state(void *ud, bool up)
 static void detect__on_db_state(void *ud, bool up)
 {
     struct detect *d = ud;
+    svcbase_log_db(up, d->db);
     if (up) {
-        elog_info("database connected", NULL);
         detect__reg_load(d);
     } else {
-        elog_warn("database connection lost", "error=\"%s\"", db_last_error(d->db));
         d->reg_loading = false;
         dreg_close(&d->reg_next);
         if (d->phase == P_WARM || d->phase == P_OPEN) {
@@ -752,17 +742,17 @@ static void detect__live_watermark(struct detect *d)
 
 static void detect__kick(struct detect *d)
 {
-    if (d->closing)
+    if (d->stop.closing)
         return;
     if (d->phase != P_LIVE)
         detect__advance_phase(d);
     detect__apply(d);
     if (d->paused && d->unstored < (size_t)d->conf->max_pending / 2 && d->phase == P_LIVE &&
-        !d->stopping) {
+        !d->stop.stopping) {
         d->paused = false;
         mq_pause(d->mq, false);
     }
-    if (d->stopping)
+    if (d->stop.stopping)
         detect__finish_stop(d);
 }
 
@@ -770,11 +760,11 @@ static void detect__on_tick(uv_timer_t *t)
 {
     struct detect *d = t->data;
     uint64_t now = uv_now(d->loop);
-    if (d->exit_code && !d->stopping) {
-        detect_stop(d, d->done, d->done_arg);
+    if (d->exit_code && !d->stop.stopping) {
+        detect_stop(d, d->stop.done, d->stop.done_arg);
         return;
     }
-    if (d->stopping) {
+    if (d->stop.stopping) {
         detect__finish_stop(d);
         return;
     }
@@ -782,10 +772,8 @@ static void detect__on_tick(uv_timer_t *t)
         (!d->reg_ready || now - d->reg_loaded_at >= (uint64_t)d->conf->reload_s * 1000))
         detect__reg_load(d);
     detect__live_watermark(d);
-    if (now - d->last_status >= (uint64_t)d->conf->status_s * 1000) {
-        d->last_status = now;
+    if (svcbase_due(now, &d->last_status, (uint64_t)d->conf->status_s * 1000, true))
         detect__status(d);
-    }
     detect__kick(d);
 }
 
@@ -819,17 +807,13 @@ int detect_new(uv_loop_t *loop, const struct detect_conf *conf, struct detect **
     uv_timer_init(loop, &d->tick);
     d->tick.data = d;
     *out = d;
-    if (conf->instance[0])
-        snprintf(d->instance, sizeof(d->instance), "%.64s", conf->instance);
-    else if (gethostname(d->instance, sizeof(d->instance) - 1) != 0)
-        snprintf(d->instance, sizeof(d->instance), "main");
+    svcbase_instance(d->instance, sizeof(d->instance), conf->instance, "main");
     return 0;
 }
 
 int detect_start(struct detect *d)
 {
     const struct detect_conf *c = d->conf;
-    char client_id[CFG_STR_MAX + 16];
     struct mq_opts mo = {
         .url = c->mqtt_url,
         .user = c->mqtt_user,
@@ -852,9 +836,7 @@ int detect_start(struct detect *d)
     struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-detect"};
     struct db_cbs dc = {.on_state = detect__on_db_state};
     int rc;
-    snprintf(client_id, sizeof(client_id), "eco-detect-%s", d->instance);
-    mo.client_id = client_id;
-    if ((rc = mq_new(d->loop, &mo, &mc, d, &d->mq))) {
+    if ((rc = svcbase_mq_new(d->loop, &mo, &mc, d, &d->mq))) {
         elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
         return rc;
     }
@@ -886,8 +868,7 @@ int detect_start(struct detect *d)
 static void detect__closed(void *arg)
 {
     struct detect *d = arg;
-    if (--d->pending_closes == 0 && d->done)
-        d->done(d->done_arg);
+    svcbase_stop_closed(&d->stop);
 }
 
 /* db_close calls back with the connection's user data: the lane */
@@ -897,27 +878,22 @@ static void detect__lane_closed(void *arg)
     detect__closed(l->d);
 }
 
-static void detect__handle_closed(uv_handle_t *h)
-{
-    detect__closed(h->data);
-}
-
 static void detect__finish_stop(struct detect *d)
 {
-    bool late = uv_now(d->loop) >= d->stop_deadline;
+    bool late = svcbase_stop_late(&d->stop, d->loop);
     size_t lost;
-    if (d->closing)
+    if (d->stop.closing)
         return;
     if (!late && detect__storing(d))
         return; /* apply_done kicks back here */
     if (!late && outbox_len(&d->ob) && mq_connected(d->mq))
         return;
-    d->closing = true;
+    d->stop.closing = true;
     lost = outbox_close(&d->ob);
     elog_info("stopping", "unstored_transitions=%zu unpublished=%zu", d->unstored, lost);
-    d->pending_closes = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
+    d->stop.pending = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
     for (int i = 0; i < d->nlanes; i++)
-        d->pending_closes += d->lanes[i].db ? 1 : 0;
+        d->stop.pending += d->lanes[i].db ? 1 : 0;
     if (d->mq)
         mq_close(d->mq, detect__closed);
     if (d->db)
@@ -925,21 +901,17 @@ static void detect__finish_stop(struct detect *d)
     for (int i = 0; i < d->nlanes; i++)
         if (d->lanes[i].db)
             db_close(d->lanes[i].db, detect__lane_closed);
-    uv_close((uv_handle_t *)&d->tick, detect__handle_closed);
+    svcbase_stop_close_handle(&d->stop, (uv_handle_t *)&d->tick);
 }
 
 void detect_stop(struct detect *d, void (*done)(void *arg), void *arg)
 {
-    if (d->stopping)
+    if (svcbase_stop_begin(&d->stop, d->loop, d->conf->drain_s, done, arg))
         return;
-    d->stopping = true;
-    d->done = done;
-    d->done_arg = arg;
-    d->stop_deadline = uv_now(d->loop) + (uint64_t)d->conf->drain_s * 1000;
     if (d->mq)
         mq_pause(d->mq, true);
     if (!d->mq || !d->db || !d->lanes[d->nlanes - 1].db)
-        d->stop_deadline = 0;
+        d->stop.deadline = 0;
     detect__kick(d);
     detect__finish_stop(d);
 }

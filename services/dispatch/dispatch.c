@@ -9,6 +9,7 @@
 #include "mq.h"
 #include "outbox.h"
 #include "rpc.h"
+#include "svcbase.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,13 +21,7 @@
 
 #define C(f) offsetof(struct dispatch_conf, f)
 static const struct cfg_def dispatch__defs[] = {
-    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
-    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
-    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
-    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
-     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
-    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
-    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    SVCBASE_CFG_DEFS(struct dispatch_conf),
     {"ECO_DISPATCH_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, MQTT session); default: host name"},
     {"ECO_DISPATCH_SHARE_GROUP", CFG_STR, "dispatch", 0, 64, C(share_group),
@@ -106,11 +101,7 @@ struct dispatch {
     size_t nwait;
     uv_timer_t tick;
     uint64_t last_tick, last_sweep, last_status;
-    bool stopping, closing;
-    uint64_t stop_deadline;
-    int pending_closes;
-    void (*done)(void *);
-    void *done_arg;
+    struct svcbase_stop stop;
     int exit_code;
     struct dispatch_counters n;
 };
@@ -549,7 +540,7 @@ static void dispatch__on_request(struct dispatch *d, const struct mq_msg *m)
 static void dispatch__on_message(void *ud, const struct mq_msg *m)
 {
     struct dispatch *d = ud;
-    if (d->stopping) {
+    if (d->stop.stopping) {
         /* not acknowledged: the broker delivers it again, to us or another */
         mq_abort(d->mq);
         return;
@@ -581,20 +572,19 @@ static void dispatch__on_published(void *ud, int mid)
     }
     if (d->nacked >= 100 || d->ninflight == 0)
         dispatch__clear_acked(d);
-    if (d->stopping)
+    if (d->stop.stopping)
         dispatch__finish_stop(d);
 }
 
 static void dispatch__on_mq_state(void *ud, bool up)
 {
     struct dispatch *d = ud;
+    svcbase_log_mq(up, d->conf->mqtt_url);
     if (up) {
-        elog_info("broker connected", "url=%s", d->conf->mqtt_url);
         outbox_drain(&d->ob);
         dispatch__claim(d);
     } else {
         /* unacknowledged events are claimed again after outbox_reclaim_s */
-        elog_warn("broker connection lost", "url=%s", d->conf->mqtt_url);
         d->ninflight = 0;
     }
 }
@@ -602,14 +592,10 @@ static void dispatch__on_mq_state(void *ud, bool up)
 static void dispatch__on_db_state(void *ud, bool up)
 {
     struct dispatch *d = ud;
-    if (up) {
-        elog_info("database connected", NULL);
-        d->claiming = d->deleting = d->ticking = false;
+    svcbase_log_db(up, d->db);
+    d->claiming = d->deleting = d->ticking = false;
+    if (up)
         dispatch__kick(d);
-    } else {
-        elog_warn("database connection lost", "error=\"%s\"", db_last_error(d->db));
-        d->claiming = d->deleting = d->ticking = false;
-    }
 }
 
 /* ---- housekeeping ---------------------------------------------------------- */
@@ -637,7 +623,7 @@ static void dispatch__status(struct dispatch *d)
 
 static void dispatch__kick(struct dispatch *d)
 {
-    if (d->closing)
+    if (d->stop.closing)
         return;
     /* the messages whose turn has come, in arrival order */
     if (db_ready(d->db) && d->nwait) {
@@ -651,11 +637,11 @@ static void dispatch__kick(struct dispatch *d)
     if (d->claim_again)
         dispatch__claim(d);
     dispatch__clear_acked(d);
-    if (d->paused && d->nwait < (size_t)d->conf->max_pending / 2 && !d->stopping) {
+    if (d->paused && d->nwait < (size_t)d->conf->max_pending / 2 && !d->stop.stopping) {
         d->paused = false;
         mq_pause(d->mq, false);
     }
-    if (d->stopping)
+    if (d->stop.stopping)
         dispatch__finish_stop(d);
 }
 
@@ -672,7 +658,7 @@ static void dispatch__on_tick(uv_timer_t *t)
 {
     struct dispatch *d = t->data;
     uint64_t now = uv_now(d->loop);
-    if (d->stopping) {
+    if (d->stop.stopping) {
         dispatch__finish_stop(d);
         return;
     }
@@ -687,10 +673,8 @@ static void dispatch__on_tick(uv_timer_t *t)
         }
         dispatch__claim(d);
     }
-    if (now - d->last_status >= (uint64_t)d->conf->status_s * 1000) {
-        d->last_status = now;
+    if (svcbase_due(now, &d->last_status, (uint64_t)d->conf->status_s * 1000, true))
         dispatch__status(d);
-    }
     dispatch__kick(d);
 }
 
@@ -708,10 +692,7 @@ int dispatch_new(uv_loop_t *loop, const struct dispatch_conf *conf, struct dispa
     buf_init(&d->msg, 1u << 20);
     uv_timer_init(loop, &d->tick);
     d->tick.data = d;
-    if (conf->instance[0])
-        snprintf(d->instance, sizeof(d->instance), "%.64s", conf->instance);
-    else if (gethostname(d->instance, sizeof(d->instance) - 1) != 0)
-        snprintf(d->instance, sizeof(d->instance), "main");
+    svcbase_instance(d->instance, sizeof(d->instance), conf->instance, "main");
     *out = d;
     return 0;
 }
@@ -719,7 +700,7 @@ int dispatch_new(uv_loop_t *loop, const struct dispatch_conf *conf, struct dispa
 int dispatch_start(struct dispatch *d)
 {
     const struct dispatch_conf *c = d->conf;
-    char client_id[CFG_STR_MAX + 16], filter[MQ_TOPIC_MAX];
+    char filter[MQ_TOPIC_MAX];
     static const char *const topics[] = {"eco/v1/alarm/#", "eco/v1/complaint/new",
                                          "eco/v1/rpc/dispatch/+/+"};
     struct mq_opts mo = {
@@ -743,9 +724,7 @@ int dispatch_start(struct dispatch *d)
     struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-dispatch"};
     struct db_cbs dc = {.on_state = dispatch__on_db_state};
     int rc;
-    snprintf(client_id, sizeof(client_id), "eco-dispatch-%s", d->instance);
-    mo.client_id = client_id;
-    if ((rc = mq_new(d->loop, &mo, &mc, d, &d->mq))) {
+    if ((rc = svcbase_mq_new(d->loop, &mo, &mc, d, &d->mq))) {
         elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
         return rc;
     }
@@ -772,26 +751,20 @@ int dispatch_start(struct dispatch *d)
 static void dispatch__closed(void *arg)
 {
     struct dispatch *d = arg;
-    if (--d->pending_closes == 0 && d->done)
-        d->done(d->done_arg);
-}
-
-static void dispatch__handle_closed(uv_handle_t *h)
-{
-    dispatch__closed(h->data);
+    svcbase_stop_closed(&d->stop);
 }
 
 static void dispatch__finish_stop(struct dispatch *d)
 {
-    bool late = uv_now(d->loop) >= d->stop_deadline;
+    bool late = svcbase_stop_late(&d->stop, d->loop);
     size_t lost;
-    if (d->closing)
+    if (d->stop.closing)
         return;
     if (!late && db_ready(d->db) && (d->pending || d->nwait))
         return; /* dispatch__done kicks back here */
     if (!late && mq_connected(d->mq) && (outbox_len(&d->ob) || d->ninflight))
         return;
-    d->closing = true;
+    d->stop.closing = true;
     lost = outbox_close(&d->ob);
     if (d->nwait)
         elog_warn("messages not handled at exit (the database was unavailable or slow)",
@@ -800,26 +773,22 @@ static void dispatch__finish_stop(struct dispatch *d)
         dispatch__req_free(d->wait[i]);
     d->nwait = 0;
     elog_info("stopping", "pending=%zu unpublished=%zu", d->pending, lost);
-    d->pending_closes = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
+    d->stop.pending = 1 + (d->mq ? 1 : 0) + (d->db ? 1 : 0);
     if (d->mq)
         mq_close(d->mq, dispatch__closed);
     if (d->db)
         db_close(d->db, dispatch__closed);
-    uv_close((uv_handle_t *)&d->tick, dispatch__handle_closed);
+    svcbase_stop_close_handle(&d->stop, (uv_handle_t *)&d->tick);
 }
 
 void dispatch_stop(struct dispatch *d, void (*done)(void *arg), void *arg)
 {
-    if (d->stopping)
+    if (svcbase_stop_begin(&d->stop, d->loop, d->conf->drain_s, done, arg))
         return;
-    d->stopping = true;
-    d->done = done;
-    d->done_arg = arg;
-    d->stop_deadline = uv_now(d->loop) + (uint64_t)d->conf->drain_s * 1000;
     if (d->mq)
         mq_pause(d->mq, true);
     if (!d->mq || !d->db)
-        d->stop_deadline = 0;
+        d->stop.deadline = 0;
     dispatch__finish_stop(d);
 }
 

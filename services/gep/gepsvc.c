@@ -8,6 +8,7 @@
 #include "json.h"
 #include "mq.h"
 #include "rpc.h"
+#include "svcbase.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,13 +21,7 @@
 
 #define C(f) offsetof(struct gepsvc_conf, f)
 static const struct cfg_def gepsvc__defs[] = {
-    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
-    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
-    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
-    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
-     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
-    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
-    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    SVCBASE_CFG_DEFS(struct gepsvc_conf),
     {"ECO_GEP_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, MQTT session); default: host name"},
     {"ECO_GEP_SHARE_GROUP", CFG_STR, "gep", 0, 64, C(share_group),
@@ -77,11 +72,7 @@ struct gepsvc {
     size_t nqueue;
     uv_timer_t tick;
     uint64_t last_status;
-    bool stopping, closing;
-    uint64_t stop_deadline;
-    int pending_closes;
-    void (*done)(void *);
-    void *done_arg;
+    struct svcbase_stop stop;
     int exit_code;
     struct gepsvc_counters n;
 };
@@ -277,9 +268,9 @@ static void gepsvc__begin(struct gepsvc *g, struct gepsvc_job *j)
 
 static void gepsvc__next(struct gepsvc *g)
 {
-    if (g->job || g->closing)
+    if (g->job || g->stop.closing)
         return;
-    if (g->stopping) {
+    if (g->stop.stopping) {
         gepsvc__finish_stop(g);
         return;
     }
@@ -353,7 +344,7 @@ static void gepsvc__on_request(struct gepsvc *g, const struct mq_msg *m)
         snprintf(j->set, sizeof j->set, "%.64s", g->conf->param_set);
     }
     snprintf(j->year, sizeof j->year, "%" PRId64, year);
-    if (g->nqueue == GEPSVC_QUEUE || g->stopping) {
+    if (g->nqueue == GEPSVC_QUEUE || g->stop.stopping) {
         gepsvc__reply(g, j, "eco-gep is busy: try again later", NULL, 0);
         goto refused;
     }
@@ -396,36 +387,29 @@ static void gepsvc__on_tick(uv_timer_t *t)
 {
     struct gepsvc *g = t->data;
     uint64_t now = uv_now(g->loop);
-    if (g->stopping) {
+    if (g->stop.stopping) {
         gepsvc__finish_stop(g);
         return;
     }
     gepsvc__next(g);
-    if ((now - g->last_status >= (uint64_t)g->conf->status_s * 1000 || !g->last_status) &&
-        mq_connected(g->mq)) {
-        g->last_status = now;
+    /* period 0 until the first status: it goes out at the first tick */
+    if (svcbase_due(now, &g->last_status, g->last_status ? (uint64_t)g->conf->status_s * 1000 : 0,
+                    mq_connected(g->mq)))
         gepsvc__status(g);
-    }
 }
 
 static void gepsvc__on_mq_state(void *ud, bool up)
 {
     struct gepsvc *g = ud;
-    if (up)
-        elog_info("broker connected", "url=%s", g->conf->mqtt_url);
-    else
-        elog_warn("broker connection lost", "url=%s", g->conf->mqtt_url);
+    svcbase_log_mq(up, g->conf->mqtt_url);
 }
 
 static void gepsvc__on_db_state(void *ud, bool up)
 {
     struct gepsvc *g = ud;
-    if (up) {
-        elog_info("database connected", NULL);
+    svcbase_log_db(up, g->db);
+    if (up)
         gepsvc__next(g);
-    } else {
-        elog_warn("database connection lost", "error=\"%s\"", db_last_error(g->db));
-    }
 }
 
 int gepsvc_new(uv_loop_t *loop, const struct gepsvc_conf *conf, struct gepsvc **out)
@@ -438,10 +422,7 @@ int gepsvc_new(uv_loop_t *loop, const struct gepsvc_conf *conf, struct gepsvc **
     buf_init(&g->msg, 1u << 20);
     uv_timer_init(loop, &g->tick);
     g->tick.data = g;
-    if (conf->instance[0])
-        snprintf(g->instance, sizeof(g->instance), "%.64s", conf->instance);
-    else if (gethostname(g->instance, sizeof(g->instance) - 1) != 0)
-        snprintf(g->instance, sizeof(g->instance), "main");
+    svcbase_instance(g->instance, sizeof(g->instance), conf->instance, "main");
     *out = g;
     return 0;
 }
@@ -449,7 +430,7 @@ int gepsvc_new(uv_loop_t *loop, const struct gepsvc_conf *conf, struct gepsvc **
 int gepsvc_start(struct gepsvc *g)
 {
     const struct gepsvc_conf *c = g->conf;
-    char client_id[CFG_STR_MAX + 16], filter[MQ_TOPIC_MAX];
+    char filter[MQ_TOPIC_MAX];
     struct mq_opts mo = {
         .url = c->mqtt_url,
         .user = c->mqtt_user,
@@ -466,9 +447,7 @@ int gepsvc_start(struct gepsvc *g)
     struct db_cbs dc = {.on_state = gepsvc__on_db_state};
     int rc;
 
-    snprintf(client_id, sizeof(client_id), "eco-gep-%s", g->instance);
-    mo.client_id = client_id;
-    if ((rc = mq_new(g->loop, &mo, &mc, g, &g->mq))) {
+    if ((rc = svcbase_mq_new(g->loop, &mo, &mc, g, &g->mq))) {
         elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
         return rc;
     }
@@ -491,48 +470,38 @@ int gepsvc_start(struct gepsvc *g)
 static void gepsvc__closed(void *arg)
 {
     struct gepsvc *g = arg;
-    if (--g->pending_closes == 0 && g->done)
-        g->done(g->done_arg);
-}
-
-static void gepsvc__handle_closed(uv_handle_t *h)
-{
-    gepsvc__closed(h->data);
+    svcbase_stop_closed(&g->stop);
 }
 
 static void gepsvc__finish_stop(struct gepsvc *g)
 {
-    bool late = uv_now(g->loop) >= g->stop_deadline;
-    if (g->closing)
+    bool late = svcbase_stop_late(&g->stop, g->loop);
+    if (g->stop.closing)
         return;
     if (!late && g->job && db_ready(g->db))
         return; /* gepsvc__end comes back here */
-    g->closing = true;
+    g->stop.closing = true;
     for (size_t i = 0; i < g->nqueue; i++) {
         gepsvc__reply(g, g->queue[i], "eco-gep is stopping: try again", NULL, 0);
         gepsvc__job_free(g->queue[i]);
     }
     g->nqueue = 0;
     elog_info("stopping", "in_hand=%d", g->job != NULL);
-    g->pending_closes = 1 + (g->mq ? 1 : 0) + (g->db ? 1 : 0);
+    g->stop.pending = 1 + (g->mq ? 1 : 0) + (g->db ? 1 : 0);
     /* db_close fails what is queued: the callbacks end the run in hand */
     if (g->db)
         db_close(g->db, gepsvc__closed);
     if (g->mq)
         mq_close(g->mq, gepsvc__closed);
-    uv_close((uv_handle_t *)&g->tick, gepsvc__handle_closed);
+    svcbase_stop_close_handle(&g->stop, (uv_handle_t *)&g->tick);
 }
 
 void gepsvc_stop(struct gepsvc *g, void (*done)(void *arg), void *arg)
 {
-    if (g->stopping)
+    if (svcbase_stop_begin(&g->stop, g->loop, g->conf->drain_s, done, arg))
         return;
-    g->stopping = true;
-    g->done = done;
-    g->done_arg = arg;
-    g->stop_deadline = uv_now(g->loop) + (uint64_t)g->conf->drain_s * 1000;
     if (!g->mq || !g->db)
-        g->stop_deadline = 0;
+        g->stop.deadline = 0;
     gepsvc__finish_stop(g);
 }
 

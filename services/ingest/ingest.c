@@ -13,6 +13,7 @@
 #include "readings.h"
 #include "registry.h"
 #include "spool.h"
+#include "svcbase.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -23,13 +24,7 @@
 
 #define C(f) offsetof(struct ingest_conf, f)
 static const struct cfg_def ingest__defs[] = {
-    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
-    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
-    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
-    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
-     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
-    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
-    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    SVCBASE_CFG_DEFS(struct ingest_conf),
     {"ECO_INGEST_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, spool position); default: host name"},
     {"ECO_INGEST_SHARE_GROUP", CFG_STR, "", 0, 64, C(share_group),
@@ -135,11 +130,7 @@ struct ingest {
     uint64_t latest_seq; /* obs.latest reflects every record up to it */
     uint64_t last_flush; /* uv_now of the last obs.latest update */
     /* stopping */
-    bool stopping, closing;
-    uint64_t stop_deadline;
-    int pending_closes;
-    void (*done)(void *);
-    void *done_arg;
+    struct svcbase_stop stop;
     int exit_code;
     bool paused_full;
     /* the spool's disk is full: the broker is paused as at the bound, until
@@ -505,8 +496,8 @@ static bool ingest__latest_due(struct ingest *in, bool drained)
      * device events) still hold latest_seq back, and with it the spool. */
     if (!latest_pending(&in->lat))
         return in->latest_seq < ingest__latest_upto(in) &&
-               (interval || spool_full(in->sp) || (in->stopping && drained));
-    return latest_pressing(&in->lat) || (in->stopping && drained) || interval;
+               (interval || spool_full(in->sp) || (in->stop.stopping && drained));
+    return latest_pressing(&in->lat) || (in->stop.stopping && drained) || interval;
 }
 
 /* Reads the records the spool holds into the batch, up to its bounds.
@@ -567,9 +558,9 @@ static void ingest__kick(struct ingest *in)
 {
     bool drained, more_replay;
 
-    if (in->closing || itx_running(&in->tx) || !in->claimed || !in->pos_known || !in->reg_ready ||
-        !db_ready(in->db) || outbox_full(&in->ob) || uv_is_active((uv_handle_t *)&in->retry) ||
-        in->exit_code)
+    if (in->stop.closing || itx_running(&in->tx) || !in->claimed || !in->pos_known ||
+        !in->reg_ready || !db_ready(in->db) || outbox_full(&in->ob) ||
+        uv_is_active((uv_handle_t *)&in->retry) || in->exit_code)
         return;
     in->lim.max_future_us = in->conf->max_future_s * ETIME_US_PER_SEC;
     more_replay = ingest__replay_latest(in);
@@ -582,7 +573,7 @@ static void ingest__kick(struct ingest *in)
         ingest__run_latest(in);
     else if (more_replay)
         uv_timer_start(&in->retry, ingest__on_retry, 0, 0);
-    else if (drained && in->stopping)
+    else if (drained && in->stop.stopping)
         ingest__finish_stop(in);
     else if (!drained && ingest__build(in) == 0)
         itx_run_batch(&in->tx, in->db, &in->bat, in->latest_seq);
@@ -748,7 +739,7 @@ static void ingest__on_published(void *ud, int mid)
     outbox_drain(&in->ob);
     if (!itx_running(&in->tx) && !outbox_full(&in->ob))
         ingest__kick(in);
-    if (in->stopping && !itx_running(&in->tx))
+    if (in->stop.stopping && !itx_running(&in->tx))
         ingest__kick(in);
 }
 
@@ -774,8 +765,8 @@ static void ingest__on_mq_state(void *ud, bool up)
 static void ingest__fatal(struct ingest *in)
 {
     in->exit_code = 1;
-    if (!in->stopping)
-        ingest_stop(in, in->done, in->done_arg);
+    if (!in->stop.stopping)
+        ingest_stop(in, in->stop.done, in->stop.done_arg);
 }
 
 static int ingest__start_io(struct ingest *in);
@@ -874,7 +865,7 @@ static void ingest__claim(struct ingest *in)
 {
     const char *params[1] = {in->instance};
 
-    if (in->claimed || in->claiming || in->stopping || !db_ready(in->db))
+    if (in->claimed || in->claiming || in->stop.stopping || !db_ready(in->db))
         return;
     in->claiming = true;
     if (db_query(in->db, "SELECT pg_try_advisory_lock(hashtext('eco-ingest'), hashtext($1))", 1,
@@ -939,13 +930,13 @@ static void ingest__on_tick(uv_timer_t *t)
     struct ingest *in = t->data;
     uint64_t now = uv_now(in->loop);
 
-    if (in->exit_code && !in->stopping) {
-        ingest_stop(in, in->done, in->done_arg);
+    if (in->exit_code && !in->stop.stopping) {
+        ingest_stop(in, in->stop.done, in->stop.done_arg);
         return;
     }
-    if (in->stopping) {
+    if (in->stop.stopping) {
         /* nothing more can be stored without the database: stop now */
-        if (now >= in->stop_deadline || !db_ready(in->db) || !in->pos_known || !in->reg_ready)
+        if (now >= in->stop.deadline || !db_ready(in->db) || !in->pos_known || !in->reg_ready)
             ingest__finish_stop(in);
         else
             ingest__kick(in);
@@ -959,10 +950,8 @@ static void ingest__on_tick(uv_timer_t *t)
             now - in->reg_loaded_at >= (uint64_t)in->conf->registry_refresh_s * 1000)
             ingest__reg_load(in);
     }
-    if (now - in->last_status >= (uint64_t)in->conf->status_s * 1000) {
-        in->last_status = now;
+    if (svcbase_due(now, &in->last_status, (uint64_t)in->conf->status_s * 1000, true))
         ingest__status(in);
-    }
     ingest__disk_check(in);
     ingest__kick(in);
 }
@@ -983,12 +972,7 @@ int ingest_new(uv_loop_t *loop, const struct ingest_conf *conf, struct ingest **
     }
     in->loop = loop;
     in->conf = conf;
-    if (conf->instance[0]) {
-        /* the table caps ECO_INGEST_INSTANCE at 64 characters */
-        snprintf(in->instance, sizeof(in->instance), "%.64s", conf->instance);
-    } else if (gethostname(in->instance, sizeof(in->instance) - 1) != 0) {
-        snprintf(in->instance, sizeof(in->instance), "ingest");
-    }
+    svcbase_instance(in->instance, sizeof(in->instance), conf->instance, "ingest");
     const struct itx_hooks hooks = {
         .ud = in, .committed = ingest__tx_committed, .failed = ingest__tx_failed};
     itx_init(&in->tx, &in->lat, in->instance, (size_t)conf->batch_rows, (size_t)conf->latest_max,
@@ -1031,7 +1015,6 @@ int ingest_start(struct ingest *in)
     };
     struct db_opts dopt = {.dsn = c->pg_dsn, .app_name = "eco-ingest", .init_sql = ITX_SQL_STAGE};
     struct db_cbs dc = {.on_state = ingest__on_db_state};
-    char client_id[CFG_STR_MAX + 16];
     int rc;
 
     rc = spool_open(c->spool_dir, 0, (uint64_t)c->spool_segment_mb << 20,
@@ -1047,9 +1030,7 @@ int ingest_start(struct ingest *in)
         return rc;
     }
     in->head_at_open = spool_head(in->sp);
-    snprintf(client_id, sizeof(client_id), "eco-ingest-%s", in->instance);
-    mo.client_id = client_id;
-    if ((rc = mq_new(in->loop, &mo, &mc, in, &in->mq))) {
+    if ((rc = svcbase_mq_new(in->loop, &mo, &mc, in, &in->mq))) {
         elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
         return rc;
     }
@@ -1116,13 +1097,7 @@ static int ingest__start_io(struct ingest *in)
 static void ingest__closed(void *arg)
 {
     struct ingest *in = arg;
-    if (--in->pending_closes == 0 && in->done)
-        in->done(in->done_arg);
-}
-
-static void ingest__handle_closed(uv_handle_t *h)
-{
-    ingest__closed(h->data);
+    svcbase_stop_closed(&in->stop);
 }
 
 /* Everything stored and published that could be, or the deadline passed:
@@ -1131,46 +1106,43 @@ static void ingest__finish_stop(struct ingest *in)
 {
     size_t lost;
 
-    if (in->closing)
+    if (in->stop.closing)
         return;
-    if (itx_running(&in->tx) && uv_now(in->loop) < in->stop_deadline)
+    if (itx_running(&in->tx) && !svcbase_stop_late(&in->stop, in->loop))
         return; /* the commit callback calls back here */
-    if (outbox_len(&in->ob) && mq_connected(in->mq) && uv_now(in->loop) < in->stop_deadline)
+    if (outbox_len(&in->ob) && mq_connected(in->mq) && !svcbase_stop_late(&in->stop, in->loop))
         return; /* on_published calls back here through kick */
-    in->closing = true;
+    in->stop.closing = true;
     lost = outbox_close(&in->ob);
     elog_info("stopping", "unstored_in_spool=%llu unpublished=%zu stored=%llu",
               (unsigned long long)(spool_head(in->sp) - 1 - in->committed), lost,
               (unsigned long long)in->n.stored);
     ingest__status(in);
     spool_flush(in->sp, true);
-    in->pending_closes = 4 + (in->gw ? 1 : 0);
+    in->stop.pending = 4 + (in->gw ? 1 : 0);
     if (in->gw)
         hj212gw_close(in->gw, ingest__closed, in); /* frees it */
     in->gw = NULL;
     mq_close(in->mq, ingest__closed);
     db_close(in->db, ingest__closed);
-    uv_close((uv_handle_t *)&in->tick, ingest__handle_closed);
-    uv_close((uv_handle_t *)&in->retry, ingest__handle_closed);
+    svcbase_stop_close_handle(&in->stop, (uv_handle_t *)&in->tick);
+    svcbase_stop_close_handle(&in->stop, (uv_handle_t *)&in->retry);
 }
 
 void ingest_stop(struct ingest *in, void (*done)(void *arg), void *arg)
 {
-    if (in->stopping)
+    if (in->stop.stopping)
         return;
     /* the gateway's last flush may start a batch: before `stopping`, so it
      * cannot finish the stop from inside the gateway */
     hj212gw_stop(in->gw);
-    in->stopping = true;
-    in->done = done;
-    in->done_arg = arg;
-    in->stop_deadline = uv_now(in->loop) + (uint64_t)in->conf->drain_s * 1000;
+    svcbase_stop_begin(&in->stop, in->loop, in->conf->drain_s, done, arg);
     elog_info("draining", "deadline_s=%lld", (long long)in->conf->drain_s);
     if (in->mq)
         mq_pause(in->mq, true);
     if (!in->sp || !in->mq || !in->db) {
-        in->closing = true;
-        in->pending_closes = 2 + (in->mq ? 1 : 0) + (in->db ? 1 : 0) + (in->gw ? 1 : 0);
+        in->stop.closing = true;
+        in->stop.pending = 2 + (in->mq ? 1 : 0) + (in->db ? 1 : 0) + (in->gw ? 1 : 0);
         if (in->gw)
             hj212gw_close(in->gw, ingest__closed, in);
         in->gw = NULL;
@@ -1178,8 +1150,8 @@ void ingest_stop(struct ingest *in, void (*done)(void *arg), void *arg)
             mq_close(in->mq, ingest__closed);
         if (in->db)
             db_close(in->db, ingest__closed);
-        uv_close((uv_handle_t *)&in->tick, ingest__handle_closed);
-        uv_close((uv_handle_t *)&in->retry, ingest__handle_closed);
+        svcbase_stop_close_handle(&in->stop, (uv_handle_t *)&in->tick);
+        svcbase_stop_close_handle(&in->stop, (uv_handle_t *)&in->retry);
         return;
     }
     spool_flush(in->sp, true);
@@ -1203,8 +1175,8 @@ void ingest_free(struct ingest *in)
 
 void ingest_on_exit(struct ingest *in, void (*done)(void *arg), void *arg)
 {
-    in->done = done;
-    in->done_arg = arg;
+    in->stop.done = done;
+    in->stop.done_arg = arg;
 }
 
 int ingest_exit_code(const struct ingest *in)

@@ -8,6 +8,7 @@
 #include "mq.h"
 #include "rout.h"
 #include "rpc.h"
+#include "svcbase.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -21,13 +22,7 @@
 
 #define C(f) offsetof(struct report_conf, f)
 static const struct cfg_def report__defs[] = {
-    {"ECO_MQTT_URL", CFG_STR, "mqtt://127.0.0.1:1883", 1, 0, C(mqtt_url), "MQTT broker URL"},
-    {"ECO_MQTT_USER", CFG_STR, "", 0, 0, C(mqtt_user), "MQTT user name"},
-    {"ECO_MQTT_PASSWORD", CFG_SECRET, "", 0, 0, C(mqtt_password), "MQTT password"},
-    {"ECO_MQTT_CAFILE", CFG_STR, "", 0, 0, C(mqtt_cafile),
-     "PEM CA bundle that signed the broker's certificate (mqtts://); empty: the system's"},
-    {"ECO_PG_DSN", CFG_STR, NULL, 1, 0, C(pg_dsn), "PostgreSQL connection string"},
-    {"ECO_LOG_LEVEL", CFG_STR, "info", 1, 0, C(log_level), "debug, info, warn or error"},
+    SVCBASE_CFG_DEFS(struct report_conf),
     {"ECO_REPORT_INSTANCE", CFG_STR, "", 0, 64, C(instance),
      "instance name (status topic, MQTT session, report claims); default: host name"},
     {"ECO_REPORT_SHARE_GROUP", CFG_STR, "report", 0, 64, C(share_group),
@@ -145,11 +140,7 @@ struct report {
     size_t nqueue;
     uv_timer_t tick;
     uint64_t last_check, last_layers, last_refresh, last_compact, last_status;
-    bool stopping, closing;
-    uint64_t stop_deadline;
-    int pending_closes;
-    void (*done)(void *);
-    void *done_arg;
+    struct svcbase_stop stop;
     int exit_code;
     struct report_counters n;
 };
@@ -327,7 +318,7 @@ static void report__fetched(void *ctx, int rc, const PGresult *res)
         j->rc = rc ? rc : -EIO;
         /* a request the database refused (a bad period) is answered, not
          * recorded: rpt.report_run holds real periods only */
-        if (r->closing || (j->rpc && rc == -EIO)) {
+        if (r->stop.closing || (j->rpc && rc == -EIO)) {
             report__job_end(r, j, j->err);
             return;
         }
@@ -371,7 +362,7 @@ static void report__claimed(void *ctx, int rc, const PGresult *res)
     struct report_job *j;
     r->claiming = false;
     if (rc) {
-        if (!r->closing)
+        if (!r->stop.closing)
             elog_warn("cannot check the schedule", "error=\"%s\"", report__pg_msg(res));
         return;
     }
@@ -379,7 +370,7 @@ static void report__claimed(void *ctx, int rc, const PGresult *res)
         return; /* nothing due */
     if (!(j = report__job(r, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1))))
         return; /* the claim lapses and is taken again in 30 minutes */
-    if (r->stopping) {
+    if (r->stop.stopping) {
         report__job_free(j);
         return;
     }
@@ -390,9 +381,9 @@ static void report__claimed(void *ctx, int rc, const PGresult *res)
  * the schedule. */
 static void report__next(struct report *r)
 {
-    if (r->job || r->claiming || r->closing)
+    if (r->job || r->claiming || r->stop.closing)
         return;
-    if (r->stopping) {
+    if (r->stop.stopping) {
         report__finish_stop(r);
         return;
     }
@@ -428,10 +419,10 @@ static void report__series_done(void *ctx, int rc, const PGresult *res)
         /* rpt.series refuses what the request checks let through (none
          * today): its message is for the caller */
         snprintf(why, sizeof why, "%s",
-                 rc == -EIO   ? report__pg_msg(res)
-                 : r->closing ? "eco-report is stopping: try again"
-                              : "the database is unavailable: try again");
-        if (rc != -EIO && !r->closing)
+                 rc == -EIO        ? report__pg_msg(res)
+                 : r->stop.closing ? "eco-report is stopping: try again"
+                                   : "the database is unavailable: try again");
+        if (rc != -EIO && !r->stop.closing)
             elog_warn("series not read", "site=%s error=\"%s\"", q->site, why);
         report__refuse(r, q->reply_topic, q->corr, q->corr_len, why);
         goto out;
@@ -481,10 +472,10 @@ static int report__series(struct report *r, const struct report_job *tmp, const 
                        "the request is {\"site\": CODE, \"hours\": 1..168 (default 24)}");
         return -1;
     }
-    if (r->nseries == REPORT_SERIES_MAX || r->stopping || !db_ready(r->qdb)) {
+    if (r->nseries == REPORT_SERIES_MAX || r->stop.stopping || !db_ready(r->qdb)) {
         report__refuse(r, tmp->reply_topic, tmp->corr, tmp->corr_len,
-                       r->stopping ? "eco-report is stopping: try again"
-                                   : "eco-report is busy: try again later");
+                       r->stop.stopping ? "eco-report is stopping: try again"
+                                        : "eco-report is busy: try again later");
         return -1;
     }
     if (!(q = calloc(1, sizeof(*q)))) {
@@ -557,7 +548,7 @@ static void report__on_request(struct report *r, const struct mq_msg *m)
                       "\"YYYY-MM-DD\"|\"YYYY-MM\"}");
         goto refused;
     }
-    if (r->nqueue == REPORT_QUEUE || r->stopping) {
+    if (r->nqueue == REPORT_QUEUE || r->stop.stopping) {
         report__reply(r, &tmp, false, "eco-report is busy: try again later");
         goto refused;
     }
@@ -657,7 +648,7 @@ static void report__layers_worked(uv_work_t *w, int status)
     struct report_layers *l = w->data;
     struct report *r = l->svc;
     r->lay_in_worker = false;
-    if (!status && !r->closing)
+    if (!status && !r->stop.closing)
         report__layers_publish_z(r, l);
     if (status || l->rc)
         elog_warn("map layers not written", "dir=%s error=\"%s\"", l->out_dir,
@@ -666,7 +657,7 @@ static void report__layers_worked(uv_work_t *w, int status)
         r->n.layers++;
     report__layers_free(l);
     r->lay = NULL;
-    if (r->stopping)
+    if (r->stop.stopping)
         report__finish_stop(r);
 }
 
@@ -676,7 +667,7 @@ static void report__layers_fetched(void *ctx, int rc, const PGresult *res)
     struct report *r = l->svc;
     char topic[MQ_TOPIC_MAX];
     if (rc || PQntuples(res) != REPORT_NLAYERS) {
-        if (!r->closing)
+        if (!r->stop.closing)
             elog_warn("map layers not read", "error=\"%s\"", report__pg_msg(res));
         goto drop;
     }
@@ -687,7 +678,8 @@ static void report__layers_fetched(void *ctx, int rc, const PGresult *res)
         snprintf(topic, sizeof topic, "eco/v1/report/layer/%s", report__layer[i]);
         mq_publish(r->mq, topic, l->text[i], l->len[i], 1, true, NULL);
     }
-    if (r->closing || uv_queue_work(r->loop, &l->work, report__layers_work, report__layers_worked))
+    if (r->stop.closing ||
+        uv_queue_work(r->loop, &l->work, report__layers_work, report__layers_worked))
         goto drop;
     r->lay_in_worker = true;
     return;
@@ -728,7 +720,7 @@ static void report__refreshed(void *ctx, int rc, const PGresult *res)
     int n = 0;
     r->refreshing = false;
     if (rc || db_get_int(res, 0, 0, &n)) {
-        if (!r->closing)
+        if (!r->stop.closing)
             elog_warn("stored statistics not refreshed", "error=\"%s\"", report__pg_msg(res));
         return;
     }
@@ -756,7 +748,7 @@ static void report__compacted(void *ctx, int rc, const PGresult *res)
     int n = 0;
     r->compacting = false;
     if (rc || db_get_int(res, 0, 0, &n)) {
-        if (!r->closing)
+        if (!r->stop.closing)
             elog_warn("closed months not compacted", "error=\"%s\"", report__pg_msg(res));
         return;
     }
@@ -805,7 +797,7 @@ static void report__on_tick(uv_timer_t *t)
 {
     struct report *r = t->data;
     uint64_t now = uv_now(r->loop);
-    if (r->stopping) {
+    if (r->stop.stopping) {
         report__finish_stop(r);
         return;
     }
@@ -827,30 +819,22 @@ static void report__on_tick(uv_timer_t *t)
         r->last_compact = now;
         report__compact(r);
     }
-    if (now - r->last_status >= (uint64_t)r->conf->status_s * 1000 && mq_connected(r->mq)) {
-        r->last_status = now;
+    if (svcbase_due(now, &r->last_status, (uint64_t)r->conf->status_s * 1000, mq_connected(r->mq)))
         report__status(r);
-    }
 }
 
 static void report__on_mq_state(void *ud, bool up)
 {
     struct report *r = ud;
-    if (up)
-        elog_info("broker connected", "url=%s", r->conf->mqtt_url);
-    else
-        elog_warn("broker connection lost", "url=%s", r->conf->mqtt_url);
+    svcbase_log_mq(up, r->conf->mqtt_url);
 }
 
 static void report__on_db_state(void *ud, bool up)
 {
     struct report *r = ud;
-    if (up) {
-        elog_info("database connected", NULL);
+    svcbase_log_db(up, r->db);
+    if (up)
         report__next(r);
-    } else {
-        elog_warn("database connection lost", "error=\"%s\"", db_last_error(r->db));
-    }
 }
 
 int report_new(uv_loop_t *loop, const struct report_conf *conf, struct report **out)
@@ -864,10 +848,7 @@ int report_new(uv_loop_t *loop, const struct report_conf *conf, struct report **
     buf_init(&r->big, REPORT_SERIES_BYTES);
     uv_timer_init(loop, &r->tick);
     r->tick.data = r;
-    if (conf->instance[0])
-        snprintf(r->instance, sizeof(r->instance), "%.64s", conf->instance);
-    else if (gethostname(r->instance, sizeof(r->instance) - 1) != 0)
-        snprintf(r->instance, sizeof(r->instance), "main");
+    svcbase_instance(r->instance, sizeof(r->instance), conf->instance, "main");
     *out = r;
     return 0;
 }
@@ -875,7 +856,7 @@ int report_new(uv_loop_t *loop, const struct report_conf *conf, struct report **
 int report_start(struct report *r)
 {
     const struct report_conf *c = r->conf;
-    char client_id[CFG_STR_MAX + 16], filter[MQ_TOPIC_MAX];
+    char filter[MQ_TOPIC_MAX];
     struct mq_opts mo = {
         .url = c->mqtt_url,
         .user = c->mqtt_user,
@@ -897,9 +878,7 @@ int report_start(struct report *r)
                    strerror(-rc));
         return rc;
     }
-    snprintf(client_id, sizeof(client_id), "eco-report-%s", r->instance);
-    mo.client_id = client_id;
-    if ((rc = mq_new(r->loop, &mo, &mc, r, &r->mq))) {
+    if ((rc = svcbase_mq_new(r->loop, &mo, &mc, r, &r->mq))) {
         elog_error("bad MQTT settings", "url=%s", c->mqtt_url);
         return rc;
     }
@@ -925,33 +904,27 @@ int report_start(struct report *r)
 static void report__closed(void *arg)
 {
     struct report *r = arg;
-    if (--r->pending_closes == 0 && r->done)
-        r->done(r->done_arg);
-}
-
-static void report__handle_closed(uv_handle_t *h)
-{
-    report__closed(h->data);
+    svcbase_stop_closed(&r->stop);
 }
 
 static void report__finish_stop(struct report *r)
 {
-    bool late = uv_now(r->loop) >= r->stop_deadline;
-    if (r->closing)
+    bool late = svcbase_stop_late(&r->stop, r->loop);
+    if (r->stop.closing)
         return;
     /* a worker cannot be interrupted: its files are done in a moment */
     if (r->in_worker || r->lay_in_worker)
         return;
     if (!late && r->job && db_ready(r->db))
         return; /* report__job_end comes back here */
-    r->closing = true;
+    r->stop.closing = true;
     for (size_t i = 0; i < r->nqueue; i++) {
         report__reply(r, r->queue[i], false, "eco-report is stopping: try again");
         report__job_free(r->queue[i]);
     }
     r->nqueue = 0;
     elog_info("stopping", "in_hand=%d", r->job != NULL);
-    r->pending_closes = 1 + (r->mq ? 1 : 0) + (r->db ? 1 : 0) + (r->qdb ? 1 : 0);
+    r->stop.pending = 1 + (r->mq ? 1 : 0) + (r->db ? 1 : 0) + (r->qdb ? 1 : 0);
     /* db_close fails what is queued: the callbacks see closing and end */
     if (r->db)
         db_close(r->db, report__closed);
@@ -959,19 +932,15 @@ static void report__finish_stop(struct report *r)
         db_close(r->qdb, report__closed);
     if (r->mq)
         mq_close(r->mq, report__closed);
-    uv_close((uv_handle_t *)&r->tick, report__handle_closed);
+    svcbase_stop_close_handle(&r->stop, (uv_handle_t *)&r->tick);
 }
 
 void report_stop(struct report *r, void (*done)(void *arg), void *arg)
 {
-    if (r->stopping)
+    if (svcbase_stop_begin(&r->stop, r->loop, r->conf->drain_s, done, arg))
         return;
-    r->stopping = true;
-    r->done = done;
-    r->done_arg = arg;
-    r->stop_deadline = uv_now(r->loop) + (uint64_t)r->conf->drain_s * 1000;
     if (!r->mq || !r->db)
-        r->stop_deadline = 0;
+        r->stop.deadline = 0;
     report__finish_stop(r);
 }
 
