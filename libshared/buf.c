@@ -71,15 +71,15 @@ int buf_addstr(struct buf *b, const char *s)
     return buf_add(b, s, strlen(s));
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    va_list ap2;
     char small[256];
     int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
+    va_copy(ap2, ap);
+    n = vsnprintf(small, sizeof(small), fmt, ap2);
+    va_end(ap2);
     if (n < 0)
         return -EINVAL;
     if ((size_t)n < sizeof(small))
@@ -87,11 +87,20 @@ int buf_printf(struct buf *b, const char *fmt, ...)
     int rc = buf__room(b, (size_t)n);
     if (rc)
         return rc;
-    va_start(ap, fmt);
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
     b->len += (size_t)n;
     return 0;
+}
+
+int buf_printf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, fmt);
+    rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 size_t buf_utf8_len(const unsigned char *s, size_t n)

@@ -22,6 +22,8 @@ int buf_add(struct buf *b, const void *p, size_t n);
 int buf_addc(struct buf *b, char c);
 int buf_addstr(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* buf_printf with a va_list (ap is used, not ended). */
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Appends s as the inside of a JSON string (escaping quotes, backslashes
  * and control characters; invalid UTF-8 becomes U+FFFD). */
 int buf_add_json_str(struct buf *b, const char *s, size_t n);

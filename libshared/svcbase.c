@@ -1,10 +1,13 @@
 #include "svcbase.h"
 
+#include "buf.h"
 #include "db.h"
 #include "elog.h"
+#include "etime.h"
 #include "mq.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +36,27 @@ int svcbase_mq_new(uv_loop_t *loop, const struct mq_opts *mo, const struct mq_cb
     snprintf(client_id, sizeof(client_id), "eco-%s-%s", mo->service, mo->instance);
     o.client_id = client_id;
     return mq_new(loop, &o, cbs, ud, out);
+}
+
+int svcbase_status(struct mq *mq, struct buf *b, const char *service, const char *instance,
+                   const char *fmt, ...)
+{
+    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
+    va_list ap;
+    int rc;
+
+    etime_format(etime_now_us(), 0, ts, sizeof(ts));
+    buf_reset(b);
+    if ((rc = buf_printf(b, "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",", ECO_VERSION,
+                         ts)))
+        return rc;
+    va_start(ap, fmt);
+    rc = buf_vprintf(b, fmt, ap);
+    va_end(ap);
+    if (rc)
+        return rc;
+    snprintf(topic, sizeof(topic), "eco/v1/sys/%s/%s", service, instance);
+    return mq_publish(mq, topic, b->p, b->len, 1, true, NULL);
 }
 
 void svcbase_log_mq(bool up, const char *url)

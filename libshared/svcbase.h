@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct buf;
 struct db;
 struct mq;
 struct mq_cbs;
@@ -69,6 +70,15 @@ void svcbase_instance(char *out, size_t size, const char *configured, const char
  * Returns 0 or mq_new's negative errno (-EINVAL: bad settings). */
 int svcbase_mq_new(uv_loop_t *loop, const struct mq_opts *mo, const struct mq_cbs *cbs, void *ud,
                    struct mq **out);
+
+/* Publishes the service's status message, retained at QoS 1, on
+ * eco/v1/sys/{service}/{instance}: {"status":"online","version":"...",
+ * "ts":"(now, RFC 3339)", followed by fmt's text, which ends the object
+ * (e.g. "\"counters\":{...}}"). b (the caller's) is reset and holds the
+ * message afterwards. Returns 0, buf's -E2BIG/-ENOMEM (nothing published)
+ * or mq_publish's negative errno (-ENOTCONN, ...). */
+int svcbase_status(struct mq *mq, struct buf *b, const char *service, const char *instance,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Logs a change of the broker connection: "broker connected" (info) or
  * "broker connection lost" (warn), with url (borrowed). */

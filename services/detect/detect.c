@@ -692,20 +692,16 @@ static void detect__on_lane_state(void *ud, bool up)
 
 static void detect__status(struct detect *d)
 {
-    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
     struct eng_stats st = {0};
     if (d->eng)
         eng_stats(d->eng, &st);
-    etime_format(etime_now_us(), 0, ts, sizeof(ts));
-    buf_reset(&d->msg);
-    if (buf_printf(&d->msg,
-                   "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"phase\":\"%s\","
+    svcbase_status(d->mq, &d->msg, "detect", d->instance,
+                   "\"phase\":\"%s\","
                    "\"partition\":\"%d/%d\",\"counters\":{\"messages\":%llu,\"readings\":%llu,"
                    "\"skipped\":%llu,\"bad\":%llu,\"unknown_site\":%llu,\"dead_letters\":%llu,"
                    "\"series\":%zu,\"repeats\":%llu,\"raised\":%llu,\"updated\":%llu,"
                    "\"cleared\":%llu,\"pending\":%zu,\"apply_failures\":%llu,"
                    "\"warm_readings\":%llu}}",
-                   ECO_VERSION, ts,
                    d->phase == P_LIVE   ? "live"
                    : d->phase == P_WARM ? "warm-up"
                                         : "starting",
@@ -715,11 +711,7 @@ static void detect__status(struct detect *d)
                    (unsigned long long)d->n.dead_letters, st.series, (unsigned long long)st.repeats,
                    (unsigned long long)d->n.raised, (unsigned long long)d->n.updated,
                    (unsigned long long)d->n.cleared, d->unstored,
-                   (unsigned long long)d->n.apply_failures,
-                   (unsigned long long)d->n.warm_readings) == 0) {
-        snprintf(topic, sizeof(topic), "eco/v1/sys/detect/%s", d->instance);
-        mq_publish(d->mq, topic, d->msg.p, d->msg.len, 1, true, NULL);
-    }
+                   (unsigned long long)d->n.apply_failures, (unsigned long long)d->n.warm_readings);
     elog_info("counters", "readings=%llu series=%zu raised=%llu cleared=%llu pending=%zu",
               (unsigned long long)d->n.readings, st.series, (unsigned long long)d->n.raised,
               (unsigned long long)d->n.cleared, d->unstored);

@@ -4,7 +4,6 @@
 #include "db.h"
 #include "dlq.h"
 #include "elog.h"
-#include "etime.h"
 #include "json.h"
 #include "mq.h"
 #include "outbox.h"
@@ -602,23 +601,16 @@ static void dispatch__on_db_state(void *ud, bool up)
 
 static void dispatch__status(struct dispatch *d)
 {
-    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
-    etime_format(etime_now_us(), 0, ts, sizeof(ts));
-    buf_reset(&d->msg);
-    if (buf_printf(&d->msg,
-                   "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+    svcbase_status(d->mq, &d->msg, "dispatch", d->instance,
+                   "\"counters\":{"
                    "\"alarms\":%" PRIu64 ",\"opened\":%" PRIu64 ",\"attached\":%" PRIu64
                    ",\"reopened\":%" PRIu64 ",\"complaints\":%" PRIu64 ",\"refused\":%" PRIu64
                    ",\"requests\":%" PRIu64 ",\"replies\":%" PRIu64 ",\"clock_steps\":%" PRIu64
                    ",\"swept\":%" PRIu64 ",\"published\":%" PRIu64 ",\"dead_letters\":%" PRIu64
                    ",\"db_errors\":%" PRIu64 ",\"pending\":%zu,\"waiting\":%zu}}",
-                   ECO_VERSION, ts, d->n.alarms, d->n.opened, d->n.attached, d->n.reopened,
-                   d->n.complaints, d->n.refused, d->n.requests, d->n.replies, d->n.clock_steps,
-                   d->n.swept, d->n.published, d->n.dead_letters, d->n.db_errors, d->pending,
-                   d->nwait) == 0) {
-        snprintf(topic, sizeof(topic), "eco/v1/sys/dispatch/%s", d->instance);
-        mq_publish(d->mq, topic, d->msg.p, d->msg.len, 1, true, NULL);
-    }
+                   d->n.alarms, d->n.opened, d->n.attached, d->n.reopened, d->n.complaints,
+                   d->n.refused, d->n.requests, d->n.replies, d->n.clock_steps, d->n.swept,
+                   d->n.published, d->n.dead_letters, d->n.db_errors, d->pending, d->nwait);
 }
 
 static void dispatch__kick(struct dispatch *d)

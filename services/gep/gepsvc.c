@@ -3,7 +3,6 @@
 #include "buf.h"
 #include "db.h"
 #include "elog.h"
-#include "etime.h"
 #include "gepmodel.h"
 #include "json.h"
 #include "mq.h"
@@ -369,18 +368,11 @@ static void gepsvc__on_message(void *ud, const struct mq_msg *m)
 
 static void gepsvc__status(struct gepsvc *g)
 {
-    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
-    etime_format(etime_now_us(), 0, ts, sizeof(ts));
-    buf_reset(&g->msg);
-    if (buf_printf(&g->msg,
-                   "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+    svcbase_status(g->mq, &g->msg, "gep", g->instance,
+                   "\"counters\":{"
                    "\"runs\":%" PRIu64 ",\"refused\":%" PRIu64 ",\"failed\":%" PRIu64
                    ",\"requests\":%" PRIu64 ",\"published\":%" PRIu64 ",\"waiting\":%zu}}",
-                   ECO_VERSION, ts, g->n.runs, g->n.refused, g->n.failed, g->n.requests,
-                   g->n.published, g->nqueue) == 0) {
-        snprintf(topic, sizeof(topic), "eco/v1/sys/gep/%s", g->instance);
-        mq_publish(g->mq, topic, g->msg.p, g->msg.len, 1, true, NULL);
-    }
+                   g->n.runs, g->n.refused, g->n.failed, g->n.requests, g->n.published, g->nqueue);
 }
 
 static void gepsvc__on_tick(uv_timer_t *t)

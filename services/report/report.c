@@ -3,7 +3,6 @@
 #include "buf.h"
 #include "db.h"
 #include "elog.h"
-#include "etime.h"
 #include "json.h"
 #include "mq.h"
 #include "rout.h"
@@ -776,21 +775,14 @@ static void report__compact(struct report *r)
 
 static void report__status(struct report *r)
 {
-    char topic[MQ_TOPIC_MAX], ts[ETIME_RFC3339_MAX];
-    etime_format(etime_now_us(), 0, ts, sizeof(ts));
-    buf_reset(&r->msg);
-    if (buf_printf(&r->msg,
-                   "{\"status\":\"online\",\"version\":\"%s\",\"ts\":\"%s\",\"counters\":{"
+    svcbase_status(r->mq, &r->msg, "report", r->instance,
+                   "\"counters\":{"
                    "\"made\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"requests\":%" PRIu64
                    ",\"refused\":%" PRIu64 ",\"layers\":%" PRIu64 ",\"published\":%" PRIu64
                    ",\"refreshed\":%" PRIu64 ",\"compacted\":%" PRIu64 ",\"series\":%" PRIu64
                    ",\"waiting\":%zu}}",
-                   ECO_VERSION, ts, r->n.made, r->n.failed, r->n.requests, r->n.refused,
-                   r->n.layers, r->n.published, r->n.refreshed, r->n.compacted, r->n.series,
-                   r->nqueue) == 0) {
-        snprintf(topic, sizeof(topic), "eco/v1/sys/report/%s", r->instance);
-        mq_publish(r->mq, topic, r->msg.p, r->msg.len, 1, true, NULL);
-    }
+                   r->n.made, r->n.failed, r->n.requests, r->n.refused, r->n.layers, r->n.published,
+                   r->n.refreshed, r->n.compacted, r->n.series, r->nqueue);
 }
 
 static void report__on_tick(uv_timer_t *t)

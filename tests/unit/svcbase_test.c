@@ -2,6 +2,7 @@
  * checked by capturing stderr through a pipe (as elog_test does). */
 #include "svcbase.h"
 
+#include "buf.h"
 #include "check.h"
 #include "db.h"
 #include "elog.h"
@@ -109,6 +110,45 @@ static void test_mq_new(void)
     /* mq_new's answer to bad settings comes back */
     mo.url = "http://127.0.0.1:1";
     CHECK_EQ_INT(svcbase_mq_new(&loop, &mo, &cbs, NULL, &mq), -EINVAL);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
+static void test_status(void)
+{
+    uv_loop_t loop;
+    struct mq *mq = NULL;
+    struct mq_opts mo = {.url = "mqtt://127.0.0.1:1", .service = "t", .instance = "i"};
+    struct mq_cbs cbs = {0};
+    struct buf b;
+    char big[600];
+    const char *head = "{\"status\":\"online\",\"version\":\"" ECO_VERSION "\",\"ts\":\"";
+
+    CHECK(uv_loop_init(&loop) == 0);
+    CHECK(svcbase_mq_new(&loop, &mo, &cbs, NULL, &mq) == 0);
+    buf_init(&b, 1u << 20);
+    CHECK(buf_addstr(&b, "left over") == 0);
+    /* not connected: the message is made, the publish refused */
+    CHECK_EQ_INT(
+        svcbase_status(mq, &b, "t", "i", "\"counters\":{\"n\":%d,\"w\":%zu}}", 7, (size_t)3),
+        -ENOTCONN);
+    CHECK(strncmp(b.p, head, strlen(head)) == 0);
+    /* "ts":"2026-01-02T03:04:05Z", */
+    CHECK(b.p[strlen(head) + 4] == '-' && b.p[strlen(head) + 10] == 'T');
+    CHECK(strstr(b.p, "Z\",\"counters\":{\"n\":7,\"w\":3}}"));
+    CHECK(b.p[b.len - 1] == '}' && strlen(b.p) == b.len);
+    /* the caller's part may be long */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    CHECK_EQ_INT(svcbase_status(mq, &b, "t", "i", "\"s\":\"%s\"}", big), -ENOTCONN);
+    CHECK(strncmp(b.p, head, strlen(head)) == 0);
+    CHECK(strstr(b.p, big) && b.p[b.len - 1] == '}');
+    /* past the buffer's cap: nothing is published */
+    buf_close(&b);
+    buf_init(&b, 100);
+    CHECK_EQ_INT(svcbase_status(mq, &b, "t", "i", "\"s\":\"%s\"}", big), -E2BIG);
+    buf_close(&b);
+    mq_close(mq, mq_closed);
+    CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
     CHECK(uv_loop_close(&loop) == 0);
 }
 
@@ -278,6 +318,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_instance_fallback),
     CHECK_CASE(test_log_mq),
     CHECK_CASE(test_mq_new),
+    CHECK_CASE(test_status),
     CHECK_CASE(test_log_db),
     CHECK_CASE(test_due),
     CHECK_CASE(test_stop),
