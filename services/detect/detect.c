@@ -45,7 +45,7 @@ static const struct cfg_def detect__defs[] = {
      "on SIGTERM, how long to keep storing pending transitions"},
     {"ECO_DETECT_APPLY_BATCH", CFG_INT, "20", 1, 1000, C(apply_batch),
      "alarm transitions per alarm.apply call; each batch is published when it commits"},
-    {"ECO_DETECT_APPLY_CONNS", CFG_INT, "1", 1, 16, C(apply_conns),
+    {"ECO_DETECT_APPLY_CONNS", CFG_INT, "2", 1, 16, C(apply_conns),
      "database connections storing alarm transitions, a batch in flight on each"},
 };
 #undef C
