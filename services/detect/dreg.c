@@ -290,44 +290,62 @@ static double dreg__km(double lat1, double lon1, double lat2, double lon2)
     return 2 * 6371.0 * asin(sqrt(a < 1 ? a : 1));
 }
 
-/* Nearest sites of the same kind within the kind's radius. Quadratic in
- * the sites of one kind: fine for the thousands of stations a province
- * has (outlets and vehicles have no neighbour rule). */
+/* The nearest same-kind sites of s within radius_km (at most
+ * DREG_NEIGHBOURS, nearest first). */
+static int dreg__nearest(const struct dreg *r, const struct dreg_site *s, double radius_km,
+                         int out[DREG_NEIGHBOURS])
+{
+    double best[DREG_NEIGHBOURS];
+    int n = 0;
+    for (size_t j = 0; j < r->nsites; j++) {
+        const struct dreg_site *o = &r->sites[j];
+        double d;
+        int k;
+        if (o == s || o->kind != s->kind || !o->active || isnan(o->lat))
+            continue;
+        d = dreg__km(s->lat, s->lon, o->lat, o->lon);
+        if (!(d <= radius_km))
+            continue;
+        /* insertion into the sorted list of the nearest */
+        k = n < DREG_NEIGHBOURS ? n++ : DREG_NEIGHBOURS;
+        if (k == DREG_NEIGHBOURS) {
+            if (d >= best[DREG_NEIGHBOURS - 1])
+                continue;
+            k = DREG_NEIGHBOURS - 1;
+        }
+        while (k > 0 && best[k - 1] > d) {
+            best[k] = best[k - 1];
+            out[k] = out[k - 1];
+            k--;
+        }
+        best[k] = d;
+        out[k] = o->id;
+    }
+    return n;
+}
+
+/* Each site's neighbours: for the neighbour rule, the nearest same-kind
+ * sites within neighbour.radius_km; for flatline's test of the weather,
+ * within flatline.regional_km (a calm spell holds air pressure still across
+ * the islands, farther apart than stations worth comparing readings with).
+ * Outlets and vehicles have neither. Quadratic in the sites: fine for the
+ * thousands of stations a province has. */
 static void dreg__neighbours(struct dreg *r)
 {
     for (size_t i = 0; i < r->nsites; i++) {
         struct dreg_site *s = &r->sites[i];
-        double best[DREG_NEIGHBOURS];
-        double radius;
-        s->nneighbours = 0;
+        double wide;
+        s->nneighbours = s->nregional = 0;
         if (isnan(s->lat) || s->kind == DREG_MOBILE || s->kind == DREG_GAS_OUTLET ||
             s->kind == DREG_WATER_OUTLET)
             continue;
-        radius = dreg_setting(r, "neighbour", "radius_km", s, 0);
-        for (size_t j = 0; j < r->nsites; j++) {
-            const struct dreg_site *o = &r->sites[j];
-            double d;
-            int k;
-            if (j == i || o->kind != s->kind || !o->active || isnan(o->lat))
-                continue;
-            d = dreg__km(s->lat, s->lon, o->lat, o->lon);
-            if (d > radius)
-                continue;
-            /* insertion into the sorted list of the nearest */
-            k = s->nneighbours < DREG_NEIGHBOURS ? s->nneighbours++ : DREG_NEIGHBOURS;
-            if (k == DREG_NEIGHBOURS) {
-                if (d >= best[DREG_NEIGHBOURS - 1])
-                    continue;
-                k = DREG_NEIGHBOURS - 1;
-            }
-            while (k > 0 && best[k - 1] > d) {
-                best[k] = best[k - 1];
-                s->neighbours[k] = s->neighbours[k - 1];
-                k--;
-            }
-            best[k] = d;
-            s->neighbours[k] = o->id;
-        }
+        s->nneighbours =
+            dreg__nearest(r, s, dreg_setting(r, "neighbour", "radius_km", s, 0), s->neighbours);
+        /* absent (before migration 0034): the neighbours' radius */
+        wide = dreg_setting(r, "flatline", "regional_km", s, 0);
+        if (isnan(wide))
+            wide = dreg_setting(r, "neighbour", "radius_km", s, 0);
+        s->nregional = dreg__nearest(r, s, wide, s->regional);
     }
 }
 

@@ -44,6 +44,8 @@ struct dreg_site {
     bool active;
     int nneighbours;
     int neighbours[DREG_NEIGHBOURS]; /* site ids, nearest first */
+    int nregional;
+    int regional[DREG_NEIGHBOURS]; /* within flatline regional_km, nearest first */
 };
 
 struct dreg_param {

@@ -739,17 +739,19 @@ static float eng__p_rr(const struct eng__series *s)
 
 /* Whether the stations around sit on one value too: a weather variable
  * (air pressure, temperature) at its resolution plateaus at every station
- * of a region at once, which is the weather and not a stuck sensor. At
- * least two neighbours with a reading of the same series this period or
+ * of a region at once, which is the weather and not a stuck sensor. The
+ * stations around are those within flatline regional_km (a calm spell
+ * spans islands farther apart than the neighbour rule compares). At
+ * least two of them with a reading of the same series this period or
  * the last, and half of them in a run of at least half this run's length. */
 static bool eng__flat_regional(struct eng *e, const struct eng__series *s,
                                const struct dreg_site *site, int64_t ts)
 {
     int64_t p = eng_period_us(s->period), len = ts - s->run_start;
     int n = 0, flat = 0;
-    for (int i = 0; i < site->nneighbours; i++) {
+    for (int i = 0; i < site->nregional; i++) {
         const struct eng__series *o =
-            eng__find(e, eng__key(site->neighbours[i], s->param_id, s->period));
+            eng__find(e, eng__key(site->regional[i], s->param_id, s->period));
         if (!o || !o->n || o->last_ts < ts - p || o->last_ts > ts + p)
             continue;
         n++;
@@ -948,6 +950,15 @@ static bool eng__regional(struct eng *e, const struct eng__series *s, const stru
     return z > 0 ? zs[n / 2] >= 0.5 * z : zs[(n - 1) / 2] <= 0.5 * z;
 }
 
+/* A baseline scale with its floors: a series at its resolution's step is
+ * not departing by one step, and a constant series has no zero scale. */
+static double eng__bl_floor(const struct eng__series *s, double scale)
+{
+    double tiny = 1e-9 * fabs(s->bl_level) + 1e-12;
+    scale = fmax(scale, 2 * s->res);
+    return scale > tiny ? scale : tiny;
+}
+
 static void eng__baseline(struct eng *e, struct eng__series *s, const struct dreg_site *site,
                           const struct eng_reading *r)
 {
@@ -969,17 +980,10 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     seasoned = per_day < 2 || s->bl_hod_n[h] >= fmin(2 * per_hour, 255);
     expect = s->bl_level + s->bl_hod[h] + s->bl_dow[d];
     resid = x - expect;
-    scale = s->bl_scale;
-    if (scale < 2 * s->res)
-        scale = 2 * s->res;
-    if (scale < 1e-9 * fabs(s->bl_level) || scale <= 0)
-        scale = 1e-9 * fabs(s->bl_level) + 1e-12;
+    scale = eng__bl_floor(s, s->bl_scale);
     z = resid / scale;
-    /* the long scale has the short one's floors: a series at its
-     * resolution's step is not departing by one step */
-    ref = s->bl_ref > 0 ? fmax(s->bl_ref, 2 * s->res) : scale;
-    if (ref < 1e-9 * fabs(s->bl_level) + 1e-12)
-        ref = 1e-9 * fabs(s->bl_level) + 1e-12;
+    /* the long scale has the short one's floors */
+    ref = s->bl_ref > 0 ? eng__bl_floor(s, s->bl_ref) : scale;
     zr = resid / ref;
     if (warm) {
         s->bl_z = (float)z;
@@ -1057,9 +1061,13 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
      * the day-of-week terms), learned fast while they are new */
     a_level = 1.0 / (s->n < 3 * per_day ? (double)s->n + 1 : 3 * per_day);
     s->bl_level += (float)(a_level * clipped);
-    if (!anomalous && !sl->open) {
+    /* The seasonal terms learn once the scale is known and can clip what
+     * they learn: an hour first learned from an unclipped spike expects it
+     * every day after, and is never learned again (its readings are all
+     * departures). */
+    if (!anomalous && !sl->open && s->n > 10) {
         double rh = x - s->bl_level - s->bl_hod[h] - s->bl_dow[d];
-        if (s->n > 10 && fabs(rh) > 3 * scale)
+        if (fabs(rh) > 3 * scale)
             rh = rh > 0 ? 3 * scale : -3 * scale;
         a_hod = 1.0 / (s->bl_hod_n[h] < 10 ? s->bl_hod_n[h] + 1.0 : 10.0) / per_hour;
         a_dow =
@@ -1074,20 +1082,20 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
             if (s->bl_dow_n[d] < 255)
                 s->bl_dow_n[d]++;
         }
-        {
-            double ar = fabs(resid), a_sc = 1.0 / (s->n < 100 ? (double)s->n : 100.0);
-            if (s->n > 10 && ar > 4 * scale)
-                ar = 4 * scale;
-            s->bl_scale += (float)(a_sc * (1.25 * ar - s->bl_scale));
-            /* the same over two weeks (a hundred readings at least), each
-             * residual clipped at two scales, so that a departure lasting
-             * days widens it by a fraction */
-            ar = fabs(resid);
-            if (s->n > 10 && ar > 2 * ref)
-                ar = 2 * ref;
-            a_sc = 1.0 / fmin((double)s->n, fmax(100.0, 14 * per_day));
-            s->bl_ref += (float)(a_sc * (1.25 * ar - s->bl_ref));
-        }
+    }
+    if (!anomalous && !sl->open) {
+        double ar = fabs(resid), a_sc = 1.0 / (s->n < 100 ? (double)s->n : 100.0);
+        if (s->n > 10 && ar > 4 * scale)
+            ar = 4 * scale;
+        s->bl_scale += (float)(a_sc * (1.25 * ar - s->bl_scale));
+        /* the same over two weeks (a hundred readings at least), each
+         * residual clipped at two scales, so that a departure lasting
+         * days widens it by a fraction */
+        ar = fabs(resid);
+        if (s->n > 10 && ar > 2 * ref)
+            ar = 2 * ref;
+        a_sc = 1.0 / fmin((double)s->n, fmax(100.0, 14 * per_day));
+        s->bl_ref += (float)(a_sc * (1.25 * ar - s->bl_ref));
     }
 }
 

@@ -1,7 +1,7 @@
 /* detectreg: an eco-detect registry built by hand, with the default rule
  * settings read from the migrations that ship them
- * (schemas/sql/0009_alarm.sql, 0012_detect_tuning.sql, 0023, 0033), for the engine's unit test and
- * benchmark. Test code only. */
+ * (schemas/sql/0009_alarm.sql, 0012_detect_tuning.sql, 0023, 0033, 0034), for the engine's unit
+ * test and benchmark. Test code only. */
 #ifndef ECO_TEST_DETECTREG_H
 #define ECO_TEST_DETECTREG_H
 
@@ -55,7 +55,8 @@ static inline void load_settings_file(struct dreg *r, const char *name)
 static inline void load_settings(struct dreg *r)
 {
     static const char *const files[] = {"0009_alarm.sql", "0012_detect_tuning.sql",
-                                        "0023_detect_tuning.sql", "0033_detect_drift.sql"};
+                                        "0023_detect_tuning.sql", "0033_detect_drift.sql",
+                                        "0034_detect_regional.sql"};
     r->settings = calloc(256, sizeof(*r->settings));
     CHECK(r->settings);
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)

@@ -271,6 +271,24 @@ static void test_baseline(struct dreg *r)
     eng_free(e);
 }
 
+/* A new series whose ninth reading is a spike (six times the value): the
+ * spike is in the hour of the day it fell on, not in the days after. The
+ * baseline used to learn that hour from the spike alone (the series' scale
+ * unknown, nothing to clip it by), then judged that hour of every later day
+ * against it and, the readings being far from it, learned nothing more:
+ * an alarm at the same hour every day. */
+static void test_baseline_cold_spike(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    rng = 88172645463325252ULL;
+    for (int i = 0; i < 8 * 24; i++) {
+        double v = 40 + 15 * sin(2 * PI * (i % 24) / 24.0) + 2 * noise();
+        feed(e, S_RIV, P_O3, 'h', T0 + i * H, i == 9 ? 6 * v : v, 'N');
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 0);
+    eng_free(e);
+}
+
 /* Weather moves every station: five stations with the same daily cycle
  * rise together over hours (rain, a regional haze): no baseline alarm;
  * then one rises alone: raised. */
@@ -655,6 +673,64 @@ static void test_flatline_regional(struct dreg *r)
     eng_free(e);
 }
 
+/* The same calm spell over outlying islands: five stations 35-40 km apart
+ * (Shengsi's), none with two others inside the neighbour rule's 30 km. All
+ * five sit on the region's air pressure for eight hours at once: the
+ * weather, found among the stations within flatline regional_km. Then one
+ * alone holds its value: stuck. With regional_km at the neighbours' 30 km
+ * the calm spell raised five flatlines. Returns the raises of the spell. */
+static int flatline_islands(double regional_km, int *stuck_raised)
+{
+    struct dreg r;
+    struct eng *e;
+    char why[256];
+    int i, n, sites[5];
+    double held[5];
+    dreg_init(&r);
+    r.sites = calloc(5, sizeof(*r.sites));
+    r.params = calloc(1, sizeof(*r.params));
+    CHECK(r.sites && r.params);
+    for (int k = 0; k < 5; k++) {
+        char code[8];
+        snprintf(code, sizeof(code), "I%d", k);
+        add_site(&r, sites[k] = 10 + k, code, DREG_AIR, 30.70 + 0.05 * (k % 2), 122.0 + 0.4 * k);
+    }
+    add_param(&r, P_PM25, "pressure", 0, 2000);
+    load_settings(&r);
+    set_default(&r, "flatline", "regional_km", regional_km);
+    CHECK(dreg_finish(&r, why, sizeof(why)) == 0);
+    CHECK(r.sites[0].nneighbours < 2);
+    nev = 0;
+    CHECK(eng_new(&r, 100000, on_event, NULL, &e) == 0);
+    rng = 88172645463325252ULL;
+    for (i = 0; i < 200; i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H,
+                 held[k] = round(100 * (1012 + 3 * sin(i / 20.0) + 0.4 * noise())) / 100, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    for (int j = 0; j < 8; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H, held[k], 'N');
+    n = count(ENG_FLATLINE, ENG_RAISE);
+    for (int j = 0; j < 30; j++, i++)
+        for (int k = 0; k < 5; k++)
+            feed(e, sites[k], P_PM25, 'h', T0 + i * H,
+                 k ? round(100 * (1012 + 3 * sin(i / 20.0) + 0.4 * noise())) / 100 : held[0], 'N');
+    *stuck_raised = count(ENG_FLATLINE, ENG_RAISE) - n;
+    eng_free(e);
+    dreg_close(&r);
+    return n;
+}
+
+static void test_flatline_islands(struct dreg *r)
+{
+    int stuck;
+    (void)r;
+    CHECK_EQ_INT(flatline_islands(100, &stuck), 0);
+    CHECK_EQ_INT(stuck, 1);
+    CHECK_EQ_INT(flatline_islands(30, &stuck), 5);
+}
+
 /* A vehicle's ozone: lowest on the busy road where its duty starts (NO
  * from exhaust consumes it), ordinary on the streets after, rising in the
  * morning sun. No hotspot for ozone; the same readings as PM2.5 would be
@@ -739,6 +815,8 @@ ON_REG(test_limit_class_daily)
 ON_REG(test_flatline_regional)
 ON_REG(test_hotspot_ozone)
 ON_REG(test_circular)
+ON_REG(test_baseline_cold_spike)
+ON_REG(test_flatline_islands)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -761,6 +839,8 @@ static const struct check_case cases[] = {
     {"test_flatline_regional", test_flatline_regional_case},
     {"test_hotspot_ozone", test_hotspot_ozone_case},
     {"test_circular", test_circular_case},
+    {"test_baseline_cold_spike", test_baseline_cold_spike_case},
+    {"test_flatline_islands", test_flatline_islands_case},
 };
 
 int main(int argc, char **argv)
