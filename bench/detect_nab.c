@@ -50,21 +50,22 @@ struct nab_run {
     unsigned rules; /* bit per enum eng_rule that counts */
     size_t by_rule[ENG_NRULES];
     size_t row;   /* the row being fed */
-    bool verbose; /* -v: print every raise */
+    bool verbose; /* -v: print every raise and clear */
 };
 
 static void nab_on_event(void *ud, const struct eng_event *ev)
 {
     struct nab_run *run = ud;
     size_t i;
+    if (run->verbose && (ev->action == ENG_RAISE || ev->action == ENG_CLEAR)) {
+        char t[ETIME_RFC3339_MAX];
+        etime_format(ev->ts, 8 * 3600, t, sizeof(t));
+        printf("  %-5s %-9s %s %g\n", ev->action == ENG_RAISE ? "raise" : "clear",
+               eng_rule_name(ev->rule), t, ev->value);
+    }
     if (ev->action != ENG_RAISE)
         return;
     run->by_rule[ev->rule]++;
-    if (run->verbose) {
-        char t[ETIME_RFC3339_MAX];
-        etime_format(ev->ts, 8 * 3600, t, sizeof(t));
-        printf("  raise %-9s %s %g\n", eng_rule_name(ev->rule), t, ev->value);
-    }
     if (!(run->rules & (1u << ev->rule)))
         return;
     /* a raise is stamped with a reading's time: the row fed, or one before
