@@ -85,7 +85,8 @@ struct eng__series {
     uint8_t sp_rep; /* steps of zero in a row */
     /* baseline */
     float bl_level, bl_scale, bl_hod[24], bl_dow[7];
-    uint8_t bl_hod_n[24], bl_dow_n[7];
+    uint16_t bl_hod_n[24], bl_dow_n[7]; /* readings learned, per hour of day and day of week */
+    float bl_raw; /* deviations from the level alone: a scale with the daily cycle in it */
     uint16_t bl_run, bl_calm, bl_shift_run;
     int8_t bl_sign;
     float bl_shift_sum;
@@ -969,7 +970,7 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     int64_t iv = eng__interval(s);
     double per_day = 86400e6 / (double)iv, per_hour, a_level, a_hod, a_dow;
     bool warm = s->n >= c->bl_warm, anomalous = false, seasoned;
-    double ref, zr;
+    double ref, zr, dv;
     if (s->n == 0) {
         s->bl_level = (float)x;
         return;
@@ -977,10 +978,15 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
     if (per_day < 1)
         per_day = 1;
     per_hour = per_day / 24 > 1 ? floor(per_day / 24) : 1;
-    seasoned = per_day < 2 || s->bl_hod_n[h] >= fmin(2 * per_hour, 255);
+    seasoned = per_day < 2 || s->bl_hod_n[h] >= 2 * per_hour;
     expect = s->bl_level + s->bl_hod[h] + s->bl_dow[d];
     resid = x - expect;
-    scale = eng__bl_floor(s, s->bl_scale);
+    /* An hour of the day not learned yet (seen on fewer than two days) is
+     * judged with the daily cycle's spread in its scale: what a square
+     * wave's first morning does is what the hour is, not a departure (and
+     * a departure is never learned: the hour would stay unknown). A spike
+     * still stands out of that spread. */
+    scale = eng__bl_floor(s, seasoned ? s->bl_scale : fmax(s->bl_scale, s->bl_raw));
     z = resid / scale;
     /* the long scale has the short one's floors */
     ref = s->bl_ref > 0 ? eng__bl_floor(s, s->bl_ref) : scale;
@@ -1038,12 +1044,16 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
                 eng__clear(e, s, ENG_BASELINE, r->ts, x);
         }
     }
-    /* level shift: one side, far, for `shift` readings in a row */
+    /* level shift: one side, far, for `shift` readings in a row and a day
+     * of them at least (bl_shift_run's range bounds that for series finer
+     * than a second and a half): a five-minute series' working hours are
+     * 108 readings long, and taken for new levels they were absorbed each
+     * morning and evening instead of being learned as the hours' own */
     if (warm && fabs(z) >= c->bl_zs &&
         (s->bl_shift_run == 0 || (resid > 0) == (s->bl_shift_sum > 0))) {
         s->bl_shift_run++;
         s->bl_shift_sum += (float)resid;
-        if (s->bl_shift_run >= c->bl_shift) {
+        if (s->bl_shift_run >= fmax(c->bl_shift, fmin(per_day, 60000))) {
             s->bl_level += s->bl_shift_sum / s->bl_shift_run;
             s->bl_shift_run = 0;
             s->bl_shift_sum = 0;
@@ -1060,6 +1070,11 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
      * to the hour-of-day terms; those have ten days' memory (a week for
      * the day-of-week terms), learned fast while they are new */
     a_level = 1.0 / (s->n < 3 * per_day ? (double)s->n + 1 : 3 * per_day);
+    /* that spread: a day's memory, each deviation clipped at four */
+    dv = fabs(x - s->bl_level);
+    if (s->n > 10 && dv > 4 * s->bl_raw)
+        dv = 4 * s->bl_raw;
+    s->bl_raw += (float)(1.0 / fmin((double)s->n, per_day) * (1.25 * dv - s->bl_raw));
     s->bl_level += (float)(a_level * clipped);
     /* The seasonal terms learn once the scale is known and can clip what
      * they learn: an hour first learned from an unclipped spike expects it
@@ -1069,17 +1084,20 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
         double rh = x - s->bl_level - s->bl_hod[h] - s->bl_dow[d];
         if (fabs(rh) > 3 * scale)
             rh = rh > 0 ? 3 * scale : -3 * scale;
+        /* the mean of the hour's readings, then ten days of them: counted
+         * in readings, so that a five-minute series learns its daily cycle
+         * as fast as an hourly one (it used to take twelve times longer) */
         a_hod = 1.0 / (s->bl_hod_n[h] < 10 ? s->bl_hod_n[h] + 1.0 : 10.0) / per_hour;
         a_dow =
             1.0 / (s->bl_dow_n[d] < 4 ? s->bl_dow_n[d] + 1.0 : 4.0) / (per_day > 1 ? per_day : 1);
         if (per_day >= 2) {
             s->bl_hod[h] += (float)(a_hod * rh);
-            if (s->bl_hod_n[h] < 255)
+            if (s->bl_hod_n[h] < UINT16_MAX)
                 s->bl_hod_n[h]++;
         }
         if (s->n > 7 * per_day) {
             s->bl_dow[d] += (float)(a_dow * rh * 0.25);
-            if (s->bl_dow_n[d] < 255)
+            if (s->bl_dow_n[d] < UINT16_MAX)
                 s->bl_dow_n[d]++;
         }
     }

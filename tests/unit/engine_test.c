@@ -289,6 +289,31 @@ static void test_baseline_cold_spike(struct dreg *r)
     eng_free(e);
 }
 
+/* A five-minute series shaped as a square wave (20 at night, 80 for nine
+ * hours of the day, NAB's art_daily files). Its first morning is raised
+ * (nothing is known of the hour yet); the days after are not. Two things
+ * made every morning and evening an alarm: an hour first seen as a
+ * departure was never learned (an unlearned hour is now judged with the
+ * daily cycle's spread in its scale), and two hours of the day's high were
+ * absorbed as a new level (`shift` readings, 24; now a day of them at
+ * least), so the hours never learned the high either. */
+static void test_baseline_square(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int i, day = 288;
+    int64_t first;
+    rng = 88172645463325252ULL;
+    for (i = 0; i < 9 * day; i++) {
+        int hour = (i % day) / 12;
+        feed(e, S_OUT, P_O3, 'm', T0 + i * 5 * MIN, (hour >= 9 && hour < 18 ? 80 : 20) + noise(),
+             'N');
+    }
+    CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 1);
+    first = find(ENG_BASELINE, ENG_RAISE)->ts;
+    CHECK(first < T0 + day * 5 * MIN);
+    eng_free(e);
+}
+
 /* Weather moves every station: five stations with the same daily cycle
  * rise together over hours (rain, a regional haze): no baseline alarm;
  * then one rises alone: raised. */
@@ -817,6 +842,7 @@ ON_REG(test_hotspot_ozone)
 ON_REG(test_circular)
 ON_REG(test_baseline_cold_spike)
 ON_REG(test_flatline_islands)
+ON_REG(test_baseline_square)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -841,6 +867,7 @@ static const struct check_case cases[] = {
     {"test_circular", test_circular_case},
     {"test_baseline_cold_spike", test_baseline_cold_spike_case},
     {"test_flatline_islands", test_flatline_islands_case},
+    {"test_baseline_square", test_baseline_square_case},
 };
 
 int main(int argc, char **argv)
