@@ -75,7 +75,6 @@ struct eng__series {
     float rr_n, rr_k;   /* readings that followed a repeat, and repeats among them (decayed) */
     float p_rr_run;     /* the repeat rate after a repeat when the run began */
     float run_hi;       /* the long runs of the healthy series (a slowly decaying maximum) */
-    bool run_settled;   /* the run was entered by a step of the resolution: settling, not frozen */
     bool rr_prev;       /* the latest reading repeated the one before */
     /* spike: the reading before last; a spike just found (its value is
      * not the left neighbour of the next candidate) */
@@ -773,9 +772,10 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct dre
     } else {
         /* a smooth series quantised to its resolution repeats itself at
          * every turning point: such runs are normal, and only a run longer
-         * than the series' usual long ones counts; one it settled into by a
-         * step of the resolution (a plateau) must be longer still than one
-         * it froze into in mid-motion */
+         * than half again the series' usual long ones counts (a run it
+         * settled into by one step of the resolution used to need three
+         * times: a stuck sensor freezes at about its current value too, and
+         * that missed most of them) */
         if (!sl->open) {
             if ((float)s->run_len > s->run_hi)
                 s->run_hi = (float)s->run_len;
@@ -787,7 +787,6 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct dre
         s->run_start_n = s->n;
         s->p_run = s->p_rep;
         s->p_rr_run = eng__p_rr(s);
-        s->run_settled = s->res > 0 && fabs(r->value - s->last_v) <= 1.5 * s->res;
     }
     /* How often the series repeats itself when healthy: quantised data and
      * values at a detection limit repeat a lot, and a run must be unlikely
@@ -840,8 +839,7 @@ static void eng__flatline(struct eng *e, struct eng__series *s, const struct dre
     need = log(c->fl_pmax) <= log(p) ? 1 + ceil((log(c->fl_pmax) - log(p)) / log(prr)) : 1;
     if (need < c->fl_min_rep)
         need = c->fl_min_rep;
-    if ((double)(s->run_len - 1) >= need &&
-        (float)s->run_len > (s->run_settled ? 3.0f : 1.5f) * s->run_hi + 1 &&
+    if ((double)(s->run_len - 1) >= need && (float)s->run_len > 1.5f * s->run_hi + 1 &&
         (double)(r->ts - s->run_start) >= (double)c->fl_min_minutes * 60e6 &&
         !eng__flat_regional(e, s, site, r->ts))
         eng__raise(e, s, ENG_FLATLINE, r->ts, r->value, 1, NAN, ENG_MINOR, NAN, NAN);
@@ -904,11 +902,14 @@ static void eng__spike(struct eng *e, struct eng__series *s, const struct eng_re
         s->sp_rep = 0;
     }
     if (s->n >= 1 && s->sp_rep < 2) {
-        /* mean absolute step, each step clipped so one jump moves it little */
+        /* mean absolute step, each step clipped so one jump moves it little:
+         * at four times the scale with its floor, not the learned value
+         * alone, which a series starting on one value set to zero for
+         * good (clipped at four times zero, no step could raise it) */
         double st = a2;
         float a = 1.0f / (float)(s->n < 50 ? s->n : 50);
-        if (s->n > 10 && st > 4 * s->sp_scale)
-            st = 4 * s->sp_scale;
+        if (s->n > 10 && st > 4 * scale)
+            st = 4 * scale;
         s->sp_scale += a * ((float)st - s->sp_scale);
     }
 }

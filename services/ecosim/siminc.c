@@ -410,7 +410,7 @@ static int siminc__one(struct siminc_set *p, int64_t t)
         p->busy_until[c.site] = inc->end_us;
         return siminc__river_down(p, inc);
     case SIMINC_FLATLINE:
-        if (!siminc__align(p, c.site, t, siminc__dur(p, c.site, 6, 12, 0.5, 4), 2, inc))
+        if (!siminc__align(p, c.site, t, siminc__dur(p, c.site, 6, 12, 2, 6), 2, inc))
             goto drop;
         break;
     case SIMINC_SPIKE:

@@ -474,7 +474,11 @@ void simmodel_env(const struct simmodel *m, int64_t t_us, struct simmodel_env *e
         simmodel__clamp(75 - 5 * e->winter + 15 * e->rain - 12 * simmodel__bump(e->hour, 14, 4) +
                             6 * simmodel__noise(kw ^ 0x5, t_s, 12 * 3600.0),
                         25, 100);
-    e->pressure_kpa = 101.3 + 0.9 * e->winter + 0.5 * e->regime;
+    /* the semidiurnal atmospheric tide (about 1 hPa at 30 degrees north,
+     * highest near 10:00 and 22:00): the barometer is never still for
+     * long, even in a calm spell */
+    e->pressure_kpa = 101.3 + 0.9 * e->winter + 0.5 * e->regime +
+                      0.09 * cos(SIMMODEL_TWO_PI * (e->hour - 10) / 12.0);
     e->tide = sin(SIMMODEL_TWO_PI * t_s / (12.4206 * 3600.0));
     e->weekend = dow == 0 || dow == 6;
 }
@@ -542,8 +546,11 @@ static void simmodel__air_all(const struct simmodel__n *n, const struct simmodel
                              (1 + 0.03 * simmodel__white(n, 6)));
     q[SIMQ_ATEMP] = e->air_temp - 0.5 * c->coastal + 0.2 * simmodel__white(n, 7);
     q[SIMQ_RH] = simmodel__clamp(e->rh + 3 * c->coastal + simmodel__white(n, 8), 20, 100);
-    q[SIMQ_WS] =
-        fmax(0.1, e->wind_ms * (0.8 + 0.4 * c->coastal) * (1 + 0.15 * simmodel__white(n, 9)));
+    /* gusts and lulls: an hour's mean wind differs from the next by a
+     * tenth or so, which the minute jitter alone would average away */
+    q[SIMQ_WS] = fmax(0.1, e->wind_ms * (0.8 + 0.4 * c->coastal) *
+                               (1 + 0.12 * simmodel__slow(n, 12, 3600.0)) *
+                               (1 + 0.15 * simmodel__white(n, 9)));
     /* A vane's hourly mean meanders around the synoptic direction (eddies
      * of tens of minutes, wider in light wind): it rarely repeats an hour's
      * whole degree, which the minute jitter alone would average away. */
@@ -770,6 +777,26 @@ static double simmodel__wout_q(const struct simmodel__n *n, const struct simmode
     }
 }
 
+/* An analyser's own error, on top of what it measures: three percent of a
+ * concentration, four steps of the resolution of anything else (pH,
+ * temperatures, pressure, wind), wandering over five and over sixty
+ * minutes, so that part of it survives into the ten-minute and hourly
+ * means. Without it the model's smooth quantities sat on one rounded value
+ * for hours (a river's CODMn for twelve, a plant's pH for two), which a
+ * working analyser's readings do not and a stuck one does. v is in the
+ * channel's unit. */
+static double simmodel__analyser(const struct simmodel__n *n, const struct simmodel_chan *ch, int i,
+                                 double v)
+{
+    static const double step[] = {1, 0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6};
+    double err = simmodel__slow(n, 4000 + (unsigned)i, 300.0) +
+                 simmodel__slow(n, 4100 + (unsigned)i, 3600.0);
+    if (ch->concentration)
+        return v * (1 + 0.03 * err);
+    v += 4 * step[ch->decimals] * err;
+    return ch->circular ? fmod(v + 360, 360) : v;
+}
+
 bool simmodel_sample(const struct simmodel *m, int site, const struct simmodel_env *e, double *v,
                      struct simroute_pos *pos)
 {
@@ -825,7 +852,12 @@ bool simmodel_sample(const struct simmodel *m, int site, const struct simmodel_e
         case SIMNET_NKINDS:
             break;
         }
-        v[i] = simmodel__clamp(x * ch->scale, par->vmin, par->vmax);
+        x *= ch->scale;
+        /* a vehicle reports its samples, each with its own jitter: there
+         * is no mean for an analyser's error to survive into */
+        if (s->kind != SIMNET_MOBILE)
+            x = simmodel__analyser(&n, ch, i, x);
+        v[i] = simmodel__clamp(x, par->vmin, par->vmax);
     }
     return true;
 }

@@ -314,6 +314,57 @@ static void test_baseline_square(struct dreg *r)
     eng_free(e);
 }
 
+/* A series whose first readings are all one value (a vehicle's ozone at
+ * its floor by the road where its duty starts, a plant idle at zero), then
+ * ordinary noise. Its step scale learned zero from the first steps and,
+ * each later step clipped at four times that zero, stayed at zero: every
+ * wiggle of the noise was a spike (595 in a week of the simulator's
+ * vehicle). A real spike is still raised. */
+static void test_spike_flat_start(struct dreg *r)
+{
+    struct eng *e = fresh(r);
+    int i;
+    rng = 88172645463325252ULL;
+    for (i = 0; i < 40; i++)
+        feed(e, S_OUT, P_O3, 'm', T0 + i * MIN / 2, 2, 'N');
+    for (; i < 1500; i++)
+        feed(e, S_OUT, P_O3, 'm', T0 + i * MIN / 2, round(10 * (70 + noise())) / 10, 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 0);
+    for (int k = 0; k < 3; k++, i++)
+        feed(e, S_OUT, P_O3, 'm', T0 + i * MIN / 2, k == 1 ? 120 : 70, 'N');
+    CHECK_EQ_INT(count(ENG_SPIKE, ENG_RAISE), 1);
+    eng_free(e);
+}
+
+/* A stuck sensor freezes at about its current value: here one step of the
+ * resolution from the last, after a week of an hourly series that holds a
+ * value three hours at most. Such a run used to be taken for a plateau the
+ * series settled into and needed three times its long healthy runs. */
+static int flatline_settled(struct dreg *r)
+{
+    struct eng *e;
+    int i, n;
+    double v = 0;
+    CHECK(eng_new(r, 100000, on_event, NULL, &e) == 0);
+    nev = 0;
+    rng = 88172645463325252ULL;
+    for (i = 0; i < 7 * 24; i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H,
+             v = round(10 * (50 + 3 * sin(i / 10.0) + 0.3 * noise())) / 10, 'N');
+    CHECK_EQ_INT(count(ENG_FLATLINE, ENG_RAISE), 0);
+    v += v < 50 ? 0.1 : -0.1;
+    for (int k = 0; k < 9; k++, i++)
+        feed(e, S_RIV, P_COD, 'h', T0 + i * H, v, 'N');
+    n = count(ENG_FLATLINE, ENG_RAISE);
+    eng_free(e);
+    return n;
+}
+
+static void test_flatline_settled(struct dreg *r)
+{
+    CHECK_EQ_INT(flatline_settled(r), 1);
+}
+
 /* Weather moves every station: five stations with the same daily cycle
  * rise together over hours (rain, a regional haze): no baseline alarm;
  * then one rises alone: raised. */
@@ -843,6 +894,8 @@ ON_REG(test_circular)
 ON_REG(test_baseline_cold_spike)
 ON_REG(test_flatline_islands)
 ON_REG(test_baseline_square)
+ON_REG(test_spike_flat_start)
+ON_REG(test_flatline_settled)
 
 static const struct check_case cases[] = {
     {"test_limit", test_limit_case},
@@ -868,6 +921,8 @@ static const struct check_case cases[] = {
     {"test_baseline_cold_spike", test_baseline_cold_spike_case},
     {"test_flatline_islands", test_flatline_islands_case},
     {"test_baseline_square", test_baseline_square_case},
+    {"test_spike_flat_start", test_spike_flat_start_case},
+    {"test_flatline_settled", test_flatline_settled_case},
 };
 
 int main(int argc, char **argv)

@@ -669,6 +669,75 @@ static void test_vane(void)
     simnet_free(net);
 }
 
+/* A working analyser's readings do not sit on one value for as long as a
+ * stuck one: over a week of the sample network without incidents, no
+ * station's hourly series holds one value for nine hours (a stuck station
+ * sensor holds for six to twelve; a river's water temperature or the sea's
+ * pH does hold for six at 0.1 and 0.01) and no outlet's ten-minute series
+ * for longer than two hours (a stuck outlet analyser holds two to six),
+ * unless the value is within 60 steps of the series' resolution (4 mg/L
+ * of suspended solids read in whole mg/L sits for days, as a real one
+ * does). Without the
+ * analyser's own error a river's CODMn held one value for twelve hours,
+ * a plant's pH for two and the region's air pressure for thirteen. */
+static void test_analyser_noise(void)
+{
+    char dir[512], err[256];
+    struct simnet *net = NULL;
+    struct simgen_opts o;
+    struct recs rs;
+    double *res;
+    int longest[SIMNET_NKINDS] = {0};
+
+    snprintf(dir, sizeof(dir), "%s/deploy/sample", ECO_SOURCE_DIR);
+    CHECK_EQ_INT(simnet_load(dir, &net, err, sizeof(err)), 0);
+    opts_default(&o, 5, 7);
+    run(net, &o, &rs);
+    /* each series' resolution: its smallest step */
+    res = calloc(net->ndevices * net->nparams, sizeof(*res));
+    CHECK(res != NULL);
+    for (size_t i = 0; i < rs.n; i++) {
+        const struct rec *r = &rs.r[i];
+        int per = finest(net, net->devices[r->device].site);
+        double prev, d, *q = &res[(size_t)r->device * net->nparams + (size_t)r->param];
+        if (r->period != per || isnan(prev = find(&rs, r->device, per, r->param,
+                                                  r->ts - (per == SIMNET_MIN ? H / 6 : H), NULL)))
+            continue;
+        d = fabs(r->v - prev);
+        if (d > 0 && (*q == 0 || d < *q))
+            *q = d;
+    }
+    for (size_t i = 0; i < rs.n; i++) {
+        const struct rec *r = &rs.r[i];
+        int site = net->devices[r->device].site, per = finest(net, site), len = 1;
+        int64_t step = per == SIMNET_MIN ? H / 6 : H;
+        enum simnet_kind k = net->sites[site].kind;
+        if (r->period != per || k == SIMNET_MOBILE ||
+            fabs(r->v) < 60 * res[(size_t)r->device * net->nparams + (size_t)r->param])
+            continue;
+        /* the run that ends here: the same value at each step before */
+        for (int64_t t = r->ts - step;; t -= step) {
+            double v = find(&rs, r->device, per, r->param, t, NULL);
+            if (isnan(v) || v != r->v)
+                break;
+            len++;
+        }
+        if (len > longest[k])
+            longest[k] = len;
+    }
+    for (int k = 0; k < SIMNET_NKINDS; k++) {
+        if (k == SIMNET_MOBILE)
+            continue;
+        fprintf(stderr, "# longest healthy run, %s: %d\n", simnet_kind_name((enum simnet_kind)k),
+                longest[k]);
+        CHECK(longest[k] > 0);
+        CHECK(longest[k] <= (simnet_kind_is_outlet((enum simnet_kind)k) ? 12 : 8));
+    }
+    free(res);
+    free_recs(&rs);
+    simnet_free(net);
+}
+
 static void test_exceedance(const struct simnet *net)
 {
     struct recs w, b;
@@ -1205,6 +1274,7 @@ static const struct check_case cases[] = {
     CHECK_CASE(test_sample_network),
     {"test_flatline", test_flatline_case},
     {"test_vane", test_vane},
+    {"test_analyser_noise", test_analyser_noise},
     {"test_exceedance", test_exceedance_case},
     {"test_spike_negative_flag_offline", test_spike_negative_flag_offline_case},
     {"test_plume", test_plume_case},
