@@ -5,8 +5,11 @@
 # rules over the stored readings (replay = live: docs/DETECTION.md), timed,
 # and bench/detect_score.py compares the alarms with the labels.
 #
-#   bench/detect.sh [DAYS=7] [RATE=6] [SEED=1]
+#   bench/detect.sh [DAYS=7] [RATE=6] [SEED=1] [END=today]
 #
+# The scenario is the DAYS days before END (a date, Beijing time; today by
+# default, so a run on another day simulates other days): give END to
+# reproduce a figure of docs/DETECTION.md.
 # RATE 0 is a clean run: it prints alarms per site per week instead.
 # Prints: readings, replay wall time, replay readings/s (wall and per CPU
 # second of ecoctl), ingest's readings/s for the same data (the ratio the
@@ -16,6 +19,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 DAYS=${1:-7}
 RATE=${2:-6}
 SEED=${3:-1}
+END=${4:-$(TZ=Asia/Shanghai date +%F)}
+TZ=Asia/Shanghai date -d "$END" +%F >/dev/null 2>&1 || { echo "bench/detect.sh: END: not a date: $END" >&2; exit 2; }
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 bench_setup detect services/ingest/eco-ingest services/ecosim/ecosim services/ecoctl/ecoctl
@@ -28,8 +33,8 @@ ECO_INGEST_HJ212_ADDR='' ECO_LOG_LEVEL=warn \
     "$BUILD/services/ingest/eco-ingest" 2>>"$DIR/ingest.log" &
 ingest_pid=$!
 sleep 1
-from=$(TZ=Asia/Shanghai date -d "$((DAYS + 1)) days ago" +%F)
-to=$(TZ=Asia/Shanghai date -d "1 day ago" +%F)
+from=$(TZ=Asia/Shanghai date -d "$END $((DAYS + 1)) days ago" +%F)
+to=$(TZ=Asia/Shanghai date -d "$END 1 day ago" +%F)
 t0=$(date +%s.%N)
 ECO_MQTT_USER=$ECO_MQTT_SIM_USER ECO_MQTT_PASSWORD=$ECO_MQTT_SIM_PASSWORD \
     "$BUILD/services/ecosim/ecosim" --speed 0 --from "$from" --to "$to" --incidents "$RATE" \
@@ -46,8 +51,8 @@ t2=$(date +%s.%N)
     2>"$DIR/replay.log"
 t3=$(date +%s.%N)
 read -r ru rs rmax <"$DIR/replay.time"
-printf 'detect bench: days=%d rate=%s seed=%s readings=%d incidents=%d\n' "$DAYS" "$RATE" "$SEED" \
-    "$rows" "$(wc -l <"$DIR/labels.jsonl")"
+printf 'detect bench: days=%d rate=%s seed=%s end=%s (%s to %s) readings=%d incidents=%d\n' "$DAYS" \
+    "$RATE" "$SEED" "$END" "$from" "$to" "$rows" "$(wc -l <"$DIR/labels.jsonl")"
 printf 'ingest (same data, end to end): %.0f readings/s\n' "$ingest_rate"
 printf 'replay: %.1f s wall, %.0f readings/s wall, %.0f readings/s per ecoctl CPU second, peak RSS %d MB; ratio to ingest %.1f (wall) %.1f (CPU)\n' \
     "$(echo "$t3 - $t2" | bc -l)" "$(echo "$rows / ($t3 - $t2)" | bc -l)" \
