@@ -1071,10 +1071,12 @@ static void eng__baseline(struct eng *e, struct eng__series *s, const struct dre
      * to the hour-of-day terms; those have ten days' memory (a week for
      * the day-of-week terms), learned fast while they are new */
     a_level = 1.0 / (s->n < 3 * per_day ? (double)s->n + 1 : 3 * per_day);
-    /* that spread: a day's memory, each deviation clipped at four */
+    /* that spread: a day's memory, each deviation clipped at four of it
+     * with its floors (clipped at four times a spread that a first hour on
+     * one value left at zero, it could never grow) */
     dv = fabs(x - s->bl_level);
-    if (s->n > 10 && dv > 4 * s->bl_raw)
-        dv = 4 * s->bl_raw;
+    if (s->n > 10 && dv > 4 * eng__bl_floor(s, s->bl_raw))
+        dv = 4 * eng__bl_floor(s, s->bl_raw);
     s->bl_raw += (float)(1.0 / fmin((double)s->n, per_day) * (1.25 * dv - s->bl_raw));
     s->bl_level += (float)(a_level * clipped);
     /* The seasonal terms learn once the scale is known and can clip what

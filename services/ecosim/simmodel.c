@@ -237,6 +237,9 @@ static int simmodel__find_param(const struct simnet *net, enum simmodel_q q)
     return -1;
 }
 
+/* 10^d for the digits after the point a channel has (0..6). */
+static const double simmodel__p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
+
 /* Headline emission limits in the model's unit, used when limits.csv has
  * none: ultra-low emission for coal units (SO2 35, NOx 50, dust 10 mg/m3)
  * and direct discharge of petrochemical wastewater (COD 60, NH3-N 8, TP 1,
@@ -417,8 +420,7 @@ int simmodel_chan_of_param(const struct simmodel *m, int site, int param)
 
 double simmodel_round(const struct simmodel_chan *c, double v)
 {
-    static const double p10[] = {1, 10, 100, 1e3, 1e4, 1e5, 1e6};
-    double f = p10[c->decimals], r = round(v * f) / f;
+    double f = simmodel__p10[c->decimals], r = round(v * f) / f;
     return r == 0 ? 0.0 : r; /* no "-0" on the wire */
 }
 
@@ -788,12 +790,11 @@ static double simmodel__wout_q(const struct simmodel__n *n, const struct simmode
 static double simmodel__analyser(const struct simmodel__n *n, const struct simmodel_chan *ch, int i,
                                  double v)
 {
-    static const double step[] = {1, 0.1, 0.01, 0.001, 1e-4, 1e-5, 1e-6};
     double err = simmodel__slow(n, 4000 + (unsigned)i, 300.0) +
                  simmodel__slow(n, 4100 + (unsigned)i, 3600.0);
     if (ch->concentration)
         return v * (1 + 0.03 * err);
-    v += 4 * step[ch->decimals] * err;
+    v += 4 / simmodel__p10[ch->decimals] * err;
     return ch->circular ? fmod(v + 360, 360) : v;
 }
 

@@ -297,7 +297,7 @@ static void test_baseline_cold_spike(struct dreg *r)
  * daily cycle's spread in its scale), and two hours of the day's high were
  * absorbed as a new level (`shift` readings, 24; now a day of them at
  * least), so the hours never learned the high either. */
-static void test_baseline_square(struct dreg *r)
+static void baseline_square(struct dreg *r, int flat)
 {
     struct eng *e = fresh(r);
     int i, day = 288;
@@ -305,13 +305,21 @@ static void test_baseline_square(struct dreg *r)
     rng = 88172645463325252ULL;
     for (i = 0; i < 9 * day; i++) {
         int hour = (i % day) / 12;
-        feed(e, S_OUT, P_O3, 'm', T0 + i * 5 * MIN, (hour >= 9 && hour < 18 ? 80 : 20) + noise(),
-             'N');
+        double v = (hour >= 9 && hour < 18 ? 80 : 20) + noise();
+        feed(e, S_OUT, P_O3, 'm', T0 + i * 5 * MIN, i < flat ? 20 : v, 'N');
     }
     CHECK_EQ_INT(count(ENG_BASELINE, ENG_RAISE), 1);
     first = find(ENG_BASELINE, ENG_RAISE)->ts;
     CHECK(first < T0 + day * 5 * MIN);
     eng_free(e);
+}
+
+/* and the same after a first hour on one value (a new analyser's first
+ * readings): the cycle's spread must not be learned as zero for good */
+static void test_baseline_square(struct dreg *r)
+{
+    baseline_square(r, 0);
+    baseline_square(r, 12);
 }
 
 /* A series whose first readings are all one value (a vehicle's ozone at
